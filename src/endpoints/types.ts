@@ -1,0 +1,56 @@
+/**
+ * Endpoints: one side of a replication (REPLICATION.md "Endpoints"). The same interface is
+ * served locally (simulated pool, zfs CLI) or over gRPC. Paths are relative to the endpoint's
+ * root; guids and txgs are uint64 kept as decimal strings, never JS numbers.
+ */
+import type { Readable } from 'node:stream';
+
+export interface FilesystemVersion {
+  type: 'snapshot' | 'bookmark';
+  /** The part after `@` or `#`. */
+  name: string;
+  /** ZFS guid, uint64 as a decimal string. */
+  guid: string;
+  /** uint64 as a decimal string; the ordering key. */
+  createTxg: string;
+  creation: Date;
+}
+
+export interface EndpointFilesystem {
+  path: string;
+  isPlaceholder: boolean;
+  resumeToken?: string;
+}
+
+export interface Endpoint {
+  /** No placeholders on the sender. */
+  listFilesystems(signal: AbortSignal): Promise<EndpointFilesystem[]>;
+  /** Versions of `fs`; rejects when the filesystem does not exist. */
+  listFilesystemVersions(fs: string, signal: AbortSignal): Promise<FilesystemVersion[]>;
+  waitForConnectivity(signal: AbortSignal): Promise<void>;
+}
+
+export interface SendReq {
+  filesystem: string;
+  /** Undefined for a full send. */
+  from?: FilesystemVersion;
+  to: FilesystemVersion;
+  resumeToken?: string;
+}
+
+export interface ReceiveReq {
+  filesystem: string;
+  to: FilesystemVersion;
+  clearResumeToken: boolean;
+}
+
+export interface Sender extends Endpoint {
+  /** 0 = unknown. */
+  sendDry(req: SendReq, signal: AbortSignal): Promise<{ expectedSize: number }>;
+  send(req: SendReq, signal: AbortSignal): Promise<{ usedResumeToken: boolean; stream: Readable }>;
+  sendCompleted(req: SendReq, signal: AbortSignal): Promise<void>;
+}
+
+export interface Receiver extends Endpoint {
+  receive(req: ReceiveReq, stream: Readable, signal: AbortSignal): Promise<void>;
+}
