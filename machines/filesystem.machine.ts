@@ -1,0 +1,390 @@
+/**
+ * The lifecycle of one filesystem in an attempt (D4-D7, D10).
+ *
+ * Top-level states are the report's words (`planning`, `stepping`, `planning-error`,
+ * `step-error`, `done`); the report's `blockedOn` follows from the substate:
+ * `planning.waiting-for-slot` = plan-queue, `stepping.waiting-for-parents` =
+ * parent-initial-repl, `stepping.waiting-for-slot` = repl-queue, everything else = nothing.
+ *
+ * The filesystem talks to the attempt's step queue (REQUEST / RELEASE / WITHDRAW, answered by
+ * GRANTED) and to its attempt (FS_PRESENT / FS_FAILED, which the attempt forwards to the
+ * descendants as PARENT_PRESENT / PARENT_FAILED). The two transient states `after-work` and
+ * `parents-changed` decide where to go next; `after-work` is left holding the queue slot, so
+ * it either releases it or re-requests in the same round (D8).
+ */
+import { assign, enqueueActions, fromPromise, sendTo, setup, type AnyActorRef } from 'xstate';
+import type { Step } from '../src/driver/types.js';
+import type { Clock, PlannedFilesystem, PreviousPlan, TimedError } from './types.js';
+
+export interface FilesystemInput {
+  index: number;
+  planned: PlannedFilesystem;
+  queue: AnyActorRef;
+  signal: AbortSignal;
+  now: Clock;
+}
+
+export interface FilesystemContext {
+  index: number;
+  name: string;
+  fs: PlannedFilesystem['fs'];
+  previous: PreviousPlan | undefined;
+  queue: AnyActorRef;
+  signal: AbortSignal;
+  now: Clock;
+  /** Ancestors not yet present on the receiver (D6). */
+  parentsPending: number;
+  /** Ancestors that failed before they became present, in arrival order (D6). */
+  failedParents: string[];
+  /** Null until planning succeeded. */
+  steps: Step[] | null;
+  /** Index of the next step to run. */
+  currentStep: number;
+  planError: TimedError | null;
+  stepError: TimedError | null;
+  /** Set when CANCEL arrived while a call was running (D10). */
+  cancel: { reason: unknown } | null;
+  /** targetDate of the next step, computed once per decision (D8). */
+  next: { date: number } | { error: unknown } | null;
+}
+
+export type FilesystemEvent =
+  | { type: 'GRANTED' }
+  | { type: 'CANCEL'; reason: unknown }
+  | { type: 'PARENT_PRESENT' }
+  | { type: 'PARENT_FAILED'; name: string };
+
+/** What a filesystem tells its attempt. */
+export type FilesystemToAttemptEvent =
+  | { type: 'FS_PRESENT'; index: number }
+  | { type: 'FS_FAILED'; index: number; name: string };
+
+export interface PlanFSInput {
+  fs: PlannedFilesystem['fs'];
+  name: string;
+  previous: PreviousPlan | undefined;
+  signal: AbortSignal;
+}
+
+export interface RunStepInput {
+  step: Step;
+  signal: AbortSignal;
+}
+
+function timed(cause: unknown, now: Clock): TimedError {
+  const err = cause instanceof Error ? cause.message : String(cause);
+  return { err, time: now(), cause };
+}
+
+function firstStepIsIncremental(steps: Step[]): boolean {
+  try {
+    return steps.length > 0 && (steps[0] as Step).reportInfo().from !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** Present on the receiver: no steps, an incremental first step, or a completed step (D6). */
+function presentOnReceiver(context: FilesystemContext): boolean {
+  const { steps } = context;
+  if (steps === null) return false;
+  return steps.length === 0 || context.currentStep >= 1 || firstStepIsIncremental(steps);
+}
+
+/**
+ * True exactly once, in `after-work`: right after planning (no steps, or an incremental first
+ * step) or right after the first step completed (a full first step).
+ */
+function becamePresent(context: FilesystemContext): boolean {
+  const steps = context.steps ?? [];
+  const incremental = firstStepIsIncremental(steps);
+  if (context.currentStep === 0) return steps.length === 0 || incremental;
+  return context.currentStep === 1 && !incremental;
+}
+
+function nextTarget(context: FilesystemContext): FilesystemContext['next'] {
+  const step = context.steps?.[context.currentStep];
+  if (step === undefined) return null;
+  try {
+    const date = step.targetDate();
+    return { date: date instanceof Date ? date.getTime() : NaN };
+  } catch (error) {
+    return { error };
+  }
+}
+
+export const filesystemMachine = setup({
+  types: {
+    context: {} as FilesystemContext,
+    events: {} as FilesystemEvent,
+    input: {} as FilesystemInput,
+    output: {} as { index: number },
+  },
+  actors: {
+    // Implementations arrive through .provide(): see src/driver/actors.ts.
+    planFS: fromPromise<Step[], PlanFSInput>(async () => {
+      throw new Error('planFS is not provided');
+    }),
+    runStep: fromPromise<void, RunStepInput>(async () => {
+      throw new Error('runStep is not provided');
+    }),
+  },
+  guards: {
+    cancelled: ({ context }) => context.cancel !== null,
+    parentsFailed: ({ context }) => context.failedParents.length > 0,
+    parentsPending: ({ context }) => context.parentsPending > 0,
+    allStepsDone: ({ context }) => context.currentStep >= (context.steps?.length ?? 0),
+    targetDateFailed: ({ context }) => context.next !== null && 'error' in context.next,
+  },
+  actions: {
+    requestPlanSlot: sendTo(
+      ({ context }) => context.queue,
+      ({ self }) => ({ type: 'REQUEST', owner: self, date: null }),
+    ),
+    requestStepSlot: sendTo(
+      ({ context }) => context.queue,
+      ({ context, self }) => ({ type: 'REQUEST', owner: self, date: nextDate(context) }),
+    ),
+    requeueForStep: sendTo(
+      ({ context }) => context.queue,
+      ({ context, self }) => ({ type: 'RELEASE', owner: self, next: nextDate(context) }),
+    ),
+    releaseSlot: sendTo(
+      ({ context }) => context.queue,
+      ({ self }) => ({ type: 'RELEASE', owner: self }),
+    ),
+    withdrawFromQueue: sendTo(
+      ({ context }) => context.queue,
+      ({ self }) => ({ type: 'WITHDRAW', owner: self }),
+    ),
+    acceptPlan: assign({
+      steps: (_, params: { steps: Step[] }) => params.steps,
+    }),
+    recordPlanError: assign({
+      planError: ({ context }, params: { error: unknown }) => timed(params.error, context.now),
+    }),
+    recordCancel: assign({
+      cancel: ({ context }, params: { reason: unknown }) => context.cancel ?? params,
+    }),
+    recordPlanCancelled: assign({
+      planError: ({ context }) => timed(context.cancel?.reason, context.now),
+    }),
+    recordStepCancelled: assign({
+      stepError: ({ context }) => timed(context.cancel?.reason, context.now),
+    }),
+    recordStepError: assign({
+      stepError: ({ context }, params: { error: unknown }) => timed(params.error, context.now),
+    }),
+    recordParentsFailed: assign({
+      stepError: ({ context }) =>
+        timed(
+          new Error(
+            `parent(s) failed during initial replication: ${context.failedParents.join(', ')}`,
+          ),
+          context.now,
+        ),
+    }),
+    recordTargetDateError: assign({
+      stepError: ({ context }) =>
+        timed(context.next !== null && 'error' in context.next ? context.next.error : undefined, context.now),
+    }),
+    advance: assign({ currentStep: ({ context }) => context.currentStep + 1 }),
+    prepareNextStep: assign({ next: ({ context }) => nextTarget(context) }),
+    countParentPresent: assign({ parentsPending: ({ context }) => context.parentsPending - 1 }),
+    recordParentFailed: assign({
+      failedParents: ({ context }, params: { name: string }) => [
+        ...context.failedParents,
+        params.name,
+      ],
+    }),
+    // Sent after the slot's release, so woken children join a later queue round (D8).
+    announceIfNowPresent: enqueueActions(({ context, enqueue }) => {
+      if (becamePresent(context)) enqueue.sendParent({ type: 'FS_PRESENT', index: context.index });
+    }),
+    announceFailureIfNotPresent: enqueueActions(({ context, enqueue }) => {
+      if (!presentOnReceiver(context)) {
+        enqueue.sendParent({ type: 'FS_FAILED', index: context.index, name: context.name });
+      }
+    }),
+  },
+}).createMachine({
+  id: 'filesystem',
+  context: ({ input }) => ({
+    index: input.index,
+    name: input.planned.name,
+    fs: input.planned.fs,
+    previous: input.planned.previous,
+    queue: input.queue,
+    signal: input.signal,
+    now: input.now,
+    parentsPending: input.planned.ancestors,
+    failedParents: [],
+    steps: null,
+    currentStep: 0,
+    planError: null,
+    stepError: null,
+    cancel: null,
+    next: null,
+  }),
+  output: ({ context }) => ({ index: context.index }),
+  initial: 'planning',
+  on: {
+    PARENT_PRESENT: { actions: 'countParentPresent' },
+    PARENT_FAILED: {
+      actions: { type: 'recordParentFailed', params: ({ event }) => ({ name: event.name }) },
+    },
+  },
+  states: {
+    planning: {
+      initial: 'waiting-for-slot',
+      states: {
+        'waiting-for-slot': {
+          entry: 'requestPlanSlot',
+          on: {
+            GRANTED: 'running',
+            CANCEL: {
+              target: '#filesystem.planning-error',
+              actions: [
+                { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
+                'withdrawFromQueue',
+                'recordPlanCancelled',
+              ],
+            },
+          },
+        },
+        running: {
+          invoke: {
+            src: 'planFS',
+            input: ({ context }) => ({
+              fs: context.fs,
+              name: context.name,
+              previous: context.previous,
+              signal: context.signal,
+            }),
+            onDone: {
+              target: '#filesystem.stepping.after-work',
+              actions: { type: 'acceptPlan', params: ({ event }) => ({ steps: event.output }) },
+            },
+            onError: {
+              target: '#filesystem.planning-error',
+              actions: [
+                { type: 'recordPlanError', params: ({ event }) => ({ error: event.error }) },
+                'releaseSlot',
+              ],
+            },
+          },
+          on: {
+            CANCEL: {
+              actions: { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
+            },
+          },
+        },
+      },
+    },
+    stepping: {
+      initial: 'after-work',
+      states: {
+        // Transient, holding the queue slot after planning or a step: release or re-request.
+        'after-work': {
+          entry: 'prepareNextStep',
+          always: [
+            {
+              guard: 'cancelled',
+              target: '#filesystem.step-error',
+              actions: ['recordStepCancelled', 'releaseSlot', 'announceIfNowPresent'],
+            },
+            {
+              guard: 'parentsFailed',
+              target: '#filesystem.step-error',
+              actions: ['recordParentsFailed', 'releaseSlot', 'announceIfNowPresent'],
+            },
+            { guard: 'parentsPending', target: 'waiting-for-parents', actions: ['releaseSlot', 'announceIfNowPresent'] },
+            { guard: 'allStepsDone', target: '#filesystem.done', actions: ['releaseSlot', 'announceIfNowPresent'] },
+            {
+              guard: 'targetDateFailed',
+              target: '#filesystem.step-error',
+              actions: ['recordTargetDateError', 'releaseSlot', 'announceIfNowPresent'],
+            },
+            { target: 'waiting-for-slot', actions: ['requeueForStep', 'announceIfNowPresent'] },
+          ],
+        },
+        'waiting-for-parents': {
+          on: {
+            PARENT_PRESENT: { target: 'parents-changed', actions: 'countParentPresent' },
+            PARENT_FAILED: {
+              target: 'parents-changed',
+              actions: { type: 'recordParentFailed', params: ({ event }) => ({ name: event.name }) },
+            },
+            CANCEL: {
+              target: '#filesystem.step-error',
+              actions: [
+                { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
+                'recordStepCancelled',
+              ],
+            },
+          },
+        },
+        // Transient, holding no slot: a parent became present or failed.
+        'parents-changed': {
+          entry: 'prepareNextStep',
+          always: [
+            { guard: 'parentsFailed', target: '#filesystem.step-error', actions: 'recordParentsFailed' },
+            { guard: 'parentsPending', target: 'waiting-for-parents' },
+            { guard: 'allStepsDone', target: '#filesystem.done' },
+            {
+              guard: 'targetDateFailed',
+              target: '#filesystem.step-error',
+              actions: 'recordTargetDateError',
+            },
+            { target: 'waiting-for-slot', actions: 'requestStepSlot' },
+          ],
+        },
+        'waiting-for-slot': {
+          on: {
+            GRANTED: 'running',
+            CANCEL: {
+              target: '#filesystem.step-error',
+              actions: [
+                { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
+                'withdrawFromQueue',
+                'recordStepCancelled',
+              ],
+            },
+          },
+        },
+        running: {
+          invoke: {
+            src: 'runStep',
+            input: ({ context }) => ({
+              step: (context.steps as Step[])[context.currentStep] as Step,
+              signal: context.signal,
+            }),
+            onDone: {
+              target: 'after-work',
+              actions: 'advance',
+            },
+            onError: {
+              target: '#filesystem.step-error',
+              actions: [
+                { type: 'recordStepError', params: ({ event }) => ({ error: event.error }) },
+                'releaseSlot',
+              ],
+            },
+          },
+          on: {
+            CANCEL: {
+              actions: { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
+            },
+          },
+        },
+      },
+    },
+    'planning-error': { type: 'final', entry: 'announceFailureIfNotPresent' },
+    'step-error': { type: 'final', entry: 'announceFailureIfNotPresent' },
+    done: { type: 'final' },
+  },
+});
+
+function nextDate(context: FilesystemContext): number {
+  return context.next !== null && 'date' in context.next ? context.next.date : NaN;
+}

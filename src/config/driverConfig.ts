@@ -1,0 +1,40 @@
+/**
+ * The driver's configuration (D1), validated with zod before anything starts.
+ */
+import { z } from 'zod';
+import { ConfigError } from '../errors/configError.js';
+
+const finite = (what: string) =>
+  z.number({ error: `${what} must be a number` }).refine(Number.isFinite, `${what} must be finite`);
+
+export const DriverConfigSchema = z.object({
+  stepQueueConcurrency: finite('stepQueueConcurrency').pipe(
+    z.number().int('stepQueueConcurrency must be an integer').min(1, 'stepQueueConcurrency must be >= 1'),
+  ),
+  maxAttempts: finite('maxAttempts').pipe(
+    z
+      .number()
+      .int('maxAttempts must be an integer')
+      .refine((n) => n === -1 || n >= 1, 'maxAttempts must be >= 1, or -1 for unlimited'),
+  ),
+  reconnectHardFailTimeoutMs: finite('reconnectHardFailTimeoutMs').pipe(
+    z.number().positive('reconnectHardFailTimeoutMs must be > 0'),
+  ),
+});
+
+export type DriverConfig = z.infer<typeof DriverConfigSchema>;
+
+/** Issues of a zod error as `{ path, message }`, path dotted ("a.b.0"). */
+export function zodIssues(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.'),
+    message: issue.message,
+  }));
+}
+
+/** The validated config, or a ConfigError naming every invalid field. */
+export function parseDriverConfig(input: unknown): DriverConfig {
+  const result = DriverConfigSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(zodIssues(result.error), 'driver configuration');
+  return result.data;
+}

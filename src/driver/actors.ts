@@ -1,0 +1,77 @@
+/**
+ * The invoked actors of the statecharts, bound to one Planner: they call the planner and the
+ * steps, and nothing else. The machines get them through `.provide()`.
+ */
+import { fromPromise, type AnyActorRef } from 'xstate';
+import { attemptMachine } from '../../machines/attempt.machine.js';
+import { filesystemMachine, type PlanFSInput, type RunStepInput } from '../../machines/filesystem.machine.js';
+import {
+  runMachine,
+  type AttemptActor,
+  type WaitForConnectivityInput,
+} from '../../machines/run.machine.js';
+import type { PlanInput } from '../../machines/attempt.machine.js';
+import type { PreparedPlan } from '../../machines/types.js';
+import type { Planner, Step } from './types.js';
+import { correlate, preparePlan, type PreviousFilesystem } from './prepare.js';
+
+/** What the previous attempt's filesystems left, read from their final snapshots. */
+function previousFilesystems(previous: AnyActorRef | null): PreviousFilesystem[] {
+  if (previous === null) return [];
+  const attempt = (previous as AttemptActor).getSnapshot();
+  return attempt.context.filesystems.map((ref) => {
+    const { context } = ref.getSnapshot();
+    return {
+      fs: context.fs,
+      name: context.name,
+      steps: context.steps,
+      currentStep: context.currentStep,
+    };
+  });
+}
+
+function validSteps(steps: unknown, name: string): Step[] {
+  if (!Array.isArray(steps)) {
+    const what = steps === null ? 'null' : typeof steps;
+    throw new Error(`planFS of ${JSON.stringify(name)} resolved to ${what}, not an array of steps`);
+  }
+  steps.forEach((s, i) => {
+    if (typeof s !== 'object' || s === null || typeof (s as Step).step !== 'function') {
+      throw new Error(`planFS of ${JSON.stringify(name)} returned an invalid step at index ${i}`);
+    }
+  });
+  return steps as Step[];
+}
+
+/** The run machine with every invoked actor bound to `planner`. */
+export function provideRunMachine(planner: Planner) {
+  const filesystem = filesystemMachine.provide({
+    actors: {
+      planFS: fromPromise<Step[], PlanFSInput>(async ({ input }) => {
+        const steps = validSteps(await input.fs.planFS(input.signal), input.name);
+        return correlate(steps, input.previous);
+      }),
+      runStep: fromPromise<void, RunStepInput>(async ({ input }) => {
+        await input.step.step(input.signal);
+      }),
+    },
+  });
+  const attempt = attemptMachine.provide({
+    actors: {
+      filesystem,
+      plan: fromPromise<PreparedPlan, PlanInput>(async ({ input }) => {
+        const planned = await planner.plan(input.signal);
+        return preparePlan(planned, previousFilesystems(input.previous), input.signal);
+      }),
+    },
+  });
+  return runMachine.provide({
+    actors: {
+      attempt,
+      // The actor's own signal aborts at the reconnect deadline and on cancel (state exit).
+      waitForConnectivity: fromPromise<void, WaitForConnectivityInput>(async ({ signal }) => {
+        await planner.waitForConnectivity(signal);
+      }),
+    },
+  });
+}

@@ -1,0 +1,2 @@
+export { classifyError, errorMessage, isGrpcError, GRPC_UNAVAILABLE } from './classify.js';
+export { ConfigError } from './configError.js';

@@ -1,0 +1,118 @@
+/**
+ * The report, computed from the actors' snapshots (D11): the statecharts are the single source
+ * of truth. Linear in filesystems plus steps; every call builds fresh objects and Dates.
+ */
+import type { SnapshotFrom } from 'xstate';
+import type { runMachine } from '../../machines/run.machine.js';
+import type { attemptMachine } from '../../machines/attempt.machine.js';
+import type { filesystemMachine } from '../../machines/filesystem.machine.js';
+import type { TimedError } from '../../machines/types.js';
+import type { Step, StepInfo } from '../driver/types.js';
+import type {
+  AttemptReport,
+  AttemptState,
+  BlockedOn,
+  FilesystemReport,
+  FilesystemState,
+  Report,
+  ReportTimedError,
+  RunState,
+} from './schema.js';
+
+type RunSnapshot = SnapshotFrom<typeof runMachine>;
+type AttemptSnapshot = SnapshotFrom<typeof attemptMachine>;
+type FilesystemSnapshot = SnapshotFrom<typeof filesystemMachine>;
+
+/** The top-level state name of a snapshot value: `'done'` or `{ stepping: 'running' }`. */
+function topState(value: unknown): string {
+  if (typeof value === 'string') return value;
+  for (const key in value as object) return key;
+  return '';
+}
+
+function date(d: Date): Date {
+  return new Date(d.getTime());
+}
+
+function dateOrNull(d: Date | null): Date | null {
+  return d === null ? null : new Date(d.getTime());
+}
+
+function timedError(e: TimedError | null): ReportTimedError | null {
+  return e === null ? null : { err: e.err, time: new Date(e.time.getTime()) };
+}
+
+const BLOCKED_ON: Record<string, BlockedOn> = {
+  'planning.waiting-for-slot': 'plan-queue',
+  'stepping.waiting-for-parents': 'parent-initial-repl',
+  'stepping.waiting-for-slot': 'repl-queue',
+};
+
+/** Exactly the StepInfo fields, read live from the step (D11). */
+export function stepInfo(step: Step): StepInfo {
+  try {
+    const i = step.reportInfo();
+    return {
+      from: String(i.from),
+      to: String(i.to),
+      resumed: Boolean(i.resumed),
+      bytesExpected: Number(i.bytesExpected) || 0,
+      bytesReplicated: Number(i.bytesReplicated) || 0,
+    };
+  } catch {
+    // A step that cannot report must not break report(): show it as unknown.
+    return { from: '', to: '', resumed: false, bytesExpected: 0, bytesReplicated: 0 };
+  }
+}
+
+export function filesystemReport(snapshot: FilesystemSnapshot): FilesystemReport {
+  const { value, context } = snapshot;
+  const state = topState(value) as FilesystemState;
+  let blockedOn: BlockedOn = 'nothing';
+  if (typeof value === 'object') {
+    const sub = (value as Record<string, string>)[state];
+    blockedOn = BLOCKED_ON[`${state}.${sub}`] ?? 'nothing';
+  }
+  const steps = context.steps ?? [];
+  const stepReports = new Array<{ info: StepInfo }>(steps.length);
+  for (let i = 0; i < steps.length; i++) stepReports[i] = { info: stepInfo(steps[i] as Step) };
+  return {
+    info: { name: context.name },
+    state,
+    blockedOn,
+    planError: timedError(context.planError),
+    stepError: timedError(context.stepError),
+    currentStep: context.currentStep,
+    steps: stepReports,
+  };
+}
+
+export function attemptReport(snapshot: AttemptSnapshot): AttemptReport {
+  const { context } = snapshot;
+  const filesystems = new Array<FilesystemReport>(context.filesystems.length);
+  for (let i = 0; i < filesystems.length; i++) {
+    filesystems[i] = filesystemReport(
+      (context.filesystems[i] as (typeof context.filesystems)[number]).getSnapshot(),
+    );
+  }
+  return {
+    state: topState(snapshot.value) as AttemptState,
+    startAt: date(context.startAt),
+    finishAt: dateOrNull(context.finishAt),
+    planError: timedError(context.planError),
+    filesystems,
+  };
+}
+
+export function runReport(snapshot: RunSnapshot): Report {
+  const { context } = snapshot;
+  return {
+    state: topState(snapshot.value) as RunState,
+    startAt: date(context.startAt),
+    finishAt: dateOrNull(context.finishAt),
+    waitReconnectSince: dateOrNull(context.waitReconnectSince),
+    waitReconnectUntil: dateOrNull(context.waitReconnectUntil),
+    waitReconnectError: timedError(context.waitReconnectError),
+    attempts: context.attempts.map((a) => attemptReport(a.getSnapshot())),
+  };
+}

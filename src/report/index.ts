@@ -1,0 +1,2 @@
+export * from './schema.js';
+export { runReport, attemptReport, filesystemReport, stepInfo } from './fromSnapshot.js';
