@@ -1,0 +1,17 @@
+/**
+ * The ZFS planner over endpoints (REPLICATION.md "Planner"): `createPlanner(sender, receiver)`
+ * gives the driver's Planner; the pure pieces (incremental path, initial policies, resume) are
+ * exported for tests and tools.
+ */
+export { createPlanner } from './planner.js';
+export type { PlannerOptions } from './planner.js';
+export { ReplicationFS } from './fs.js';
+export { ReplicationStep } from './step.js';
+export { PlanningError } from './errors.js';
+export type { PlanningErrorKind } from './errors.js';
+export { EndpointUnreachableError } from './connectivity.js';
+export { incrementalPath, initialTransfers, planTransfers, transfersAlong } from './incremental.js';
+export type { InitialPolicy, Transfer } from './incremental.js';
+export { resumeTransfers } from './resume.js';
+export type { ResumeTokenInfo, ResumeTokenParser } from './resume.js';
+export { compareVersions, sortVersions } from './versions.js';

@@ -1,0 +1,67 @@
+/** The ZFS planner over two endpoints: implements the driver's Planner (REPLICATION.md). */
+import type { Planner } from '../driver/types.js';
+import type { Receiver, Sender } from '../endpoints/types.js';
+import { decodeResumeToken } from '../endpoints/memory/resume-token.js';
+import { waitForBoth } from './connectivity.js';
+import { ReplicationFS, type PlannerContext } from './fs.js';
+import type { InitialPolicy } from './incremental.js';
+import type { ResumeTokenParser } from './resume.js';
+
+/** Options of `createPlanner`. */
+export interface PlannerOptions {
+  /** Initial replication policy when the receiver has no snapshots (default `most-recent`). */
+  initial?: InitialPolicy;
+  /** At most this many `sendDry` size estimates run at once per filesystem (default 4). */
+  sizeEstimateConcurrency?: number;
+  /**
+   * Reads the receiver's resume tokens (default: the simulated pool's format). A backend with
+   * its own token format passes its parser here.
+   */
+  parseResumeToken?: ResumeTokenParser;
+}
+
+const POLICIES: readonly InitialPolicy[] = ['most-recent', 'all', 'fail'];
+
+class EndpointPlanner implements Planner {
+  constructor(private readonly ctx: PlannerContext) {}
+
+  /** One FS per sender filesystem, in the sender's order, with the receiver's one at its path. */
+  async plan(signal: AbortSignal): Promise<ReplicationFS[]> {
+    const [senderFSs, receiverFSs] = await Promise.all([
+      this.ctx.sender.listFilesystems(signal),
+      this.ctx.receiver.listFilesystems(signal),
+    ]);
+    const onReceiver = new Map(receiverFSs.map((fs) => [fs.path, fs]));
+    return senderFSs.map((fs) => new ReplicationFS(this.ctx, fs, onReceiver.get(fs.path)));
+  }
+
+  /** Both endpoints in parallel; rejects with an EndpointUnreachableError naming the side. */
+  waitForConnectivity(signal: AbortSignal): Promise<void> {
+    return waitForBoth(this.ctx.sender, this.ctx.receiver, signal);
+  }
+}
+
+/**
+ * The planner that replicates every filesystem of `sender` to `receiver`.
+ *
+ * @example
+ * const planner = createPlanner(memorySender(src, 'tank'), memoryReceiver(dst, 'backup'), { initial: 'all' });
+ * const report = await replicate(config, planner).wait();
+ */
+export function createPlanner(sender: Sender, receiver: Receiver, options: PlannerOptions = {}): Planner {
+  const initial = options.initial ?? 'most-recent';
+  if (!POLICIES.includes(initial)) {
+    throw new Error(`invalid initial replication policy ${JSON.stringify(initial)}: use ${POLICIES.join(', ')}`);
+  }
+  const sizeEstimateConcurrency = options.sizeEstimateConcurrency ?? 4;
+  if (!Number.isInteger(sizeEstimateConcurrency) || sizeEstimateConcurrency < 1) {
+    throw new Error(`invalid sizeEstimateConcurrency ${sizeEstimateConcurrency}: use an integer >= 1`);
+  }
+  return new EndpointPlanner({
+    sender,
+    receiver,
+    initial,
+    sizeEstimateConcurrency,
+    parseResumeToken: options.parseResumeToken ?? decodeResumeToken,
+  });
+}
