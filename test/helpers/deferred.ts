@@ -19,3 +19,12 @@ export function deferred<T = void>(): Deferred<T> {
 export async function flush(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
 }
+
+/** Flushes until `predicate` holds; fails after `rounds` turns of the event loop (no timers). */
+export async function until(predicate: () => boolean, rounds = 200): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    if (predicate()) return;
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  if (!predicate()) throw new Error(`condition not reached after ${rounds} event-loop turns`);
+}

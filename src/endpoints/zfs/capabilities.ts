@@ -1,0 +1,157 @@
+/**
+ * What the pool and the zfs binary support, probed once per endpoint: zfs-fuse (pool version
+ * 23) has no bookmarks, no resumable receive and no `send -n -P` size estimate; OpenZFS pools
+ * with feature flags usually have all three. The backend does without whatever is missing.
+ */
+import { ZfsError } from './errors.js';
+import type { ZfsExec } from './exec.js';
+
+export interface ZfsCapabilities {
+  /** The pool's version: a number for legacy pools (zfs-fuse: 23), `feature-flags` on OpenZFS. */
+  poolVersion: number | 'feature-flags';
+  /** `zfs bookmark` and `#bookmark` incremental sources (pool feature `bookmarks`). */
+  bookmarks: boolean;
+  /** `zfs recv -s`, `receive_resume_token` and `zfs send -t` (feature `extensible_dataset`). */
+  resumeTokens: boolean;
+  /** `zfs send -n -P` size estimates. */
+  sendDryRun: boolean;
+}
+
+/** What a pool without any optional feature supports (zfs-fuse). */
+export const MINIMAL_CAPABILITIES: ZfsCapabilities = Object.freeze({
+  poolVersion: 23,
+  bookmarks: false,
+  resumeTokens: false,
+  sendDryRun: false,
+});
+
+/** The pool of a dataset name: its first component. */
+export function poolOf(dataset: string): string {
+  return dataset.split('/')[0] ?? dataset;
+}
+
+/**
+ * The values of `zpool get <properties> <pool>` (the table form with a header: zfs-fuse has no
+ * `zpool get -H`), by property name.
+ */
+export function parseZpoolGet(stdout: string): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const [name, property, value] = line.trim().split(/\s+/);
+    if (name === undefined || property === undefined || value === undefined) continue;
+    if (name === 'NAME' && property === 'PROPERTY') continue;
+    values.set(property, value);
+  }
+  return values;
+}
+
+/** The pool version from `zpool get version`: `-` (or 5000) means feature flags. */
+export function parsePoolVersion(value: string | undefined): number | 'feature-flags' {
+  if (value === '-' || value === '5000') return 'feature-flags';
+  if (value !== undefined && /^\d+$/.test(value)) return Number(value);
+  throw new Error(`zpool get version: unexpected value ${JSON.stringify(value)}`);
+}
+
+/**
+ * What `zfs send` offers, read from the usage it prints when called without arguments
+ * (zfs-fuse: `send [-RDp] [-[iI] snapshot] <snapshot>`; OpenZFS lists `-n`, `-P` and `-t`).
+ */
+export function parseSendUsage(usage: string): { dryRun: boolean; resume: boolean } {
+  const flags = [...usage.matchAll(/\bsend \[-([A-Za-z]+)\]/g)].map((m) => m[1] ?? '').join('');
+  return {
+    dryRun: flags.includes('n') && flags.includes('P'),
+    resume: /\bsend\b[^\n]*-t <?receive_resume_token/.test(usage),
+  };
+}
+
+function featureOn(value: string | undefined): boolean {
+  return value === 'enabled' || value === 'active';
+}
+
+async function sendUsage(exec: ZfsExec, signal: AbortSignal): Promise<string> {
+  try {
+    // Without arguments zfs send prints its usage and fails; the usage is what we want.
+    const { stderr } = await exec.run('zfs', ['send'], signal);
+    return stderr;
+  } catch (err) {
+    if (err instanceof ZfsError) return err.stderr;
+    throw err;
+  }
+}
+
+async function poolFeatures(
+  exec: ZfsExec,
+  pool: string,
+  signal: AbortSignal,
+): Promise<Map<string, string>> {
+  try {
+    const { stdout } = await exec.run(
+      'zpool',
+      ['get', 'feature@bookmarks,feature@extensible_dataset', pool],
+      signal,
+    );
+    return parseZpoolGet(stdout);
+  } catch (err) {
+    // An older zpool that knows no such feature: the pool has none of them.
+    if (err instanceof ZfsError) return new Map();
+    throw err;
+  }
+}
+
+/** Asks zpool and zfs what `pool` supports (three or four quick commands). */
+export async function probeCapabilities(
+  exec: ZfsExec,
+  pool: string,
+  signal: AbortSignal,
+): Promise<ZfsCapabilities> {
+  const { stdout } = await exec.run('zpool', ['get', 'version', pool], signal);
+  const poolVersion = parsePoolVersion(parseZpoolGet(stdout).get('version'));
+  const usage = parseSendUsage(await sendUsage(exec, signal));
+  if (poolVersion !== 'feature-flags') {
+    // Bookmarks and resumable streams need pool features, which legacy pools do not have.
+    return { poolVersion, bookmarks: false, resumeTokens: false, sendDryRun: usage.dryRun };
+  }
+  const features = await poolFeatures(exec, pool, signal);
+  return {
+    poolVersion,
+    bookmarks: featureOn(features.get('feature@bookmarks')),
+    resumeTokens: usage.resume && featureOn(features.get('feature@extensible_dataset')),
+    sendDryRun: usage.dryRun,
+  };
+}
+
+/** A probe is a few instant commands; longer means zfs hangs, and the next call tries again. */
+const PROBE_TIMEOUT_MS = 60_000;
+
+/** Resolves `promise`, or rejects with `signal.reason` as soon as `signal` aborts. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * Probes once and remembers the answer; a failed probe (pool not imported yet) is retried by
+ * the next call. `fixed` skips probing altogether.
+ */
+export function capabilityCache(
+  exec: ZfsExec,
+  pool: string,
+  fixed?: ZfsCapabilities,
+): (signal: AbortSignal) => Promise<ZfsCapabilities> {
+  let probe: Promise<ZfsCapabilities> | undefined = fixed && Promise.resolve(fixed);
+  return (signal) => {
+    if (probe === undefined) {
+      // The shared probe has its own lifetime: one caller's abort must not fail the others.
+      const current = probeCapabilities(exec, pool, AbortSignal.timeout(PROBE_TIMEOUT_MS));
+      probe = current;
+      current.catch(() => {
+        if (probe === current) probe = undefined;
+      });
+    }
+    return raceAbort(probe, signal);
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The receiving side of the zfs CLI backend (`zfs:<root>`): `zfs recv -u` below its root,
+ * placeholders for missing parents, and nothing left behind by a failed receive.
+ */
+import type { Readable } from 'node:stream';
+import type { ReceiveReq, Receiver } from '../types.js';
+import { assertRelativePath, joinRoot } from '../paths.js';
+import { assertVersionName, recvArgs } from './args.js';
+import { zfsContext, type ZfsContext, type ZfsEndpointOptions } from './context.js';
+import type { DatasetRecord } from './list.js';
+import { clearPlaceholder, ensureParents } from './placeholders.js';
+import { pollUntil } from './poll.js';
+import { pipeIntoRecv } from './recv-pipe.js';
+
+/** Bound on waiting for zfs-fuse's daemon to discard a killed receive (see discarded()). */
+const DISCARD_TIMEOUT_MS = 10_000;
+
+function hasSnapshots(records: readonly DatasetRecord[], target: string): boolean {
+  return records.some((r) => r.type === 'snapshot' && r.name.startsWith(`${target}@`));
+}
+
+/**
+ * After a failed receive into a new filesystem: true once zfs has discarded the partial
+ * dataset. zfs removes it before `zfs recv` exits, except on zfs-fuse when the client was
+ * killed: the daemon finishes on its own a moment later, hence the bounded poll.
+ */
+async function discarded(ctx: ZfsContext, target: string, signal: AbortSignal): Promise<boolean> {
+  return pollUntil(
+    async () => {
+      const records = await ctx.list(target, signal, 1);
+      const fs = records?.find((r) => r.name === target);
+      // A placeholder there was made by a concurrent receive of a child, not by ours.
+      return fs === undefined || fs.placeholder || hasSnapshots(records ?? [], target);
+    },
+    { timeoutMs: DISCARD_TIMEOUT_MS, signal },
+  );
+}
+
+async function receiveInto(
+  ctx: ZfsContext,
+  req: ReceiveReq,
+  stream: Readable,
+  signal: AbortSignal,
+): Promise<void> {
+  assertRelativePath(req.filesystem);
+  assertVersionName(req.to, 'snapshot name');
+  signal.throwIfAborted();
+  const target = joinRoot(ctx.root, req.filesystem);
+  const caps = await ctx.capabilities(signal);
+  const before = (await ctx.list(target, signal, 1)) ?? [];
+  const existing = before.find((r) => r.name === target);
+  if (existing === undefined) await ensureParents(ctx, req.filesystem, signal);
+  if (req.clearResumeToken && existing?.resumeToken !== undefined && caps.resumeTokens) {
+    await ctx.exec.run('zfs', ['recv', '-A', target], signal);
+  }
+  // -F only into an empty placeholder: it holds nothing of ours, and only -F may replace it.
+  // Anywhere else zfs must refuse a modified or diverged destination.
+  const force = existing?.placeholder === true && !hasSnapshots(before, target);
+  const args = recvArgs(target, req.to, { force, resumable: caps.resumeTokens });
+  const proc = ctx.exec.start('zfs', args);
+  try {
+    await pipeIntoRecv(proc, stream, signal);
+  } catch (err) {
+    const partialKept = caps.resumeTokens; // -s keeps it on purpose, for resuming
+    if (existing === undefined && !partialKept) {
+      // Even after an abort: the receiver must be consistent before we report.
+      const settle = AbortSignal.timeout(2 * DISCARD_TIMEOUT_MS);
+      const clean = await discarded(ctx, target, settle).catch(() => false);
+      if (!clean) {
+        throw new Error(
+          `receive into ${target} failed and a partial ${target} remains; destroy it (zfs destroy ${target})`,
+          { cause: err },
+        );
+      }
+    }
+    throw err;
+  }
+  if (force) await clearPlaceholder(ctx, target, signal);
+}
+
+/**
+ * A Receiver over the local `zfs` command: stores the root-relative filesystem `a/b` as
+ * `<root>/a/b`, never outside the root (hostile paths are refused before any command runs).
+ *
+ * @example
+ * const receiver = zfsReceiver({ root: 'backup/host1' });
+ * await receiver.receive({ filesystem: 'home', to: snapshot, clearResumeToken: false }, stream, signal);
+ */
+export function zfsReceiver(options: ZfsEndpointOptions): Receiver {
+  const ctx = zfsContext(options);
+  return {
+    listFilesystems: (signal) => ctx.listFilesystems(signal, true),
+    listFilesystemVersions: (fs, signal) => ctx.listFilesystemVersions(fs, signal),
+    waitForConnectivity: (signal) => ctx.waitForConnectivity(signal),
+    async receive(req: ReceiveReq, stream: Readable, signal: AbortSignal) {
+      try {
+        await receiveInto(ctx, req, stream, signal);
+      } catch (err) {
+        stream.destroy(); // the sender's zfs send must not wait forever for a reader
+        throw err;
+      }
+    },
+  };
+}
