@@ -127,6 +127,10 @@ export const stepQueueLogic: ActorLogic<StepQueueSnapshot, StepQueueEvent, StepQ
 
   transition: (snapshot, event, scope) => {
     const { internal } = snapshot;
+    if ((event as { type: string }).type === 'xstate.stop') {
+      return { ...snapshot, status: 'stopped' } as unknown as StepQueueSnapshot;
+    }
+    if (event.owner === undefined) return snapshot; // not a queue request
     let { held, waiting, admitted } = snapshot.context;
     const current = internal.tickets.get(event.owner.sessionId);
     switch (event.type) {
