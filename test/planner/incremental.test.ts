@@ -8,7 +8,7 @@ import {
   sortVersions,
   type Transfer,
 } from '../../src/planner/index.js';
-import { encodeResumeToken } from '../../src/endpoints/memory/index.js';
+import { decodeResumeToken, encodeResumeToken } from '../../src/endpoints/memory/index.js';
 import { bm, v } from './helpers.js';
 
 /** `from->to` per transfer, `#` marking a bookmark source, `~` a resumed transfer. */
@@ -97,7 +97,7 @@ describe('planning from a resume token', () => {
 
   test('the resumed transfer first, then incrementals over the later sender snapshots', () => {
     const tok = token({ fromGuid: 'g-a', toGuid: 'g-b' });
-    const transfers = resumeTransfers('fs', tok, (s) => ({ ...JSON.parse(Buffer.from(s.slice(11), 'base64url').toString()) }), sender);
+    const transfers = resumeTransfers('fs', tok, decodeResumeToken, sender);
     expect(show(transfers)).toEqual(['~a->b', 'b->c', 'c->d']);
     expect(transfers[0]?.resumeToken).toBe(tok);
   });
