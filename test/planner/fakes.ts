@@ -38,24 +38,24 @@ export interface FakeReceiver extends Receiver {
 /** A sender with `filesystems` and `versions` per path; sendDry says 1000, send is unset. */
 export function fakeSender(filesystems: EndpointFilesystem[] = [], versions: Record<string, FilesystemVersion[]> = {}): FakeSender {
   return {
-    listFilesystems: jest.fn(async () => filesystems),
-    listFilesystemVersions: jest.fn(async (fs: string) => versions[fs] ?? []),
-    waitForConnectivity: jest.fn(async () => {}),
-    sendDry: jest.fn(async () => ({ expectedSize: 1000 })),
-    send: jest.fn(async () => {
+    listFilesystems: jest.fn(async (_signal: AbortSignal) => filesystems),
+    listFilesystemVersions: jest.fn(async (fs: string, _signal: AbortSignal) => versions[fs] ?? []),
+    waitForConnectivity: jest.fn(async (_signal: AbortSignal) => {}),
+    sendDry: jest.fn(async (_req: SendReq, _signal: AbortSignal) => ({ expectedSize: 1000 })),
+    send: jest.fn(async (_req: SendReq, _signal: AbortSignal): Promise<{ usedResumeToken: boolean; stream: Readable }> => {
       throw new Error('send not scripted');
     }),
-    sendCompleted: jest.fn(async () => {}),
+    sendCompleted: jest.fn(async (_req: SendReq, _signal: AbortSignal) => {}),
   };
 }
 
 /** A receiver with `filesystems` and `versions`; receive drains the stream. */
 export function fakeReceiver(filesystems: EndpointFilesystem[] = [], versions: Record<string, FilesystemVersion[]> = {}): FakeReceiver {
   return {
-    listFilesystems: jest.fn(async () => filesystems),
-    listFilesystemVersions: jest.fn(async (fs: string) => versions[fs] ?? []),
-    waitForConnectivity: jest.fn(async () => {}),
-    receive: jest.fn(async (_req: ReceiveReq, stream: Readable) => {
+    listFilesystems: jest.fn(async (_signal: AbortSignal) => filesystems),
+    listFilesystemVersions: jest.fn(async (fs: string, _signal: AbortSignal) => versions[fs] ?? []),
+    waitForConnectivity: jest.fn(async (_signal: AbortSignal) => {}),
+    receive: jest.fn(async (_req: ReceiveReq, stream: Readable, _signal: AbortSignal) => {
       for await (const _chunk of stream);
     }),
   };
