@@ -31,7 +31,11 @@ export class EndpointUnreachableError extends Error {
  * aborted and awaited, so nothing is left running); an abort of `signal` rejects with the
  * endpoints' own abort errors, unwrapped.
  */
-export async function waitForBoth(sender: Endpoint, receiver: Endpoint, signal: AbortSignal): Promise<void> {
+export async function waitForBoth(
+  sender: Endpoint,
+  receiver: Endpoint,
+  signal: AbortSignal,
+): Promise<void> {
   signal.throwIfAborted();
   const both = new AbortController();
   const stop = (): void => both.abort(signal.reason);

@@ -1,6 +1,11 @@
 /** One filesystem of a plan: lists its versions on both sides and plans its steps. */
 import type { FS, FilesystemInfo } from '../driver/types.js';
-import type { EndpointFilesystem, FilesystemVersion, Receiver, Sender } from '../endpoints/types.js';
+import type {
+  EndpointFilesystem,
+  FilesystemVersion,
+  Receiver,
+  Sender,
+} from '../endpoints/types.js';
 import { mapBounded } from './concurrency.js';
 import { PlanningError } from './errors.js';
 import { planTransfers, type InitialPolicy } from './incremental.js';
@@ -63,14 +68,18 @@ export class ReplicationFS implements FS {
     }
     const [senderVersions, receiverVersions] = await Promise.all([
       sender.listFilesystemVersions(this.path, signal),
-      this.receiverFS ? receiver.listFilesystemVersions(this.path, signal) : ([] as FilesystemVersion[]),
+      this.receiverFS
+        ? receiver.listFilesystemVersions(this.path, signal)
+        : ([] as FilesystemVersion[]),
     ]);
     const token = this.receiverFS?.resumeToken;
     const transfers =
       token !== undefined
         ? resumeTransfers(this.path, token, this.ctx.parseResumeToken, senderVersions)
         : planTransfers(this.path, senderVersions, receiverVersions, this.ctx.initial);
-    const steps = transfers.map((t) => new ReplicationStep({ sender, receiver, filesystem: this.path }, t));
+    const steps = transfers.map(
+      (t) => new ReplicationStep({ sender, receiver, filesystem: this.path }, t),
+    );
     await mapBounded(steps, this.ctx.sizeEstimateConcurrency, async (step) => {
       step.bytesExpected = await this.estimate(step, signal);
     });

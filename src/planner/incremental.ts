@@ -85,7 +85,11 @@ export function initialTransfers(
   const oldest = snapshots[0];
   const newest = snapshots.at(-1);
   if (!oldest || !newest) {
-    throw new PlanningError('no-sender-snapshots', filesystem, 'the sender has no snapshots of it; take a snapshot first');
+    throw new PlanningError(
+      'no-sender-snapshots',
+      filesystem,
+      'the sender has no snapshots of it; take a snapshot first',
+    );
   }
   switch (policy) {
     case 'most-recent':
@@ -110,5 +114,7 @@ export function planTransfers(
   policy: InitialPolicy,
 ): Transfer[] {
   const path = incrementalPath(filesystem, senderVersions, receiverVersions);
-  return path === 'initial' ? initialTransfers(filesystem, senderVersions, policy) : transfersAlong(path);
+  return path === 'initial'
+    ? initialTransfers(filesystem, senderVersions, policy)
+    : transfersAlong(path);
 }

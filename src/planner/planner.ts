@@ -48,14 +48,22 @@ class EndpointPlanner implements Planner {
  * const planner = createPlanner(memorySender(src, 'tank'), memoryReceiver(dst, 'backup'), { initial: 'all' });
  * const report = await replicate(config, planner).wait();
  */
-export function createPlanner(sender: Sender, receiver: Receiver, options: PlannerOptions = {}): Planner {
+export function createPlanner(
+  sender: Sender,
+  receiver: Receiver,
+  options: PlannerOptions = {},
+): Planner {
   const initial = options.initial ?? 'most-recent';
   if (!POLICIES.includes(initial)) {
-    throw new Error(`invalid initial replication policy ${JSON.stringify(initial)}: use ${POLICIES.join(', ')}`);
+    throw new Error(
+      `invalid initial replication policy ${JSON.stringify(initial)}: use ${POLICIES.join(', ')}`,
+    );
   }
   const sizeEstimateConcurrency = options.sizeEstimateConcurrency ?? 4;
   if (!Number.isInteger(sizeEstimateConcurrency) || sizeEstimateConcurrency < 1) {
-    throw new Error(`invalid sizeEstimateConcurrency ${sizeEstimateConcurrency}: use an integer >= 1`);
+    throw new Error(
+      `invalid sizeEstimateConcurrency ${sizeEstimateConcurrency}: use an integer >= 1`,
+    );
   }
   return new EndpointPlanner({
     sender,

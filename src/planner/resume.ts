@@ -48,7 +48,9 @@ export function resumeTransfers(
   let from: FilesystemVersion | undefined;
   if (info.fromGuid !== undefined) {
     const guid = info.fromGuid;
-    from = sender.find((v) => v.guid === guid && v.type === 'snapshot') ?? sender.find((v) => v.guid === guid);
+    from =
+      sender.find((v) => v.guid === guid && v.type === 'snapshot') ??
+      sender.find((v) => v.guid === guid);
     if (!from) throw missing(`incremental source of ${versionLabel(to)}`, guid);
   }
   const toTxg = BigInt(to.createTxg);

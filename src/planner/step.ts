@@ -94,8 +94,16 @@ export class ReplicationStep implements Step {
     this.bytesReplicated = 0;
     const req = this.sendRequest();
     const { usedResumeToken, stream } = await sender.send(req, signal);
-    await transfer(stream, signal, (n) => (this.bytesReplicated += n), (counted) =>
-      receiver.receive({ filesystem, to: this.to, clearResumeToken: !usedResumeToken }, counted, signal),
+    await transfer(
+      stream,
+      signal,
+      (n) => (this.bytesReplicated += n),
+      (counted) =>
+        receiver.receive(
+          { filesystem, to: this.to, clearResumeToken: !usedResumeToken },
+          counted,
+          signal,
+        ),
     );
     await sender.sendCompleted(req, signal);
   }
@@ -118,7 +126,9 @@ async function transfer(
   source.on('error', (err) => counter.destroy(err));
   const onAbort = (): void => {
     source.destroy();
-    counter.destroy(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    counter.destroy(
+      signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)),
+    );
   };
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) onAbort();

@@ -25,7 +25,9 @@ describe('planner and memory pools, without the driver', () => {
   test('initial replication (all) then an incremental one', async () => {
     const src = source();
     const dst = new MemoryPool({ seed: 'dst' });
-    const planner = createPlanner(memorySender(src, 'tank'), memoryReceiver(dst, 'backup'), { initial: 'all' });
+    const planner = createPlanner(memorySender(src, 'tank'), memoryReceiver(dst, 'backup'), {
+      initial: 'all',
+    });
 
     expect(await replicateByHand(planner)).toEqual(new Map([['data', ['->a', 'a->b']]]));
     expectInSync(src, dst);
@@ -60,7 +62,9 @@ describe('planner and memory pools, without the driver', () => {
       src.snapshot(path, 's2', { creation: at(2) });
     }
     const dst = new MemoryPool({ seed: 'dst' });
-    const planner = createPlanner(memorySender(src, 'tank'), memoryReceiver(dst, 'backup'), { initial: 'all' });
+    const planner = createPlanner(memorySender(src, 'tank'), memoryReceiver(dst, 'backup'), {
+      initial: 'all',
+    });
     const done = await replicateByHand(planner);
 
     expect([...done.keys()]).toEqual(['home', 'home/alice', 'home/alice/mail', 'home/bob']);
@@ -94,7 +98,9 @@ describe('planner and memory pools, without the driver', () => {
       { from: 'a', to: 'b', resumed: false, bytesExpected: expect.any(Number), bytesReplicated: 0 },
     ]);
     // The resumed step sends only what is missing, and counts as the originally planned target.
-    expect(resumed[0]!.reportInfo().bytesExpected).toBeLessThan(steps[0]!.reportInfo().bytesExpected);
+    expect(resumed[0]!.reportInfo().bytesExpected).toBeLessThan(
+      steps[0]!.reportInfo().bytesExpected,
+    );
     expect(resumed[0]!.targetEquals(steps[0]!)).toBe(true);
     for (const step of resumed) await step.step(signal);
 

@@ -1,6 +1,13 @@
 /** Scriptable endpoints for planner tests: every method a jest.fn, every call's signal kept. */
 import type { Readable } from 'node:stream';
-import type { EndpointFilesystem, FilesystemVersion, ReceiveReq, Receiver, SendReq, Sender } from '../../src/endpoints/types.js';
+import type {
+  EndpointFilesystem,
+  FilesystemVersion,
+  ReceiveReq,
+  Receiver,
+  SendReq,
+  Sender,
+} from '../../src/endpoints/types.js';
 
 /** A promise with its resolve/reject, to release a call exactly when a test wants. */
 export interface Deferred<T> {
@@ -36,21 +43,32 @@ export interface FakeReceiver extends Receiver {
 }
 
 /** A sender with `filesystems` and `versions` per path; sendDry says 1000, send is unset. */
-export function fakeSender(filesystems: EndpointFilesystem[] = [], versions: Record<string, FilesystemVersion[]> = {}): FakeSender {
+export function fakeSender(
+  filesystems: EndpointFilesystem[] = [],
+  versions: Record<string, FilesystemVersion[]> = {},
+): FakeSender {
   return {
     listFilesystems: jest.fn(async (_signal: AbortSignal) => filesystems),
     listFilesystemVersions: jest.fn(async (fs: string, _signal: AbortSignal) => versions[fs] ?? []),
     waitForConnectivity: jest.fn(async (_signal: AbortSignal) => {}),
     sendDry: jest.fn(async (_req: SendReq, _signal: AbortSignal) => ({ expectedSize: 1000 })),
-    send: jest.fn(async (_req: SendReq, _signal: AbortSignal): Promise<{ usedResumeToken: boolean; stream: Readable }> => {
-      throw new Error('send not scripted');
-    }),
+    send: jest.fn(
+      async (
+        _req: SendReq,
+        _signal: AbortSignal,
+      ): Promise<{ usedResumeToken: boolean; stream: Readable }> => {
+        throw new Error('send not scripted');
+      },
+    ),
     sendCompleted: jest.fn(async (_req: SendReq, _signal: AbortSignal) => {}),
   };
 }
 
 /** A receiver with `filesystems` and `versions`; receive drains the stream. */
-export function fakeReceiver(filesystems: EndpointFilesystem[] = [], versions: Record<string, FilesystemVersion[]> = {}): FakeReceiver {
+export function fakeReceiver(
+  filesystems: EndpointFilesystem[] = [],
+  versions: Record<string, FilesystemVersion[]> = {},
+): FakeReceiver {
   return {
     listFilesystems: jest.fn(async (_signal: AbortSignal) => filesystems),
     listFilesystemVersions: jest.fn(async (fs: string, _signal: AbortSignal) => versions[fs] ?? []),

@@ -4,14 +4,29 @@ import type { Planner } from '../../src/driver/types.js';
 import type { MemoryPool } from '../../src/endpoints/memory/index.js';
 
 /** A version for table tests: guid defaults to `g-<name>`, creation to txg seconds after 2024. */
-export function v(name: string, txg: number | string, guid = `g-${name}`, type: 'snapshot' | 'bookmark' = 'snapshot'): FilesystemVersion {
-  return { type, name, guid, createTxg: String(txg), creation: new Date(Date.UTC(2024, 0, 1) + Number(txg) * 1000) };
+export function v(
+  name: string,
+  txg: number | string,
+  guid = `g-${name}`,
+  type: 'snapshot' | 'bookmark' = 'snapshot',
+): FilesystemVersion {
+  return {
+    type,
+    name,
+    guid,
+    createTxg: String(txg),
+    creation: new Date(Date.UTC(2024, 0, 1) + Number(txg) * 1000),
+  };
 }
 
-export const bm = (name: string, txg: number | string, guid = `g-${name}`): FilesystemVersion => v(name, txg, guid, 'bookmark');
+export const bm = (name: string, txg: number | string, guid = `g-${name}`): FilesystemVersion =>
+  v(name, txg, guid, 'bookmark');
 
 /** Plans every filesystem and runs its steps in order (parents first, as the sender lists them). */
-export async function replicateByHand(planner: Planner, signal = new AbortController().signal): Promise<Map<string, string[]>> {
+export async function replicateByHand(
+  planner: Planner,
+  signal = new AbortController().signal,
+): Promise<Map<string, string[]>> {
   const done = new Map<string, string[]>();
   for (const fs of await planner.plan(signal)) {
     const steps = await fs.planFS(signal);

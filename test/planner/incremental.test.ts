@@ -13,7 +13,10 @@ import { bm, v } from './helpers.js';
 
 /** `from->to` per transfer, `#` marking a bookmark source, `~` a resumed transfer. */
 const show = (ts: Transfer[]): string[] =>
-  ts.map((t) => `${t.resumeToken ? '~' : ''}${t.from ? (t.from.type === 'bookmark' ? '#' : '') + t.from.name : ''}->${t.to.name}`);
+  ts.map(
+    (t) =>
+      `${t.resumeToken ? '~' : ''}${t.from ? (t.from.type === 'bookmark' ? '#' : '') + t.from.name : ''}->${t.to.name}`,
+  );
 
 const names = (path: FilesystemVersion[] | 'initial'): string[] | 'initial' =>
   path === 'initial' ? path : path.map((x) => `${x.type === 'bookmark' ? '#' : '@'}${x.name}`);
@@ -21,25 +24,89 @@ const names = (path: FilesystemVersion[] | 'initial'): string[] | 'initial' =>
 describe('sorting versions', () => {
   test('by createTxg compared as BigInt, bookmarks before snapshots at equal txg', () => {
     const big = '18446744073709551610';
-    const sorted = sortVersions([v('z', big), v('b', '10'), v('a', '9'), bm('a', '9'), v('y', '9007199254740993'), v('x', '9007199254740992')]);
-    expect(sorted.map((x) => `${x.type[0]}:${x.name}`)).toEqual(['b:a', 's:a', 's:b', 's:x', 's:y', 's:z']);
+    const sorted = sortVersions([
+      v('z', big),
+      v('b', '10'),
+      v('a', '9'),
+      bm('a', '9'),
+      v('y', '9007199254740993'),
+      v('x', '9007199254740992'),
+    ]);
+    expect(sorted.map((x) => `${x.type[0]}:${x.name}`)).toEqual([
+      'b:a',
+      's:a',
+      's:b',
+      's:x',
+      's:y',
+      's:z',
+    ]);
   });
 });
 
 describe('the incremental path', () => {
   const cases: [string, FilesystemVersion[], FilesystemVersion[], string[] | 'initial'][] = [
     ['receiver empty: initial replication', [v('a', 1), v('b', 2)], [], 'initial'],
-    ['receiver has only bookmarks: they are ignored, initial replication', [v('a', 1)], [bm('a', 1)], 'initial'],
-    ['most recent already present: the path is the ancestor alone', [v('a', 1), v('b', 2)], [v('a', 1), v('b', 2)], ['@b']],
+    [
+      'receiver has only bookmarks: they are ignored, initial replication',
+      [v('a', 1)],
+      [bm('a', 1)],
+      'initial',
+    ],
+    [
+      'most recent already present: the path is the ancestor alone',
+      [v('a', 1), v('b', 2)],
+      [v('a', 1), v('b', 2)],
+      ['@b'],
+    ],
     ['one newer snapshot', [v('a', 1), v('b', 2)], [v('a', 1)], ['@a', '@b']],
-    ['every later sender snapshot, in txg order', [v('d', 4), v('b', 2), v('a', 1), v('c', 3)], [v('b', 2)], ['@b', '@c', '@d']],
-    ['the most recent common version is the ancestor', [v('a', 1), v('b', 2), v('c', 3)], [v('a', 1), v('b', 2)], ['@b', '@c']],
-    ['sender bookmark of a destroyed snapshot serves as ancestor', [bm('a', 1), v('b', 2)], [v('a', 1)], ['#a', '@b']],
-    ['a snapshot is preferred over its bookmark', [bm('a', 1), v('a', 1), v('b', 2)], [v('a', 1)], ['@a', '@b']],
-    ['sender bookmarks are not sent', [v('a', 1), bm('x', 2), v('b', 3)], [v('a', 1)], ['@a', '@b']],
-    ['the receiver\'s older snapshots the sender lost do not matter', [v('b', 2), v('c', 3)], [v('a', 1), v('b', 2)], ['@b', '@c']],
-    ['common versions match by guid, not name', [v('a', 1, 'G1'), v('b', 2, 'G2')], [v('renamed', 7, 'G1')], ['@a', '@b']],
-    ['txg compared as BigInt beyond 2^53', [v('a', '9007199254740992'), v('b', '9007199254740993')], [v('a', '9007199254740992')], ['@a', '@b']],
+    [
+      'every later sender snapshot, in txg order',
+      [v('d', 4), v('b', 2), v('a', 1), v('c', 3)],
+      [v('b', 2)],
+      ['@b', '@c', '@d'],
+    ],
+    [
+      'the most recent common version is the ancestor',
+      [v('a', 1), v('b', 2), v('c', 3)],
+      [v('a', 1), v('b', 2)],
+      ['@b', '@c'],
+    ],
+    [
+      'sender bookmark of a destroyed snapshot serves as ancestor',
+      [bm('a', 1), v('b', 2)],
+      [v('a', 1)],
+      ['#a', '@b'],
+    ],
+    [
+      'a snapshot is preferred over its bookmark',
+      [bm('a', 1), v('a', 1), v('b', 2)],
+      [v('a', 1)],
+      ['@a', '@b'],
+    ],
+    [
+      'sender bookmarks are not sent',
+      [v('a', 1), bm('x', 2), v('b', 3)],
+      [v('a', 1)],
+      ['@a', '@b'],
+    ],
+    [
+      "the receiver's older snapshots the sender lost do not matter",
+      [v('b', 2), v('c', 3)],
+      [v('a', 1), v('b', 2)],
+      ['@b', '@c'],
+    ],
+    [
+      'common versions match by guid, not name',
+      [v('a', 1, 'G1'), v('b', 2, 'G2')],
+      [v('renamed', 7, 'G1')],
+      ['@a', '@b'],
+    ],
+    [
+      'txg compared as BigInt beyond 2^53',
+      [v('a', '9007199254740992'), v('b', '9007199254740993')],
+      [v('a', '9007199254740992')],
+      ['@a', '@b'],
+    ],
   ];
   test.each(cases)('%s', (_name, sender, receiver, expected) => {
     expect(names(incrementalPath('pool/fs', sender, receiver))).toEqual(expected);
@@ -48,13 +115,41 @@ describe('the incremental path', () => {
 
 describe('conflicts are planning errors naming the versions', () => {
   const cases: [string, FilesystemVersion[], FilesystemVersion[], string, RegExp][] = [
-    ['no snapshots on the sender', [], [v('a', 1)], 'no-sender-snapshots', /pool\/fs: the sender has no snapshots/],
-    ['only bookmarks on the sender', [bm('a', 1)], [], 'no-sender-snapshots', /the sender has no snapshots/],
-    ['no common ancestor', [v('a', 1, 'S1'), v('b', 2, 'S2')], [v('x', 1, 'R1'), v('y', 2, 'R2')], 'no-common-ancestor',
-      /pool\/fs: no common snapshot: the receiver has @x, @y, the sender has @a, @b/],
-    ['diverged: receiver has versions newer than the ancestor', [v('a', 1), v('b', 2)], [v('a', 1), v('local1', 5, 'L1'), v('local2', 6, 'L2')], 'diverged',
-      /pool\/fs: the receiver has diverged: after the common snapshot @a it has @local1, @local2.*rollback -r/],
-    ['diverged although the sender has newer snapshots too', [v('a', 1), v('c', 3)], [v('a', 1), v('b', 2, 'other')], 'diverged', /after the common snapshot @a it has @b/],
+    [
+      'no snapshots on the sender',
+      [],
+      [v('a', 1)],
+      'no-sender-snapshots',
+      /pool\/fs: the sender has no snapshots/,
+    ],
+    [
+      'only bookmarks on the sender',
+      [bm('a', 1)],
+      [],
+      'no-sender-snapshots',
+      /the sender has no snapshots/,
+    ],
+    [
+      'no common ancestor',
+      [v('a', 1, 'S1'), v('b', 2, 'S2')],
+      [v('x', 1, 'R1'), v('y', 2, 'R2')],
+      'no-common-ancestor',
+      /pool\/fs: no common snapshot: the receiver has @x, @y, the sender has @a, @b/,
+    ],
+    [
+      'diverged: receiver has versions newer than the ancestor',
+      [v('a', 1), v('b', 2)],
+      [v('a', 1), v('local1', 5, 'L1'), v('local2', 6, 'L2')],
+      'diverged',
+      /pool\/fs: the receiver has diverged: after the common snapshot @a it has @local1, @local2.*rollback -r/,
+    ],
+    [
+      'diverged although the sender has newer snapshots too',
+      [v('a', 1), v('c', 3)],
+      [v('a', 1), v('b', 2, 'other')],
+      'diverged',
+      /after the common snapshot @a it has @b/,
+    ],
   ];
   test.each(cases)('%s', (_name, sender, receiver, kind, message) => {
     let caught: unknown;
@@ -79,7 +174,10 @@ describe('initial replication policies', () => {
   });
   test('fail: a planning error naming the newest snapshot and the policy', () => {
     expect(() => initialTransfers('fs', sender, 'fail')).toThrow(
-      expect.objectContaining({ kind: 'initial-replication-disabled', message: expect.stringMatching(/fs: .*@c.*"fail"/) }),
+      expect.objectContaining({
+        kind: 'initial-replication-disabled',
+        message: expect.stringMatching(/fs: .*@c.*"fail"/),
+      }),
     );
   });
   test('planTransfers applies the policy only when the receiver is empty', () => {
@@ -93,7 +191,8 @@ describe('planning from a resume token', () => {
   const sender = [v('a', 1), v('b', 2), v('c', 3), v('d', 4)];
   const token = (t: { fromGuid?: string; toGuid: string }): string =>
     encodeResumeToken({ fs: 'fs', toName: 'x', bytes: 10, ...t });
-  const parse = (s: string): { fromGuid?: string; toGuid: string } => JSON.parse(s) as { toGuid: string };
+  const parse = (s: string): { fromGuid?: string; toGuid: string } =>
+    JSON.parse(s) as { toGuid: string };
 
   test('the resumed transfer first, then incrementals over the later sender snapshots', () => {
     const tok = token({ fromGuid: 'g-a', toGuid: 'g-b' });
@@ -105,21 +204,43 @@ describe('planning from a resume token', () => {
     expect(show(resumeTransfers('fs', '{"toGuid":"g-d"}', parse, sender))).toEqual(['~->d']);
   });
   test('the incremental source may be a sender bookmark', () => {
-    expect(show(resumeTransfers('fs', '{"fromGuid":"g-z","toGuid":"g-c"}', parse, [bm('z', 1), ...sender]))).toEqual(['~#z->c', 'c->d']);
+    expect(
+      show(
+        resumeTransfers('fs', '{"fromGuid":"g-z","toGuid":"g-c"}', parse, [bm('z', 1), ...sender]),
+      ),
+    ).toEqual(['~#z->c', 'c->d']);
   });
   test.each([
-    ['target gone', '{"fromGuid":"g-a","toGuid":"gone"}', /fs: cannot resume .*target snapshot \(guid gone\) no longer exists on the sender/],
-    ['source gone', '{"fromGuid":"gone","toGuid":"g-b"}', /incremental source of @b \(guid gone\) no longer exists/],
+    [
+      'target gone',
+      '{"fromGuid":"g-a","toGuid":"gone"}',
+      /fs: cannot resume .*target snapshot \(guid gone\) no longer exists on the sender/,
+    ],
+    [
+      'source gone',
+      '{"fromGuid":"gone","toGuid":"g-b"}',
+      /incremental source of @b \(guid gone\) no longer exists/,
+    ],
   ])('not found on the sender (%s): a planning error', (_name, tok, message) => {
     expect(() => resumeTransfers('fs', tok, parse, sender)).toThrow(
-      expect.objectContaining({ kind: 'resume-version-missing', message: expect.stringMatching(message) }),
+      expect.objectContaining({
+        kind: 'resume-version-missing',
+        message: expect.stringMatching(message),
+      }),
     );
   });
-  test('an unreadable token: a planning error keeping the parser\'s error as cause', () => {
+  test("an unreadable token: a planning error keeping the parser's error as cause", () => {
     const cause = new Error('bad token');
     let caught: unknown;
     try {
-      resumeTransfers('fs', 'garbage', () => { throw cause; }, sender);
+      resumeTransfers(
+        'fs',
+        'garbage',
+        () => {
+          throw cause;
+        },
+        sender,
+      );
     } catch (err) {
       caught = err;
     }

@@ -5,7 +5,11 @@ import type { ReceiveReq } from '../../src/endpoints/types.js';
 import { fakeReceiver, fakeSender, type FakeReceiver, type FakeSender } from './fakes.js';
 import { v } from './helpers.js';
 
-function stepOf(transfer: Transfer, sender: FakeSender = fakeSender(), receiver: FakeReceiver = fakeReceiver()): ReplicationStep {
+function stepOf(
+  transfer: Transfer,
+  sender: FakeSender = fakeSender(),
+  receiver: FakeReceiver = fakeReceiver(),
+): ReplicationStep {
   return new ReplicationStep({ sender, receiver, filesystem: 'pool/fs' }, transfer);
 }
 
@@ -16,16 +20,29 @@ function sending(stream: Readable, usedResumeToken = false): FakeSender {
   return sender;
 }
 
-const grpcUnavailable = (): Error => Object.assign(new Error('14 UNAVAILABLE: gone'), { code: 14, details: 'gone', metadata: {} });
+const grpcUnavailable = (): Error =>
+  Object.assign(new Error('14 UNAVAILABLE: gone'), { code: 14, details: 'gone', metadata: {} });
 
 describe('Step identity and report', () => {
   test('reportInfo has exactly from, to, resumed, bytesExpected, bytesReplicated; from is "" for a full send', () => {
     const step = stepOf({ to: v('a', 1) });
     step.bytesExpected = 42;
-    expect(step.reportInfo()).toStrictEqual({ from: '', to: 'a', resumed: false, bytesExpected: 42, bytesReplicated: 0 });
-    expect(stepOf({ from: v('a', 1), to: v('b', 2), resumeToken: 't' }).reportInfo()).toStrictEqual({
-      from: 'a', to: 'b', resumed: true, bytesExpected: 0, bytesReplicated: 0,
+    expect(step.reportInfo()).toStrictEqual({
+      from: '',
+      to: 'a',
+      resumed: false,
+      bytesExpected: 42,
+      bytesReplicated: 0,
     });
+    expect(stepOf({ from: v('a', 1), to: v('b', 2), resumeToken: 't' }).reportInfo()).toStrictEqual(
+      {
+        from: 'a',
+        to: 'b',
+        resumed: true,
+        bytesExpected: 0,
+        bytesReplicated: 0,
+      },
+    );
   });
 
   test('targetDate is the creation of to, as a fresh Date', () => {
@@ -37,27 +54,57 @@ describe('Step identity and report', () => {
   });
 
   test.each<[string, Transfer, Transfer, boolean]>([
-    ['same from and to guid', { from: v('a', 1), to: v('b', 2) }, { from: v('a', 1), to: v('b', 2) }, true],
-    ['same guids under other names', { from: v('a', 1, 'G1'), to: v('b', 2, 'G2') }, { from: v('x', 1, 'G1'), to: v('y', 2, 'G2') }, true],
+    [
+      'same from and to guid',
+      { from: v('a', 1), to: v('b', 2) },
+      { from: v('a', 1), to: v('b', 2) },
+      true,
+    ],
+    [
+      'same guids under other names',
+      { from: v('a', 1, 'G1'), to: v('b', 2, 'G2') },
+      { from: v('x', 1, 'G1'), to: v('y', 2, 'G2') },
+      true,
+    ],
     ['other to', { from: v('a', 1), to: v('b', 2) }, { from: v('a', 1), to: v('c', 3) }, false],
     ['other from', { from: v('a', 1), to: v('c', 3) }, { from: v('b', 2), to: v('c', 3) }, false],
-    ['full vs incremental to the same target', { to: v('b', 2) }, { from: v('a', 1), to: v('b', 2) }, false],
+    [
+      'full vs incremental to the same target',
+      { to: v('b', 2) },
+      { from: v('a', 1), to: v('b', 2) },
+      false,
+    ],
     ['both full sends of the same snapshot', { to: v('b', 2) }, { to: v('b', 2) }, true],
-    ['a resumed step with the same to', { to: v('b', 2), resumeToken: 't' }, { from: v('a', 1), to: v('b', 2) }, true],
-    ['a resumed step with another to', { from: v('a', 1), to: v('b', 2), resumeToken: 't' }, { from: v('a', 1), to: v('c', 3) }, false],
+    [
+      'a resumed step with the same to',
+      { to: v('b', 2), resumeToken: 't' },
+      { from: v('a', 1), to: v('b', 2) },
+      true,
+    ],
+    [
+      'a resumed step with another to',
+      { from: v('a', 1), to: v('b', 2), resumeToken: 't' },
+      { from: v('a', 1), to: v('c', 3) },
+      false,
+    ],
   ])('targetEquals: %s', (_name, a, b, equal) => {
     expect(stepOf(a).targetEquals(stepOf(b))).toBe(equal);
     expect(stepOf(b).targetEquals(stepOf(a))).toBe(equal);
   });
 
   test('targetEquals is false for a step of another implementation', () => {
-    const foreign = { targetEquals: () => true, targetDate: () => new Date(), step: async () => {}, reportInfo: () => stepOf({ to: v('b', 2) }).reportInfo() };
+    const foreign = {
+      targetEquals: () => true,
+      targetDate: () => new Date(),
+      step: async () => {},
+      reportInfo: () => stepOf({ to: v('b', 2) }).reportInfo(),
+    };
     expect(stepOf({ to: v('b', 2) }).targetEquals(foreign)).toBe(false);
   });
 });
 
 describe('Step.step: send -> count -> receive -> sendCompleted', () => {
-  test('every endpoint call gets the step\'s signal and the right request', async () => {
+  test("every endpoint call gets the step's signal and the right request", async () => {
     const source = new PassThrough();
     source.end(Buffer.from('hello'));
     const sender = sending(source, true);
@@ -69,8 +116,20 @@ describe('Step.step: send -> count -> receive -> sendCompleted', () => {
 
     const req = { filesystem: 'pool/fs', from: v('a', 1), to: v('b', 2), resumeToken: 'tok' };
     expect(sender.send).toHaveBeenCalledWith(req, signal);
-    expect(receiver.receive).toHaveBeenCalledWith({ filesystem: 'pool/fs', to: v('b', 2), clearResumeToken: false }, expect.anything(), signal);
+    expect(receiver.receive).toHaveBeenCalledWith(
+      { filesystem: 'pool/fs', to: v('b', 2), clearResumeToken: false },
+      expect.anything(),
+      signal,
+    );
     expect(sender.sendCompleted).toHaveBeenCalledWith(req, signal);
+    // toHaveBeenCalledWith compares signals structurally: check it is the very signal.
+    for (const seen of [
+      sender.send.mock.calls[0]?.[1],
+      receiver.receive.mock.calls[0]?.[2],
+      sender.sendCompleted.mock.calls[0]?.[1],
+    ]) {
+      expect(seen).toBe(signal);
+    }
     expect(step.reportInfo().bytesReplicated).toBe(5);
   });
 
@@ -78,7 +137,9 @@ describe('Step.step: send -> count -> receive -> sendCompleted', () => {
     const source = new PassThrough();
     source.end();
     const receiver = fakeReceiver();
-    await stepOf({ to: v('a', 1) }, sending(source, false), receiver).step(new AbortController().signal);
+    await stepOf({ to: v('a', 1) }, sending(source, false), receiver).step(
+      new AbortController().signal,
+    );
     expect(receiver.receive.mock.calls[0]?.[0].clearResumeToken).toBe(true);
   });
 
@@ -106,10 +167,12 @@ describe('Step.step: send -> count -> receive -> sendCompleted', () => {
     expect(step.reportInfo().bytesReplicated).toBe(500);
     source.end();
     await running;
-    expect(Buffer.concat(received)).toEqual(Buffer.concat([Buffer.alloc(300, 1), Buffer.alloc(200, 2)]));
+    expect(Buffer.concat(received)).toEqual(
+      Buffer.concat([Buffer.alloc(300, 1), Buffer.alloc(200, 2)]),
+    );
   });
 
-  test('a broken send stream rejects the step with the stream\'s own error object (its code kept)', async () => {
+  test("a broken send stream rejects the step with the stream's own error object (its code kept)", async () => {
     const source = new PassThrough();
     const receiver = fakeReceiver();
     receiver.receive.mockImplementation(async (_req: ReceiveReq, stream: Readable) => {
@@ -137,7 +200,11 @@ describe('Step.step: send -> count -> receive -> sendCompleted', () => {
     receiver.receive.mockRejectedValue(refusal);
     const sender = sending(source);
 
-    await expect(stepOf({ from: v('a', 1), to: v('b', 2) }, sender, receiver).step(new AbortController().signal)).rejects.toBe(refusal);
+    await expect(
+      stepOf({ from: v('a', 1), to: v('b', 2) }, sender, receiver).step(
+        new AbortController().signal,
+      ),
+    ).rejects.toBe(refusal);
     expect(source.destroyed).toBe(true);
     expect(sender.sendCompleted).not.toHaveBeenCalled();
   });
@@ -146,14 +213,18 @@ describe('Step.step: send -> count -> receive -> sendCompleted', () => {
     const timeout = Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' });
     const sender = fakeSender();
     sender.send.mockRejectedValue(timeout);
-    await expect(stepOf({ to: v('a', 1) }, sender).step(new AbortController().signal)).rejects.toBe(timeout);
+    await expect(stepOf({ to: v('a', 1) }, sender).step(new AbortController().signal)).rejects.toBe(
+      timeout,
+    );
 
     const source = new PassThrough();
     source.end();
     const completing = sending(source);
     const unavailable = grpcUnavailable();
     completing.sendCompleted.mockRejectedValue(unavailable);
-    await expect(stepOf({ to: v('a', 1) }, completing).step(new AbortController().signal)).rejects.toBe(unavailable);
+    await expect(
+      stepOf({ to: v('a', 1) }, completing).step(new AbortController().signal),
+    ).rejects.toBe(unavailable);
   });
 
   test('abort destroys both streams, rejects, and leaves no listener on the signal', async () => {
@@ -183,7 +254,9 @@ describe('Step.step: send -> count -> receive -> sendCompleted', () => {
     const source = new PassThrough();
     const receiver = fakeReceiver();
     receiver.receive.mockRejectedValue(new Error('refused'));
-    await expect(stepOf({ to: v('a', 1) }, sending(source), receiver).step(new AbortController().signal)).rejects.toThrow('refused');
+    await expect(
+      stepOf({ to: v('a', 1) }, sending(source), receiver).step(new AbortController().signal),
+    ).rejects.toThrow('refused');
     expect(() => source.emit('error', new Error('late'))).not.toThrow();
   });
 });

@@ -40,7 +40,13 @@ export abstract class MemoryEndpoint implements Endpoint {
       const fs: EndpointFilesystem = { path, isPlaceholder: ds.placeholder };
       if (ds.partial) {
         const { fromGuid, toGuid, toName, bytes } = ds.partial;
-        fs.resumeToken = encodeResumeToken({ fs: path, ...(fromGuid !== undefined && { fromGuid }), toGuid, toName, bytes });
+        fs.resumeToken = encodeResumeToken({
+          fs: path,
+          ...(fromGuid !== undefined && { fromGuid }),
+          toGuid,
+          toName,
+          bytes,
+        });
       }
       result.push(fs);
     }

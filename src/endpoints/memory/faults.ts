@@ -19,7 +19,9 @@ export type EndpointMethod =
 export type StreamFailure = 'econnreset' | 'unavailable' | Error;
 
 /** A Node-style connection reset (`code: 'ECONNRESET'`). */
-export function connectionResetError(message = 'connection reset by peer'): Error & { code: string } {
+export function connectionResetError(
+  message = 'connection reset by peer',
+): Error & { code: string } {
   return Object.assign(new Error(`read ECONNRESET: ${message}`), { code: 'ECONNRESET' });
 }
 
@@ -27,7 +29,11 @@ export function connectionResetError(message = 'connection reset by peer'): Erro
 export function unavailableError(
   details = 'connection dropped',
 ): Error & { code: number; details: string; metadata: Record<string, unknown> } {
-  return Object.assign(new Error(`14 UNAVAILABLE: ${details}`), { code: 14, details, metadata: {} });
+  return Object.assign(new Error(`14 UNAVAILABLE: ${details}`), {
+    code: 14,
+    details,
+    metadata: {},
+  });
 }
 
 function failureError(failure: StreamFailure, bytes: number): Error {
@@ -112,7 +118,11 @@ export class Faults {
    * @internal The gate every call passes: latency, then an injected failure, then the drop,
    * which rejects with UNAVAILABLE, or with `whenDropped: 'wait'` waits for `restore()`.
    */
-  async enter(method: EndpointMethod, signal: AbortSignal, whenDropped: 'reject' | 'wait' = 'reject'): Promise<void> {
+  async enter(
+    method: EndpointMethod,
+    signal: AbortSignal,
+    whenDropped: 'reject' | 'wait' = 'reject',
+  ): Promise<void> {
     signal.throwIfAborted();
     await delay(this.latency, signal);
     const queue = this.nextFailures.get(method);

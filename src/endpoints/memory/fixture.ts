@@ -72,7 +72,9 @@ export function parsePoolFixture(json: unknown): PoolFixture {
   }
   const result = PoolFixtureSchema.safeParse(value);
   if (!result.success) {
-    const issues = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    const issues = result.error.issues.map(
+      (i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`,
+    );
     throw new Error(`invalid memory pool fixture:\n${issues.join('\n')}`, { cause: result.error });
   }
   return result.data;

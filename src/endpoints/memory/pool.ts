@@ -176,7 +176,12 @@ export class MemoryPool {
     if (this.datasets.has(path)) throw new Error(`dataset ${path} already exists`);
     const parent = parentOf(path);
     if (parent !== undefined && !this.datasets.has(parent)) this.createDataset(parent);
-    this.datasets.set(path, { path, placeholder: options.placeholder ?? false, snapshots: [], bookmarks: [] });
+    this.datasets.set(path, {
+      path,
+      placeholder: options.placeholder ?? false,
+      snapshots: [],
+      bookmarks: [],
+    });
   }
 
   /** Destroys a dataset; with children only when `recursive`. */
@@ -195,10 +200,15 @@ export class MemoryPool {
   }
 
   /** Takes a snapshot `path@name` in a new txg. `size`: bytes written since the last one. */
-  snapshot(path: string, name: string, options: { creation?: Date; size?: number } = {}): FilesystemVersion {
+  snapshot(
+    path: string,
+    name: string,
+    options: { creation?: Date; size?: number } = {},
+  ): FilesystemVersion {
     const ds = this.mustGet(path);
     assertVersionName(name);
-    if (ds.snapshots.some((s) => s.name === name)) throw new Error(`snapshot ${path}@${name} already exists`);
+    if (ds.snapshots.some((s) => s.name === name))
+      throw new Error(`snapshot ${path}@${name} already exists`);
     const size = options.size ?? DEFAULT_SNAPSHOT_SIZE;
     if (!Number.isSafeInteger(size) || size < 0) throw new Error(`invalid snapshot size ${size}`);
     const snap: MemorySnapshot = {
@@ -217,7 +227,8 @@ export class MemoryPool {
     const ds = this.mustGet(path);
     assertVersionName(name);
     const snap = this.mustGetSnapshot(ds, snapshot);
-    if (ds.bookmarks.some((b) => b.name === name)) throw new Error(`bookmark ${path}#${name} already exists`);
+    if (ds.bookmarks.some((b) => b.name === name))
+      throw new Error(`bookmark ${path}#${name} already exists`);
     const { size: _size, ...bookmark } = snap;
     ds.bookmarks.push({ ...bookmark, name });
     ds.bookmarks.sort(byTxg);
@@ -342,7 +353,12 @@ export class MemoryPool {
         this.bookmark(fixture.path, b.snapshot, b.name);
       } else {
         assertVersionName(b.name);
-        ds.bookmarks.push({ name: b.name, guid: b.guid, createTxg: BigInt(b.createTxg), creation: new Date(b.creation) });
+        ds.bookmarks.push({
+          name: b.name,
+          guid: b.guid,
+          createTxg: BigInt(b.createTxg),
+          creation: new Date(b.creation),
+        });
       }
     }
     ds.bookmarks.sort(byTxg);

@@ -8,7 +8,13 @@ import type { ReceiveReq } from '../types.js';
 import type { Faults } from './faults.js';
 import type { MemoryPool } from './pool.js';
 import { delay, onAbort } from './timers.js';
-import { MAX_HEADER_BYTES, parseHeader, payloadBytes, payloadPattern, type StreamHeader } from './stream-format.js';
+import {
+  MAX_HEADER_BYTES,
+  parseHeader,
+  payloadBytes,
+  payloadPattern,
+  type StreamHeader,
+} from './stream-format.js';
 
 export interface ReceiveContext {
   pool: MemoryPool;
@@ -92,12 +98,16 @@ export async function receiveStream(ctx: ReceiveContext, stream: Readable): Prom
   busy.set(pool, inProgress);
   if (inProgress.has(path)) {
     stream.destroy();
-    throw new Error(`cannot receive into ${path}: dataset is busy (another receive is in progress)`);
+    throw new Error(
+      `cannot receive into ${path}: dataset is busy (another receive is in progress)`,
+    );
   }
   inProgress.add(path);
   const destroy = (err: Error): void => void stream.destroy(err);
   const cleanups = [
-    onAbort(signal, (reason) => destroy(reason instanceof Error ? reason : new Error(String(reason)))),
+    onAbort(signal, (reason) =>
+      destroy(reason instanceof Error ? reason : new Error(String(reason))),
+    ),
     faults.onDrop(destroy),
   ];
   const failure = faults.takeStreamFailure();
@@ -122,7 +132,8 @@ export async function receiveStream(ctx: ReceiveContext, stream: Readable): Prom
         headerBytes = Buffer.concat([headerBytes, chunk]);
         const newline = headerBytes.indexOf(0x0a);
         if (newline < 0) {
-          if (headerBytes.length > MAX_HEADER_BYTES) throw new Error(`cannot receive into ${path}: no stream header`);
+          if (headerBytes.length > MAX_HEADER_BYTES)
+            throw new Error(`cannot receive into ${path}: no stream header`);
           if (cut) throw cut;
           continue;
         }
@@ -138,7 +149,9 @@ export async function receiveStream(ctx: ReceiveContext, stream: Readable): Prom
           throw new Error(`cannot receive into ${path}: the stream is longer than its header says`);
         }
         if (!payloadBytes(pattern as Buffer, position, chunk.length).equals(chunk)) {
-          throw new Error(`cannot receive into ${path}: stream corrupted at payload byte ${position}`);
+          throw new Error(
+            `cannot receive into ${path}: stream corrupted at payload byte ${position}`,
+          );
         }
         received += chunk.length;
       }

@@ -29,7 +29,10 @@ export class MemoryReceiver extends MemoryEndpoint implements Receiver {
       stream.destroy();
       throw err;
     }
-    await receiveStream({ pool: this.pool, path, req, resumable: this.resumable, faults: this.faults, signal }, stream);
+    await receiveStream(
+      { pool: this.pool, path, req, resumable: this.resumable, faults: this.faults, signal },
+      stream,
+    );
   }
 }
 
@@ -40,6 +43,10 @@ export class MemoryReceiver extends MemoryEndpoint implements Receiver {
  * @example
  * const receiver = memoryReceiver(pool, 'backup/host1', { resumable: true });
  */
-export function memoryReceiver(pool: MemoryPool, root: string, options: MemoryReceiverOptions = {}): MemoryReceiver {
+export function memoryReceiver(
+  pool: MemoryPool,
+  root: string,
+  options: MemoryReceiverOptions = {},
+): MemoryReceiver {
   return new MemoryReceiver(pool, root, options);
 }

@@ -25,7 +25,9 @@ export function encodeResumeToken(token: MemoryResumeToken): string {
 /** Decodes a token made by `encodeResumeToken`, or throws saying it is not one. */
 export function decodeResumeToken(token: string): MemoryResumeToken {
   const bad = (cause?: unknown): Error =>
-    new Error(`not a resume token of the simulated pool: ${JSON.stringify(token.slice(0, 40))}`, { cause });
+    new Error(`not a resume token of the simulated pool: ${JSON.stringify(token.slice(0, 40))}`, {
+      cause,
+    });
   if (!token.startsWith(PREFIX)) throw bad();
   let value: unknown;
   try {

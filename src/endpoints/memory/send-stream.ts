@@ -7,7 +7,13 @@
 import { Readable } from 'node:stream';
 import type { Faults } from './faults.js';
 import { onAbort } from './timers.js';
-import { CHUNK_SIZE, encodeHeader, payloadBytes, payloadPattern, type StreamHeader } from './stream-format.js';
+import {
+  CHUNK_SIZE,
+  encodeHeader,
+  payloadBytes,
+  payloadPattern,
+  type StreamHeader,
+} from './stream-format.js';
 
 class SendStream extends Readable {
   private readonly header: Buffer;
@@ -31,7 +37,9 @@ class SendStream extends Readable {
     this.position = meta.offset;
     this.failure = faults.takeStreamFailure();
     this.cleanups.push(
-      onAbort(signal, (reason) => this.destroy(reason instanceof Error ? reason : new Error(String(reason)))),
+      onAbort(signal, (reason) =>
+        this.destroy(reason instanceof Error ? reason : new Error(String(reason))),
+      ),
       faults.onDrop((err) => this.destroy(err)),
     );
   }
@@ -53,10 +61,13 @@ class SendStream extends Readable {
     const throttle = this.faults.throttleBytesPerSecond;
     if (throttle > 0) {
       // Readable calls _read again only after this push: the chunk's own transfer time paces it.
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.push(chunk);
-      }, (chunk.length / throttle) * 1000);
+      this.timer = setTimeout(
+        () => {
+          this.timer = undefined;
+          this.push(chunk);
+        },
+        (chunk.length / throttle) * 1000,
+      );
     } else {
       this.push(chunk);
     }
@@ -74,7 +85,8 @@ class SendStream extends Readable {
     if (remaining <= 0) return null;
     const throttle = this.faults.throttleBytesPerSecond;
     // Throttled streams send about ten chunks a second, so progress stays smooth.
-    const size = throttle > 0 ? Math.max(1, Math.min(CHUNK_SIZE, Math.floor(throttle / 10))) : CHUNK_SIZE;
+    const size =
+      throttle > 0 ? Math.max(1, Math.min(CHUNK_SIZE, Math.floor(throttle / 10))) : CHUNK_SIZE;
     return payloadBytes(this.pattern, this.position, Math.min(size, remaining));
   }
 
@@ -90,6 +102,10 @@ class SendStream extends Readable {
 }
 
 /** A send stream with `header`, subject to `faults`, destroyed when `signal` aborts. */
-export function createSendStream(header: StreamHeader, faults: Faults, signal: AbortSignal): Readable {
+export function createSendStream(
+  header: StreamHeader,
+  faults: Faults,
+  signal: AbortSignal,
+): Readable {
   return new SendStream(header, faults, signal);
 }

@@ -23,10 +23,16 @@ export class MemorySender extends MemoryEndpoint implements Sender {
   }
 
   /** Starts a stream; with `resumeToken` it continues where the interrupted receive stopped. */
-  async send(req: SendReq, signal: AbortSignal): Promise<{ usedResumeToken: boolean; stream: Readable }> {
+  async send(
+    req: SendReq,
+    signal: AbortSignal,
+  ): Promise<{ usedResumeToken: boolean; stream: Readable }> {
     const header = this.headerFor(req);
     await this.faults.enter('send', signal);
-    return { usedResumeToken: req.resumeToken !== undefined, stream: createSendStream(header, this.faults, signal) };
+    return {
+      usedResumeToken: req.resumeToken !== undefined,
+      stream: createSendStream(header, this.faults, signal),
+    };
   }
 
   async sendCompleted(req: SendReq, signal: AbortSignal): Promise<void> {
@@ -40,14 +46,20 @@ export class MemorySender extends MemoryEndpoint implements Sender {
     const path = this.fullPath(req.filesystem);
     const ds = this.dataset(path);
     const to = ds.snapshots.find((s) => s.guid === req.to.guid);
-    if (!to) throw new Error(`cannot send ${path}@${req.to.name}: no snapshot with guid ${req.to.guid}`);
+    if (!to)
+      throw new Error(`cannot send ${path}@${req.to.name}: no snapshot with guid ${req.to.guid}`);
     let from: Pick<MemorySnapshot, 'createTxg'> | undefined;
     if (req.from) {
       const guid = req.from.guid;
       from = ds.snapshots.find((s) => s.guid === guid) ?? ds.bookmarks.find((b) => b.guid === guid);
-      if (!from) throw new Error(`cannot send ${path}: incremental source ${req.from.name} (guid ${guid}) does not exist`);
+      if (!from)
+        throw new Error(
+          `cannot send ${path}: incremental source ${req.from.name} (guid ${guid}) does not exist`,
+        );
       if (from.createTxg >= to.createTxg) {
-        throw new Error(`cannot send ${path}: incremental source ${req.from.name} is not older than @${to.name}`);
+        throw new Error(
+          `cannot send ${path}: incremental source ${req.from.name} is not older than @${to.name}`,
+        );
       }
     }
     // Full: everything up to `to`; incremental: what was written after `from`.
@@ -58,9 +70,12 @@ export class MemorySender extends MemoryEndpoint implements Sender {
     if (req.resumeToken !== undefined) {
       const token = decodeResumeToken(req.resumeToken);
       if (token.toGuid !== to.guid || token.fromGuid !== req.from?.guid) {
-        throw new Error(`cannot resume send of ${path}@${to.name}: the resume token is for another send`);
+        throw new Error(
+          `cannot resume send of ${path}@${to.name}: the resume token is for another send`,
+        );
       }
-      if (token.bytes > payloadSize) throw new Error(`cannot resume send of ${path}@${to.name}: token offset beyond the stream`);
+      if (token.bytes > payloadSize)
+        throw new Error(`cannot resume send of ${path}@${to.name}: token offset beyond the stream`);
       offset = token.bytes;
     }
     return {
@@ -83,6 +98,10 @@ export class MemorySender extends MemoryEndpoint implements Sender {
  * const sender = memorySender(pool, 'tank');   // lists tank/data as "data"
  * sender.faults.failAfterBytes(1_000_000);      // break the next send stream
  */
-export function memorySender(pool: MemoryPool, root?: string, options: MemoryEndpointOptions = {}): MemorySender {
+export function memorySender(
+  pool: MemoryPool,
+  root?: string,
+  options: MemoryEndpointOptions = {},
+): MemorySender {
   return new MemorySender(pool, root, options);
 }

@@ -14,7 +14,12 @@ describe('listing, relative to the root', () => {
       { path: 'ph', isPlaceholder: true },
     ]);
     expect((await memorySender(pool).listFilesystems(signal())).map((f) => f.path)).toEqual([
-      'tank', 'tank/data', 'tank/data/home', 'tank/ph', 'tankx', 'tankx/other',
+      'tank',
+      'tank/data',
+      'tank/data/home',
+      'tank/ph',
+      'tankx',
+      'tankx/other',
     ]);
   });
 
@@ -23,7 +28,9 @@ describe('listing, relative to the root', () => {
     const mark = pool.bookmark('tank/data', 'a', 'mark');
     const sender = memorySender(pool, 'tank');
     expect(await sender.listFilesystemVersions('data', signal())).toEqual([mark, a, b]);
-    await expect(sender.listFilesystemVersions('nope', signal())).rejects.toThrow('dataset tank/nope does not exist');
+    await expect(sender.listFilesystemVersions('nope', signal())).rejects.toThrow(
+      'dataset tank/nope does not exist',
+    );
   });
 
   test('a receiver rooted at backup/host1 stores data/home below it, creates missing parents as placeholders, lists it back', async () => {
@@ -34,34 +41,66 @@ describe('listing, relative to the root', () => {
     const receiver = memoryReceiver(dst, 'backup/host1');
     await transfer(memorySender(src, 'tank'), receiver, { filesystem: 'data/home', to: home });
 
-    expect(dst.paths()).toEqual(['backup', 'backup/host1', 'backup/host1/data', 'backup/host1/data/home']);
+    expect(dst.paths()).toEqual([
+      'backup',
+      'backup/host1',
+      'backup/host1/data',
+      'backup/host1/data/home',
+    ]);
     expect(dst.paths().map((p) => dst.get(p)?.placeholder)).toEqual([true, true, true, false]);
     expect(await receiver.listFilesystems(signal())).toEqual([
       { path: 'data', isPlaceholder: true },
       { path: 'data/home', isPlaceholder: false },
     ]);
-    expect((await receiver.listFilesystemVersions('data/home', signal())).map((x) => x.guid)).toEqual([home.guid]);
+    expect(
+      (await receiver.listFilesystemVersions('data/home', signal())).map((x) => x.guid),
+    ).toEqual([home.guid]);
   });
 });
 
 describe('a receiver never writes outside its root', () => {
-  const hostile = ['..', '../x', 'a/../../b', './a', '/abs', 'a//b', 'a/', '', 'a@b', 'a#b', 'a\nb', 'a\u0000b', 'a/\u007f', ' ', 'a/ /b'];
+  const hostile = [
+    '..',
+    '../x',
+    'a/../../b',
+    './a',
+    '/abs',
+    'a//b',
+    'a/',
+    '',
+    'a@b',
+    'a#b',
+    'a\nb',
+    'a\u0000b',
+    'a/\u007f',
+    ' ',
+    'a/ /b',
+  ];
   test.each(hostile)('refuses %j before anything is written', async (path) => {
     const { pool: src, a } = sourcePool();
     const dst = new MemoryPool({ seed: 'dst' });
     dst.createDataset('backup/host1');
     const before = JSON.stringify(dst.toFixture());
     const receiver = memoryReceiver(dst, 'backup/host1');
-    const { stream } = await memorySender(src, 'tank').send({ filesystem: 'data', to: a }, signal());
+    const { stream } = await memorySender(src, 'tank').send(
+      { filesystem: 'data', to: a },
+      signal(),
+    );
 
-    await expect(receiver.receive({ filesystem: path, to: a, clearResumeToken: true }, stream, signal())).rejects.toThrow(/^refusing filesystem path/);
+    await expect(
+      receiver.receive({ filesystem: path, to: a, clearResumeToken: true }, stream, signal()),
+    ).rejects.toThrow(/^refusing filesystem path/);
     expect(stream.destroyed).toBe(true);
-    await expect(receiver.listFilesystemVersions(path, signal())).rejects.toThrow(/^refusing filesystem path/);
+    await expect(receiver.listFilesystemVersions(path, signal())).rejects.toThrow(
+      /^refusing filesystem path/,
+    );
     expect(JSON.stringify(dst.toFixture())).toBe(before);
   });
 
   test('the root itself must be a valid dataset name', () => {
-    expect(() => memoryReceiver(new MemoryPool({ seed: 1 }), '../etc')).toThrow(/refusing root dataset/);
+    expect(() => memoryReceiver(new MemoryPool({ seed: 1 }), '../etc')).toThrow(
+      /refusing root dataset/,
+    );
   });
 });
 
@@ -73,8 +112,18 @@ describe('send streams', () => {
     const first = await collect((await sender.send(req, signal())).stream);
     const second = await collect((await sender.send(req, signal())).stream);
     expect(first.equals(second)).toBe(true);
-    const header = JSON.parse(first.subarray(0, first.indexOf('\n')).toString()) as Record<string, unknown>;
-    expect(header).toMatchObject({ fs: 'data', fromGuid: a.guid, toGuid: b.guid, toName: 'b', payloadSize: 2000, offset: 0 });
+    const header = JSON.parse(first.subarray(0, first.indexOf('\n')).toString()) as Record<
+      string,
+      unknown
+    >;
+    expect(header).toMatchObject({
+      fs: 'data',
+      fromGuid: a.guid,
+      toGuid: b.guid,
+      toName: 'b',
+      payloadSize: 2000,
+      offset: 0,
+    });
     expect((await sender.sendDry(req, signal())).expectedSize).toBe(first.length);
     // A full send carries everything up to its target.
     const full = await collect((await sender.send({ filesystem: 'data', to: b }, signal())).stream);
@@ -84,10 +133,18 @@ describe('send streams', () => {
   test('the sender refuses what it cannot send', async () => {
     const { pool, a, b } = sourcePool();
     const sender = memorySender(pool, 'tank');
-    await expect(sender.send({ filesystem: 'data', to: { ...b, guid: '1' } }, signal())).rejects.toThrow('cannot send tank/data@b: no snapshot with guid 1');
-    await expect(sender.send({ filesystem: 'data', from: { ...a, guid: '2' }, to: b }, signal())).rejects.toThrow('incremental source a (guid 2) does not exist');
-    await expect(sender.send({ filesystem: 'data', from: b, to: a }, signal())).rejects.toThrow('incremental source b is not older than @a');
-    await expect(sender.send({ filesystem: '../x', to: a }, signal())).rejects.toThrow(/^refusing filesystem path/);
+    await expect(
+      sender.send({ filesystem: 'data', to: { ...b, guid: '1' } }, signal()),
+    ).rejects.toThrow('cannot send tank/data@b: no snapshot with guid 1');
+    await expect(
+      sender.send({ filesystem: 'data', from: { ...a, guid: '2' }, to: b }, signal()),
+    ).rejects.toThrow('incremental source a (guid 2) does not exist');
+    await expect(sender.send({ filesystem: 'data', from: b, to: a }, signal())).rejects.toThrow(
+      'incremental source b is not older than @a',
+    );
+    await expect(sender.send({ filesystem: '../x', to: a }, signal())).rejects.toThrow(
+      /^refusing filesystem path/,
+    );
   });
 
   test('a 2 GB stream is generated lazily: little is buffered ahead of the reader', async () => {
@@ -107,7 +164,10 @@ describe('send streams', () => {
   test('aborting the send signal destroys the stream; no listener stays on the signal', async () => {
     const { pool, a } = sourcePool();
     const controller = new AbortController();
-    const { stream } = await memorySender(pool, 'tank').send({ filesystem: 'data', to: a }, controller.signal);
+    const { stream } = await memorySender(pool, 'tank').send(
+      { filesystem: 'data', to: a },
+      controller.signal,
+    );
     const reason = new Error('stop');
     controller.abort(reason);
     await expect(collect(stream)).rejects.toBe(reason);
@@ -116,13 +176,18 @@ describe('send streams', () => {
 });
 
 describe('receive checks what ZFS checks', () => {
-  async function setup(): Promise<{ src: ReturnType<typeof sourcePool>; dst: MemoryPool; send: ReturnType<typeof memorySender>; recv: ReturnType<typeof memoryReceiver> }> {
+  async function setup(): Promise<{
+    src: ReturnType<typeof sourcePool>;
+    dst: MemoryPool;
+    send: ReturnType<typeof memorySender>;
+    recv: ReturnType<typeof memoryReceiver>;
+  }> {
     const src = sourcePool();
     const dst = new MemoryPool({ seed: 'dst' });
     return { src, dst, send: memorySender(src.pool, 'tank'), recv: memoryReceiver(dst, 'backup') };
   }
 
-  test('received snapshots keep the sender\'s guid, name and creation, in txg order', async () => {
+  test("received snapshots keep the sender's guid, name and creation, in txg order", async () => {
     const { src, dst, send, recv } = await setup();
     await transfer(send, recv, { filesystem: 'data', to: src.a });
     await transfer(send, recv, { filesystem: 'data', from: src.a, to: src.b });
@@ -147,7 +212,9 @@ describe('receive checks what ZFS checks', () => {
     const { src, dst, send, recv } = await setup();
     await transfer(send, recv, { filesystem: 'data', to: src.a });
     dst.snapshot('backup/data', 'local');
-    await expect(transfer(send, recv, { filesystem: 'data', from: src.a, to: src.b })).rejects.toThrow(
+    await expect(
+      transfer(send, recv, { filesystem: 'data', from: src.a, to: src.b }),
+    ).rejects.toThrow(
       /cannot receive incremental stream into backup\/data: destination has been modified since its most recent snapshot \(newest is @local/,
     );
     expect(dst.get('backup/data')?.snapshots.map((s) => s.name)).toEqual(['a', 'local']);
@@ -155,16 +222,18 @@ describe('receive checks what ZFS checks', () => {
 
   test('an incremental into a missing dataset is refused', async () => {
     const { src, dst, send, recv } = await setup();
-    await expect(transfer(send, recv, { filesystem: 'data', from: src.a, to: src.b })).rejects.toThrow(
-      'cannot receive incremental stream: destination backup/data does not exist',
-    );
+    await expect(
+      transfer(send, recv, { filesystem: 'data', from: src.a, to: src.b }),
+    ).rejects.toThrow('cannot receive incremental stream: destination backup/data does not exist');
     expect(dst.paths()).toEqual([]);
   });
 
   test('a stream for another snapshot than the request names is refused, nothing applied', async () => {
     const { src, dst, send, recv } = await setup();
     const { stream } = await send.send({ filesystem: 'data', to: src.a }, signal());
-    await expect(recv.receive({ filesystem: 'data', to: src.b, clearResumeToken: true }, stream, signal())).rejects.toThrow(
+    await expect(
+      recv.receive({ filesystem: 'data', to: src.b, clearResumeToken: true }, stream, signal()),
+    ).rejects.toThrow(
       `the stream carries snapshot guid ${src.a.guid}, the request expects @b (guid ${src.b.guid})`,
     );
     expect(dst.paths()).toEqual([]);
@@ -176,20 +245,49 @@ describe('receive checks what ZFS checks', () => {
     ['empty', Buffer.alloc(0), /the stream ended before its header/],
   ])('a stream that is not one (%s) is refused, nothing applied', async (_name, bytes, message) => {
     const { src, dst, recv } = await setup();
-    await expect(recv.receive({ filesystem: 'data', to: src.a, clearResumeToken: true }, streamOf(bytes), signal())).rejects.toThrow(message);
+    await expect(
+      recv.receive(
+        { filesystem: 'data', to: src.a, clearResumeToken: true },
+        streamOf(bytes),
+        signal(),
+      ),
+    ).rejects.toThrow(message);
     expect(dst.paths()).toEqual([]);
   });
 
   test.each([
-    ['truncated', (b: Buffer) => b.subarray(0, b.length - 10), /stream truncated after 2990 of 3000 payload bytes/],
-    ['corrupted', (b: Buffer) => Buffer.concat([b.subarray(0, b.length - 10), Buffer.from('XXXXXXXXXX')]), /stream corrupted at payload byte/],
-    ['too long', (b: Buffer) => Buffer.concat([b, Buffer.from('!')]), /longer than its header says/],
-  ])('a %s stream is refused and leaves nothing on a non-resumable receiver', async (_name, mangle, message) => {
-    const { src, dst, send, recv } = await setup();
-    const bytes = await collect((await send.send({ filesystem: 'data', to: src.a }, signal())).stream);
-    await expect(recv.receive({ filesystem: 'data', to: src.a, clearResumeToken: true }, streamOf(mangle(bytes)), signal())).rejects.toThrow(message);
-    expect(dst.paths()).toEqual([]);
-  });
+    [
+      'truncated',
+      (b: Buffer) => b.subarray(0, b.length - 10),
+      /stream truncated after 2990 of 3000 payload bytes/,
+    ],
+    [
+      'corrupted',
+      (b: Buffer) => Buffer.concat([b.subarray(0, b.length - 10), Buffer.from('XXXXXXXXXX')]),
+      /stream corrupted at payload byte/,
+    ],
+    [
+      'too long',
+      (b: Buffer) => Buffer.concat([b, Buffer.from('!')]),
+      /longer than its header says/,
+    ],
+  ])(
+    'a %s stream is refused and leaves nothing on a non-resumable receiver',
+    async (_name, mangle, message) => {
+      const { src, dst, send, recv } = await setup();
+      const bytes = await collect(
+        (await send.send({ filesystem: 'data', to: src.a }, signal())).stream,
+      );
+      await expect(
+        recv.receive(
+          { filesystem: 'data', to: src.a, clearResumeToken: true },
+          streamOf(mangle(bytes)),
+          signal(),
+        ),
+      ).rejects.toThrow(message);
+      expect(dst.paths()).toEqual([]);
+    },
+  );
 
   test('a second receive into the same dataset while one runs is refused (busy)', async () => {
     const { src, send, recv } = await setup();
@@ -198,7 +296,9 @@ describe('receive checks what ZFS checks', () => {
     const first = transfer(send, recv, { filesystem: 'data', to: src.a }, controller.signal);
     await new Promise((resolve) => setImmediate(resolve));
     send.faults.setThrottle(0);
-    await expect(transfer(send, recv, { filesystem: 'data', to: src.a })).rejects.toThrow('dataset is busy');
+    await expect(transfer(send, recv, { filesystem: 'data', to: src.a })).rejects.toThrow(
+      'dataset is busy',
+    );
     controller.abort(new Error('done'));
     await expect(first).rejects.toThrow('done');
   });

@@ -1,5 +1,10 @@
 import { getEventListeners } from 'node:events';
-import { MemoryPool, memoryReceiver, memorySender, type MemorySender } from '../../../src/endpoints/memory/index.js';
+import {
+  MemoryPool,
+  memoryReceiver,
+  memorySender,
+  type MemorySender,
+} from '../../../src/endpoints/memory/index.js';
 import { collect, signal, sourcePool, transfer } from './helpers.js';
 
 const fakeTimers = (): void => {
@@ -19,10 +24,17 @@ describe('fail after N bytes', () => {
     const { stream } = await sender.send({ filesystem: 'data', to: a }, signal());
     let got = 0;
     stream.on('data', (chunk: Buffer) => (got += chunk.length));
-    await expect(collect(stream)).rejects.toMatchObject({ code: 'ECONNRESET', message: expect.stringContaining('after 1000 bytes') });
+    await expect(collect(stream)).rejects.toMatchObject({
+      code: 'ECONNRESET',
+      message: expect.stringContaining('after 1000 bytes'),
+    });
     expect(got).toBe(1000);
-    const again = await collect((await sender.send({ filesystem: 'data', to: a }, signal())).stream);
-    expect(again.length).toBe((await sender.sendDry({ filesystem: 'data', to: a }, signal())).expectedSize);
+    const again = await collect(
+      (await sender.send({ filesystem: 'data', to: a }, signal())).stream,
+    );
+    expect(again.length).toBe(
+      (await sender.sendDry({ filesystem: 'data', to: a }, signal())).expectedSize,
+    );
   });
 
   test('with "unavailable" the error is gRPC-shaped: code 14, details, metadata', async () => {
@@ -30,7 +42,11 @@ describe('fail after N bytes', () => {
     const sender = memorySender(pool, 'tank');
     sender.faults.failAfterBytes(10, 'unavailable');
     const { stream } = await sender.send({ filesystem: 'data', to: a }, signal());
-    await expect(collect(stream)).rejects.toMatchObject({ code: 14, details: 'connection dropped after 10 bytes', metadata: {} });
+    await expect(collect(stream)).rejects.toMatchObject({
+      code: 14,
+      details: 'connection dropped after 10 bytes',
+      metadata: {},
+    });
   });
 
   test('a given Error is used as it is', async () => {
@@ -38,7 +54,9 @@ describe('fail after N bytes', () => {
     const sender = memorySender(pool, 'tank');
     const custom = Object.assign(new Error('custom'), { code: 'ETIMEDOUT' });
     sender.faults.failAfterBytes(0, custom);
-    await expect(collect((await sender.send({ filesystem: 'data', to: a }, signal())).stream)).rejects.toBe(custom);
+    await expect(
+      collect((await sender.send({ filesystem: 'data', to: a }, signal())).stream),
+    ).rejects.toBe(custom);
   });
 });
 
@@ -79,7 +97,9 @@ describe('connection drop', () => {
     const sender = memorySender(pool, 'tank');
     const { stream } = await sender.send({ filesystem: 'data', to: a }, signal());
     stream.once('data', () => receiver.faults.drop());
-    await expect(receiver.receive({ filesystem: 'data', to: a, clearResumeToken: true }, stream, signal())).rejects.toMatchObject({ code: 14 });
+    await expect(
+      receiver.receive({ filesystem: 'data', to: a, clearResumeToken: true }, stream, signal()),
+    ).rejects.toMatchObject({ code: 14 });
   });
 });
 
@@ -90,7 +110,9 @@ describe('failNext', () => {
     const err = { code: 14, details: 'flaky', metadata: {} };
     sender.faults.failNext('sendDry', err);
     await expect(sender.sendDry({ filesystem: 'data', to: a }, signal())).rejects.toBe(err);
-    await expect(sender.sendDry({ filesystem: 'data', to: a }, signal())).resolves.toEqual({ expectedSize: expect.any(Number) });
+    await expect(sender.sendDry({ filesystem: 'data', to: a }, signal())).resolves.toEqual({
+      expectedSize: expect.any(Number),
+    });
     await expect(sender.listFilesystems(signal())).resolves.toHaveLength(1);
   });
 });

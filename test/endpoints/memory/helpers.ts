@@ -1,7 +1,11 @@
 /** Helpers of the memory endpoint tests. */
 import { Readable } from 'node:stream';
 import type { FilesystemVersion, SendReq } from '../../../src/endpoints/types.js';
-import { MemoryPool, type MemoryReceiver, type MemorySender } from '../../../src/endpoints/memory/index.js';
+import {
+  MemoryPool,
+  type MemoryReceiver,
+  type MemorySender,
+} from '../../../src/endpoints/memory/index.js';
 
 export const at = (minute: number): Date => new Date(Date.UTC(2024, 0, 1, 0, minute));
 export const signal = (): AbortSignal => new AbortController().signal;
@@ -23,9 +27,18 @@ export function sourcePool(): { pool: MemoryPool; a: FilesystemVersion; b: Files
 }
 
 /** send `req` from `sender` and receive it with `receiver` (clearing resume state unless resuming). */
-export async function transfer(sender: MemorySender, receiver: MemoryReceiver, req: SendReq, sig = signal()): Promise<void> {
+export async function transfer(
+  sender: MemorySender,
+  receiver: MemoryReceiver,
+  req: SendReq,
+  sig = signal(),
+): Promise<void> {
   const { usedResumeToken, stream } = await sender.send(req, sig);
-  await receiver.receive({ filesystem: req.filesystem, to: req.to, clearResumeToken: !usedResumeToken }, stream, sig);
+  await receiver.receive(
+    { filesystem: req.filesystem, to: req.to, clearResumeToken: !usedResumeToken },
+    stream,
+    sig,
+  );
 }
 
 /** A Readable of exactly `bytes`. */

@@ -42,9 +42,14 @@ describe('MemoryPool', () => {
     expect(() => pool.createDataset('p/a')).toThrow('dataset p/a already exists');
   });
 
-  test.each(['', '/p', 'p/', 'p//a', 'p/../a', 'p@s', 'p#b', 'p/\u0007'])('refuses the dataset name %j', (name) => {
-    expect(() => new MemoryPool({ seed: 1 }).createDataset(name)).toThrow(/refusing dataset name/);
-  });
+  test.each(['', '/p', 'p/', 'p//a', 'p/../a', 'p@s', 'p#b', 'p/\u0007'])(
+    'refuses the dataset name %j',
+    (name) => {
+      expect(() => new MemoryPool({ seed: 1 }).createDataset(name)).toThrow(
+        /refusing dataset name/,
+      );
+    },
+  );
 
   test.each(['', 'a@b', 'a#b', 'a/b', 'a\nb', '  '])('refuses the snapshot name %j', (name) => {
     const pool = new MemoryPool({ seed: 1 });
@@ -61,7 +66,7 @@ describe('MemoryPool', () => {
     expect(() => pool.snapshot('p', 'b', { size: -1 })).toThrow('invalid snapshot size -1');
   });
 
-  test('destroySnapshot keeps the data: the next snapshot\'s delta grows by the destroyed one', () => {
+  test("destroySnapshot keeps the data: the next snapshot's delta grows by the destroyed one", () => {
     const pool = new MemoryPool({ seed: 1 });
     pool.createDataset('p');
     pool.snapshot('p', 'a', { size: 10 });
@@ -119,8 +124,17 @@ describe('fixtures', () => {
     seed: 'fx',
     datasets: [
       { path: 'tank/home', placeholder: true },
-      { path: 'tank/home/alice', snapshots: [{ name: 'a', creation: '2024-01-01T00:01:00.000Z', size: 10 }, { name: 'b' }], bookmarks: [{ name: 'ma', snapshot: 'a' }] },
-      { path: 'tank/fixed', snapshots: [{ name: 'x', guid: '12345', createTxg: '100', creation: '2024-01-01T00:00:00Z', size: 1 }] },
+      {
+        path: 'tank/home/alice',
+        snapshots: [{ name: 'a', creation: '2024-01-01T00:01:00.000Z', size: 10 }, { name: 'b' }],
+        bookmarks: [{ name: 'ma', snapshot: 'a' }],
+      },
+      {
+        path: 'tank/fixed',
+        snapshots: [
+          { name: 'x', guid: '12345', createTxg: '100', creation: '2024-01-01T00:00:00Z', size: 1 },
+        ],
+      },
     ],
   };
 
@@ -151,9 +165,26 @@ describe('fixtures', () => {
   });
 
   test('an invalid fixture is refused with every issue named', () => {
-    const bad = { datasets: [{ path: 'a', snapshots: [{ name: 'x', guid: '-1' }, { name: 'y', size: 1.5 }] }], extra: true };
-    expect(() => MemoryPool.fromFixture(bad)).toThrow(/invalid memory pool fixture:[\s\S]*datasets\.0\.snapshots\.0\.guid[\s\S]*datasets\.0\.snapshots\.1\.size/);
-    expect(() => MemoryPool.fromFixture('{not json')).toThrow('memory pool fixture is not valid JSON');
-    expect(() => MemoryPool.fromFixture({ datasets: [{ path: 'a/../b' }] })).toThrow(/refusing dataset name/);
+    const bad = {
+      datasets: [
+        {
+          path: 'a',
+          snapshots: [
+            { name: 'x', guid: '-1' },
+            { name: 'y', size: 1.5 },
+          ],
+        },
+      ],
+      extra: true,
+    };
+    expect(() => MemoryPool.fromFixture(bad)).toThrow(
+      /invalid memory pool fixture:[\s\S]*datasets\.0\.snapshots\.0\.guid[\s\S]*datasets\.0\.snapshots\.1\.size/,
+    );
+    expect(() => MemoryPool.fromFixture('{not json')).toThrow(
+      'memory pool fixture is not valid JSON',
+    );
+    expect(() => MemoryPool.fromFixture({ datasets: [{ path: 'a/../b' }] })).toThrow(
+      /refusing dataset name/,
+    );
   });
 });

@@ -1,4 +1,10 @@
-import { decodeResumeToken, encodeResumeToken, MemoryPool, memoryReceiver, memorySender } from '../../../src/endpoints/memory/index.js';
+import {
+  decodeResumeToken,
+  encodeResumeToken,
+  MemoryPool,
+  memoryReceiver,
+  memorySender,
+} from '../../../src/endpoints/memory/index.js';
 import { collect, signal, sourcePool, transfer } from './helpers.js';
 
 function pools(resumable: boolean): {
@@ -9,11 +15,19 @@ function pools(resumable: boolean): {
 } {
   const src = sourcePool();
   const dst = new MemoryPool({ seed: 'dst' });
-  return { src, dst, send: memorySender(src.pool, 'tank'), recv: memoryReceiver(dst, 'backup', { resumable }) };
+  return {
+    src,
+    dst,
+    send: memorySender(src.pool, 'tank'),
+    recv: memoryReceiver(dst, 'backup', { resumable }),
+  };
 }
 
 /** Header length of the full send of `to` (the receiver's byte budget counts it too). */
-async function headerLength(send: ReturnType<typeof memorySender>, req: Parameters<typeof send.send>[0]): Promise<number> {
+async function headerLength(
+  send: ReturnType<typeof memorySender>,
+  req: Parameters<typeof send.send>[0],
+): Promise<number> {
   const bytes = await collect((await send.send(req, signal())).stream);
   return bytes.indexOf('\n') + 1;
 }
@@ -30,7 +44,13 @@ describe('resumable receive', () => {
 
     expect(dst.get('backup/data')?.snapshots.map((s) => s.name)).toEqual(['a']);
     const [listed] = await recv.listFilesystems(signal());
-    expect(decodeResumeToken(listed!.resumeToken!)).toEqual({ fs: 'data', fromGuid: src.a.guid, toGuid: src.b.guid, toName: 'b', bytes: 1234 });
+    expect(decodeResumeToken(listed!.resumeToken!)).toEqual({
+      fs: 'data',
+      fromGuid: src.a.guid,
+      toGuid: src.b.guid,
+      toName: 'b',
+      bytes: 1234,
+    });
   });
 
   test('a send with the resume token continues from its offset and completes the receive', async () => {
@@ -47,7 +67,11 @@ describe('resumable receive', () => {
     expect(remaining).toBeLessThan(whole - 3900);
     const { usedResumeToken, stream } = await send.send(resumed, signal());
     expect(usedResumeToken).toBe(true);
-    await recv.receive({ filesystem: 'data', to: src.b, clearResumeToken: false }, stream, signal());
+    await recv.receive(
+      { filesystem: 'data', to: src.b, clearResumeToken: false },
+      stream,
+      signal(),
+    );
 
     expect(dst.get('backup/data')?.snapshots.map((s) => s.guid)).toEqual([src.b.guid]);
     expect(dst.get('backup/data')?.partial).toBeUndefined();
@@ -61,8 +85,17 @@ describe('resumable receive', () => {
     const partial = dst.get('backup/data')?.partial;
     const [listed] = await recv.listFilesystems(signal());
     const forged = decodeResumeToken(listed!.resumeToken!);
-    const { stream } = await send.send({ filesystem: 'data', to: src.a, resumeToken: encodeResumeToken({ ...forged, bytes: forged.bytes + 1 }) }, signal());
-    await expect(recv.receive({ filesystem: 'data', to: src.a, clearResumeToken: false }, stream, signal())).rejects.toThrow(
+    const { stream } = await send.send(
+      {
+        filesystem: 'data',
+        to: src.a,
+        resumeToken: encodeResumeToken({ ...forged, bytes: forged.bytes + 1 }),
+      },
+      signal(),
+    );
+    await expect(
+      recv.receive({ filesystem: 'data', to: src.a, clearResumeToken: false }, stream, signal()),
+    ).rejects.toThrow(
       /cannot resume the receive into backup\/data: .*does not match the partial receive state/,
     );
     expect(dst.get('backup/data')?.partial).toEqual(partial);
@@ -74,7 +107,9 @@ describe('resumable receive', () => {
     await expect(transfer(send, recv, { filesystem: 'data', to: src.a })).rejects.toThrow();
 
     const { stream } = await send.send({ filesystem: 'data', to: src.b }, signal());
-    await expect(recv.receive({ filesystem: 'data', to: src.b, clearResumeToken: false }, stream, signal())).rejects.toThrow(
+    await expect(
+      recv.receive({ filesystem: 'data', to: src.b, clearResumeToken: false }, stream, signal()),
+    ).rejects.toThrow(
       'cannot receive into backup/data: it has partially received state (a resume token)',
     );
     expect(dst.get('backup/data')?.partial?.toGuid).toBe(src.a.guid);
@@ -87,7 +122,10 @@ describe('resumable receive', () => {
   test('a non-resumable receiver discards everything of an interrupted receive', async () => {
     const { src, dst, send, recv } = pools(false);
     send.faults.failAfterBytes(2500, 'unavailable');
-    await expect(transfer(send, recv, { filesystem: 'data', to: src.a })).rejects.toMatchObject({ code: 14, metadata: {} });
+    await expect(transfer(send, recv, { filesystem: 'data', to: src.a })).rejects.toMatchObject({
+      code: 14,
+      metadata: {},
+    });
     expect(dst.paths()).toEqual([]);
     expect(await recv.listFilesystems(signal())).toEqual([]);
   });
@@ -98,7 +136,13 @@ describe('resumable receive', () => {
     const { stream } = await send.send({ filesystem: 'data', to: src.a }, signal());
     const reason = new Error('cancelled');
     stream.once('data', () => controller.abort(reason));
-    await expect(recv.receive({ filesystem: 'data', to: src.a, clearResumeToken: true }, stream, controller.signal)).rejects.toBe(reason);
+    await expect(
+      recv.receive(
+        { filesystem: 'data', to: src.a, clearResumeToken: true },
+        stream,
+        controller.signal,
+      ),
+    ).rejects.toBe(reason);
     expect(dst.get('backup/data')?.partial?.toGuid).toBe(src.a.guid);
     expect(stream.destroyed).toBe(true);
   });
