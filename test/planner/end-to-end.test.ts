@@ -25,12 +25,15 @@ describe('planner and memory pools, without the driver', () => {
   test('initial replication (all) then an incremental one', async () => {
     const src = source();
     const dst = new MemoryPool({ seed: 'dst' });
-    const planner = createPlanner(memorySender(src, 'tank'), memoryReceiver(dst, 'backup'), {
-      initial: 'all',
-    });
+    const sender = memorySender(src, 'tank');
+    const planner = createPlanner(sender, memoryReceiver(dst, 'backup'), { initial: 'all' });
 
     expect(await replicateByHand(planner)).toEqual(new Map([['data', ['->a', 'a->b']]]));
     expectInSync(src, dst);
+    expect(sender.completed.map((req) => `${req.from?.name ?? ''}->${req.to.name}`)).toEqual([
+      '->a',
+      'a->b',
+    ]);
     expect(dst.get('backup/data')?.snapshots.map((s) => [s.name, s.creation])).toEqual([
       ['a', at(1)],
       ['b', at(2)],

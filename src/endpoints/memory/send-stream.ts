@@ -15,6 +15,9 @@ import {
   type StreamHeader,
 } from './stream-format.js';
 
+/** An unthrottled stream lets the event loop run once per this many chunks (1 MiB). */
+const YIELD_EVERY_CHUNKS = 16;
+
 class SendStream extends Readable {
   private readonly header: Buffer;
   private readonly pattern: Buffer;
@@ -23,6 +26,8 @@ class SendStream extends Readable {
   private position: number;
   private sent = 0;
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private chunksSinceYield = 0;
   private readonly failure: { bytes: number; error: () => Error } | undefined;
   private readonly cleanups: (() => void)[] = [];
 
@@ -68,6 +73,14 @@ class SendStream extends Readable {
         },
         (chunk.length / throttle) * 1000,
       );
+    } else if (++this.chunksSinceYield >= YIELD_EVERY_CHUNKS) {
+      // Without this a fast consumer keeps the stream in nextTick callbacks: timers (progress,
+      // deadlines) would starve until the whole stream has gone through.
+      this.chunksSinceYield = 0;
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined;
+        this.push(chunk);
+      });
     } else {
       this.push(chunk);
     }
@@ -75,6 +88,7 @@ class SendStream extends Readable {
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     clearTimeout(this.timer);
+    clearImmediate(this.immediate);
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     callback(err);
   }

@@ -161,6 +161,19 @@ describe('send streams', () => {
     expect(stream.destroyed).toBe(true);
   });
 
+  test('a fast stream lets the event loop run while it flows (progress and deadlines do not starve)', async () => {
+    const pool = new MemoryPool({ seed: 1 });
+    pool.createDataset('p');
+    const big = pool.snapshot('p', 'big', { size: 8 * 1024 ** 2 });
+    const { stream } = await memorySender(pool).send({ filesystem: 'p', to: big }, signal());
+    let ended = false;
+    let ranWhileFlowing = false;
+    setImmediate(() => (ranWhileFlowing = !ended));
+    await collect(stream);
+    ended = true;
+    expect(ranWhileFlowing).toBe(true);
+  });
+
   test('aborting the send signal destroys the stream; no listener stays on the signal', async () => {
     const { pool, a } = sourcePool();
     const controller = new AbortController();
