@@ -9,23 +9,6 @@ import type {
   Sender,
 } from '../../src/endpoints/types.js';
 
-/** A promise with its resolve/reject, to release a call exactly when a test wants. */
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 export interface FakeSender extends Sender {
   listFilesystems: jest.Mock<Promise<EndpointFilesystem[]>, [AbortSignal]>;
   listFilesystemVersions: jest.Mock<Promise<FilesystemVersion[]>, [string, AbortSignal]>;

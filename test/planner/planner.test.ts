@@ -7,7 +7,8 @@ import {
 } from '../../src/planner/index.js';
 import type { FS } from '../../src/driver/types.js';
 import { encodeResumeToken } from '../../src/endpoints/memory/index.js';
-import { deferred, fakeReceiver, fakeSender, fs, type Deferred } from './fakes.js';
+import { deferred, type Deferred } from '../helpers/deferred.js';
+import { fakeReceiver, fakeSender, fs } from './fakes.js';
 import { v } from './helpers.js';
 
 const signal = (): AbortSignal => new AbortController().signal;

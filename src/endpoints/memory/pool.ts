@@ -329,6 +329,9 @@ export class MemoryPool {
     const ds = this.mustGet(fixture.path);
     ds.placeholder = fixture.placeholder ?? false;
     for (const s of fixture.snapshots ?? []) {
+      if (ds.snapshots.some((existing) => existing.name === s.name)) {
+        throw new Error(`fixture has snapshot ${fixture.path}@${s.name} twice`);
+      }
       if (s.guid === undefined && s.createTxg === undefined) {
         this.snapshot(fixture.path, s.name, {
           ...(s.creation !== undefined && { creation: new Date(s.creation) }),
