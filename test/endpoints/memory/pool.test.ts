@@ -186,5 +186,10 @@ describe('fixtures', () => {
     expect(() => MemoryPool.fromFixture({ datasets: [{ path: 'a/../b' }] })).toThrow(
       /refusing dataset name/,
     );
+    expect(() =>
+      MemoryPool.fromFixture({
+        datasets: [{ path: 'a', snapshots: [{ name: 'x' }, { name: 'x', guid: '5' }] }],
+      }),
+    ).toThrow('fixture has snapshot a@x twice');
   });
 });
