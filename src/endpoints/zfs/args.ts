@@ -3,7 +3,7 @@
  * so the tests can read which command each request becomes.
  */
 import type { FilesystemVersion, SendReq } from '../types.js';
-import { joinRoot } from '../paths.js';
+import { assertRelativePath, joinRoot } from '../paths.js';
 import type { ZfsCapabilities } from './capabilities.js';
 
 /** Why `name` is not a usable snapshot or bookmark name, or undefined when it is. */
@@ -43,15 +43,24 @@ interface SendSource {
   usedResumeToken: boolean;
 }
 
-function sendSource(root: string, req: SendReq, caps: ZfsCapabilities): SendSource {
-  const fs = joinRoot(root, req.filesystem);
+/**
+ * Throws a clear error unless every name in `req` is safe: filesystem path, target snapshot,
+ * incremental source, resume token. Needs no zfs, so it runs before any command.
+ */
+export function assertSendReq(req: SendReq): void {
+  assertRelativePath(req.filesystem);
   if (req.to?.type !== 'snapshot') {
     throw new Error(`refusing to send ${req.filesystem}: the target must be a snapshot`);
   }
   assertVersionName(req.to, 'snapshot name');
   if (req.from !== undefined) assertVersionName(req.from, 'incremental source name');
+  if (req.resumeToken !== undefined) assertResumeToken(req.resumeToken);
+}
+
+function sendSource(root: string, req: SendReq, caps: ZfsCapabilities): SendSource {
+  assertSendReq(req);
+  const fs = joinRoot(root, req.filesystem);
   if (req.resumeToken !== undefined && caps.resumeTokens) {
-    assertResumeToken(req.resumeToken);
     return { args: ['-t', req.resumeToken], usedResumeToken: true };
   }
   // Without resume support a token cannot be used: send afresh and say so (usedResumeToken).

@@ -125,7 +125,7 @@ const PROBE_TIMEOUT_MS = 60_000;
 
 /** Resolves `promise`, or rejects with `signal.reason` as soon as `signal` aborts. */
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  signal.throwIfAborted();
+  if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
@@ -144,6 +144,7 @@ export function capabilityCache(
 ): (signal: AbortSignal) => Promise<ZfsCapabilities> {
   let probe: Promise<ZfsCapabilities> | undefined = fixed && Promise.resolve(fixed);
   return (signal) => {
+    if (signal.aborted) return Promise.reject(signal.reason);
     if (probe === undefined) {
       // The shared probe has its own lifetime: one caller's abort must not fail the others.
       const current = probeCapabilities(exec, pool, AbortSignal.timeout(PROBE_TIMEOUT_MS));

@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { SendReq, Sender } from '../types.js';
-import { parseDrySize, sendArgs, sendDryArgs } from './args.js';
+import { assertSendReq, parseDrySize, sendArgs, sendDryArgs } from './args.js';
 import { zfsContext, type ZfsEndpointOptions } from './context.js';
 import { zfsSendStream } from './send-stream.js';
 
@@ -24,14 +24,16 @@ export function zfsSender(options: ZfsEndpointOptions): Sender {
     waitForConnectivity: (signal) => ctx.waitForConnectivity(signal),
 
     async sendDry(req: SendReq, signal: AbortSignal) {
+      assertSendReq(req);
       const caps = await ctx.capabilities(signal);
-      const args = sendDryArgs(ctx.root, req, caps); // validates even when estimates are off
       if (!caps.sendDryRun) return { expectedSize: 0 };
+      const args = sendDryArgs(ctx.root, req, caps);
       const { stdout, stderr } = await ctx.exec.run('zfs', args, signal);
       return { expectedSize: parseDrySize(`${stdout}\n${stderr}`) };
     },
 
     async send(req: SendReq, signal: AbortSignal) {
+      assertSendReq(req);
       signal.throwIfAborted();
       const caps = await ctx.capabilities(signal);
       const { args, usedResumeToken } = sendArgs(ctx.root, req, caps);
@@ -52,7 +54,8 @@ export function zfsSender(options: ZfsEndpointOptions): Sender {
     async sendCompleted(req: SendReq, signal: AbortSignal) {
       // Nothing to release: no holds are taken (zfs-fuse cannot hold) and no replication
       // cursor bookmark is kept yet. Validate anyway, so a hostile request never passes.
-      sendArgs(ctx.root, req, await ctx.capabilities(signal));
+      assertSendReq(req);
+      signal.throwIfAborted();
     },
   };
 }

@@ -21,6 +21,8 @@ export interface FakeAnswer {
 
 export interface FakeExec extends ZfsExec {
   calls: FakeCall[];
+  /** The processes `start` made, in order. */
+  processes: ZfsProcess[];
   /** The argv of each call joined by spaces, e.g. `zfs recv -u b/a@s1`. */
   commands(): string[];
 }
@@ -36,8 +38,10 @@ export function fakeExec(
   script: (program: ZfsProgram, args: string[]) => string = () => 'cat > /dev/null',
 ): FakeExec {
   const calls: FakeCall[] = [];
+  const processes: ZfsProcess[] = [];
   return {
     calls,
+    processes,
     commands: () => calls.map((c) => [c.program, ...c.args].join(' ')),
     async run(program, args, signal) {
       signal.throwIfAborted();
@@ -53,7 +57,7 @@ export function fakeExec(
     start(program, args) {
       calls.push({ program, args: [...args], kind: 'start' });
       const proc: ZfsProcess = shell.start('zfs', ['-c', script(program, [...args])]);
-      return {
+      const fake: ZfsProcess = {
         command: [program, ...args],
         stdin: proc.stdin,
         stdout: proc.stdout,
@@ -62,6 +66,8 @@ export function fakeExec(
         hasExited: () => proc.hasExited(),
         kill: (sig) => proc.kill(sig),
       };
+      processes.push(fake);
+      return fake;
     },
   };
 }

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  compareVersions,
+  datasetRecords,
+  filesystemsBelow,
+  listArgs,
+  parseListing,
+  parsePropertyRows,
+  versionsOf,
+} from '../../../src/endpoints/zfs/list.js';
+
+const sample = (name: string): string => readFileSync(join(__dirname, 'samples', name), 'utf8');
+
+describe('listing with zfs get -Hp', () => {
+  test('argv: the whole tree, or one dataset with its versions; resume tokens only where known', () => {
+    expect(listArgs('tank/data', { resumeTokens: false })).toEqual([
+      'get', '-Hp', '-r', '-o', 'name,property,value,source',
+      'guid,createtxg,creation,type,xrepl:placeholder', 'tank/data',
+    ]);
+    expect(listArgs('tank/data/home', { depth: 1, resumeTokens: true })).toEqual([
+      'get', '-Hp', '-r', '-d', '1', '-o', 'name,property,value,source',
+      'guid,createtxg,creation,type,xrepl:placeholder,receive_resume_token', 'tank/data/home',
+    ]);
+  });
+
+  test('the brief three-column form parses too (no source column)', () => {
+    const rows = parsePropertyRows('tank/a\tguid\t18446744073709551615\n', false);
+    expect(rows).toEqual([{ name: 'tank/a', property: 'guid', value: '18446744073709551615' }]);
+  });
+
+  test('a malformed line is an error naming the line, not a silent skip', () => {
+    expect(() => parsePropertyRows('tank/a guid 1\n')).toThrow(/unexpected zfs get output line "tank\/a guid 1"/);
+  });
+
+  test('a non-numeric guid is refused (plain zfs list would print "4.38E")', () => {
+    const out = 'tank/a\tguid\t4.38E\t-\ntank/a\tcreatetxg\t1\t-\ntank/a\tcreation\t1\t-\ntank/a\ttype\tfilesystem\t-\n';
+    expect(() => parseListing(out)).toThrow(/tank\/a has guid "4.38E", not a number/);
+  });
+});
+
+describe('zfs-fuse sample (captured on pool version 23)', () => {
+  const records = parseListing(sample('zfs-fuse-get.txt'));
+
+  test('guids above 2^53 stay exact decimal strings', () => {
+    const s1 = records.find((r) => r.name === 'xplore_c/home@s1');
+    expect(s1?.guid).toBe('15645849384593175855');
+    expect(s1?.createTxg).toBe('11');
+    expect(s1?.creation).toEqual(new Date(1795644147 * 1000));
+  });
+
+  test('a placeholder is one with the property set locally; children inheriting it are not', () => {
+    expect(filesystemsBelow('xplore_c', records, { includePlaceholders: true })).toEqual([
+      { path: 'home', isPlaceholder: false },
+      { path: 'ph', isPlaceholder: true },
+      { path: 'ph/child', isPlaceholder: false },
+    ]);
+  });
+
+  test('the sender view leaves placeholders out', () => {
+    expect(filesystemsBelow('xplore_c', records, { includePlaceholders: false }).map((f) => f.path)).toEqual([
+      'home',
+      'ph/child',
+    ]);
+  });
+
+  test('paths are relative to the root; the root itself is not listed', () => {
+    expect(filesystemsBelow('xplore_c/ph', records, { includePlaceholders: true })).toEqual([
+      { path: 'child', isPlaceholder: false },
+    ]);
+  });
+
+  test('versions of one filesystem, by createtxg, not those of its children', () => {
+    expect(versionsOf('xplore_c/home', records).map((v) => [v.type, v.name, v.createTxg])).toEqual([
+      ['snapshot', 's1', '11'],
+      ['snapshot', 'c', '43'],
+    ]);
+    expect(versionsOf('xplore_c/ph', records)).toEqual([]);
+  });
+});
+
+describe('OpenZFS sample (written after the documented format)', () => {
+  const records = parseListing(sample('openzfs-get.txt'));
+
+  test('volumes are filesystems to replicate; a resume token is kept, "-" is none', () => {
+    expect(filesystemsBelow('tank/data', records, { includePlaceholders: true })).toEqual([
+      { path: 'home', isPlaceholder: false, resumeToken: '1-e604ea4bf-e0-789c63a2c06294' },
+      { path: 'vol', isPlaceholder: true },
+    ]);
+  });
+
+  test('uint64 guid 2^64-1 is exact', () => {
+    expect(records.find((r) => r.name === 'tank/data/home')?.guid).toBe('18446744073709551615');
+  });
+
+  test('versions sort by createtxg as uint64 (beyond 2^53), bookmark before snapshot at equal txg', () => {
+    expect(versionsOf('tank/data/home', records).map((v) => `${v.type}:${v.name}`)).toEqual([
+      'bookmark:daily-1',
+      'snapshot:daily-1',
+      'snapshot:daily-2',
+    ]);
+  });
+});
+
+describe('record grouping', () => {
+  test('hidden datasets of a partial receive (%recv) are skipped', () => {
+    const rows = parsePropertyRows('tank/a/%recv\tguid\t1\t-\n');
+    expect(datasetRecords(rows)).toEqual([]);
+  });
+
+  test('compareVersions does not lose precision between neighbours above 2^53', () => {
+    const v = (createTxg: string) =>
+      ({ type: 'snapshot', name: createTxg, guid: '1', createTxg, creation: new Date(0) }) as const;
+    expect(compareVersions(v('9007199254740993'), v('9007199254740992'))).toBe(1);
+  });
+});

@@ -1,0 +1,157 @@
+import { finished } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { MINIMAL_CAPABILITIES, zfsSender, ZfsError, type ZfsCapabilities } from '../../../src/endpoints/zfs/index.js';
+import type { FilesystemVersion } from '../../../src/endpoints/types.js';
+import { fakeExec } from './fake-exec.js';
+
+const snap = (name: string): FilesystemVersion => ({
+  type: 'snapshot',
+  name,
+  guid: '1',
+  createTxg: '1',
+  creation: new Date(0),
+});
+const never = new AbortController().signal;
+const OPENZFS: ZfsCapabilities = { poolVersion: 'feature-flags', bookmarks: true, resumeTokens: true, sendDryRun: true };
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** A sender whose `zfs send` is the given sh script. */
+function senderRunning(script: string, capabilities = MINIMAL_CAPABILITIES) {
+  const exec = fakeExec(undefined, () => script);
+  return { exec, sender: zfsSender({ root: 'tank/data', exec, capabilities }) };
+}
+
+describe('zfs send stream', () => {
+  test('runs zfs send -i with full names below the root; the stream is its stdout', async () => {
+    const { exec, sender } = senderRunning('head -c 100000 /dev/zero');
+    const { stream, usedResumeToken } = await sender.send(
+      { filesystem: 'home', from: snap('s1'), to: snap('s2') },
+      never,
+    );
+    expect(usedResumeToken).toBe(false);
+    expect((await readAll(stream)).length).toBe(100000);
+    expect(exec.commands()).toEqual(['zfs send -i tank/data/home@s1 tank/data/home@s2']);
+  });
+
+  test('a non-zero exit makes the stream error with zfs\'s message (never a clean end)', async () => {
+    const { sender } = senderRunning(
+      'head -c 5000 /dev/zero; echo "cannot open \'tank/data/home@s9\': dataset does not exist" >&2; exit 1',
+    );
+    const { stream } = await sender.send({ filesystem: 'home', to: snap('s9') }, never);
+    let ended = false;
+    stream.on('end', () => (ended = true));
+    const err = await readAll(stream).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ZfsError);
+    expect((err as ZfsError).message).toMatch(/exit code 1: cannot open 'tank\/data\/home@s9': dataset does not exist/);
+    expect(ended).toBe(false);
+  });
+
+  test('stderr output with exit 0 is an error too', async () => {
+    const { sender } = senderRunning('printf abc; echo "warning: cannot send: Broken pipe" >&2');
+    const { stream } = await sender.send({ filesystem: 'home', to: snap('s1') }, never);
+    await expect(readAll(stream)).rejects.toThrow(/exit code 0: warning: cannot send: Broken pipe/);
+  });
+
+  test('abort mid-stream kills zfs send; the stream errors with the reason and closes after the process exited', async () => {
+    const { exec, sender } = senderRunning('exec cat /dev/zero');
+    const controller = new AbortController();
+    const { stream } = await sender.send({ filesystem: 'home', to: snap('s1') }, controller.signal);
+    await new Promise((resolve) => stream.once('data', resolve));
+    const reason = new Error('user cancelled');
+    controller.abort(reason);
+    await expect(finished(stream)).rejects.toBe(reason);
+    await new Promise((resolve) => (stream.closed ? resolve(undefined) : stream.once('close', resolve)));
+    expect(exec.processes[0]?.hasExited()).toBe(true);
+  });
+
+  test('a consumer destroying the stream kills zfs send', async () => {
+    const { exec, sender } = senderRunning('exec cat /dev/zero');
+    const { stream } = await sender.send({ filesystem: 'home', to: snap('s1') }, never);
+    stream.destroy();
+    await new Promise((resolve) => stream.once('close', resolve));
+    expect(exec.processes[0]?.hasExited()).toBe(true);
+    await expect(exec.processes[0]?.exited).resolves.toMatchObject({ signal: 'SIGTERM' });
+  });
+
+  test('an aborted signal starts nothing', async () => {
+    const { exec, sender } = senderRunning('exit 0');
+    const controller = new AbortController();
+    controller.abort(new Error('early'));
+    await expect(sender.send({ filesystem: 'home', to: snap('s1') }, controller.signal)).rejects.toThrow('early');
+    expect(exec.calls).toEqual([]);
+  });
+
+  test('resume: zfs send -t token where supported', async () => {
+    const { exec, sender } = senderRunning('printf x', OPENZFS);
+    const { stream, usedResumeToken } = await sender.send(
+      { filesystem: 'home', from: snap('s1'), to: snap('s2'), resumeToken: '1-abc-def' },
+      never,
+    );
+    await readAll(stream);
+    expect(usedResumeToken).toBe(true);
+    expect(exec.commands()).toEqual(['zfs send -t 1-abc-def']);
+  });
+});
+
+describe('size estimates and completion', () => {
+  test('without send -n -P (zfs-fuse) the estimate is 0 = unknown, and nothing runs', async () => {
+    const exec = fakeExec();
+    const sender = zfsSender({ root: 'tank', exec, capabilities: MINIMAL_CAPABILITIES });
+    await expect(sender.sendDry({ filesystem: 'a', to: snap('s1') }, never)).resolves.toEqual({ expectedSize: 0 });
+    expect(exec.calls).toEqual([]);
+  });
+
+  test('with it: zfs send -n -v -P, the size line', async () => {
+    const exec = fakeExec(() => ({ stdout: 'incremental\ts1\ttank/a@s2\t8192\nsize\t8192\n' }));
+    const sender = zfsSender({ root: 'tank', exec, capabilities: OPENZFS });
+    await expect(
+      sender.sendDry({ filesystem: 'a', from: snap('s1'), to: snap('s2') }, never),
+    ).resolves.toEqual({ expectedSize: 8192 });
+    expect(exec.commands()).toEqual(['zfs send -n -v -P -i tank/a@s1 tank/a@s2']);
+  });
+
+  test('sendCompleted runs nothing (no holds, no cursor)', async () => {
+    const exec = fakeExec();
+    const sender = zfsSender({ root: 'tank', exec, capabilities: OPENZFS });
+    await sender.sendCompleted({ filesystem: 'a', to: snap('s1') }, never);
+    expect(exec.calls).toEqual([]);
+  });
+});
+
+describe('sender listing', () => {
+  test('listFilesystems lists below the root, without placeholders', async () => {
+    const T = '\t';
+    const row = (name: string, type: string, placeholder = '-\t-') =>
+      [`guid${T}1${T}-`, `createtxg${T}1${T}-`, `creation${T}1${T}-`, `type${T}${type}${T}-`, `xrepl:placeholder${T}${placeholder}`]
+        .map((rest) => `${name}${T}${rest}`)
+        .join('\n');
+    const stdout = [
+      row('tank/data', 'filesystem'),
+      row('tank/data/ph', 'filesystem', `on${T}local`),
+      row('tank/data/ph/child', 'filesystem', `on${T}inherited from tank/data/ph`),
+      row('tank/data/ph/child@s1', 'snapshot'),
+    ].join('\n');
+    const exec = fakeExec(() => ({ stdout }));
+    const sender = zfsSender({ root: 'tank/data', exec, capabilities: MINIMAL_CAPABILITIES });
+    await expect(sender.listFilesystems(never)).resolves.toEqual([{ path: 'ph/child', isPlaceholder: false }]);
+  });
+
+  test('listFilesystemVersions of a missing filesystem rejects clearly', async () => {
+    const exec = fakeExec(() => ({ exitCode: 1, stderr: "cannot open 'tank/data/nope': dataset does not exist\n" }));
+    const sender = zfsSender({ root: 'tank/data', exec, capabilities: MINIMAL_CAPABILITIES });
+    await expect(sender.listFilesystemVersions('nope', never)).rejects.toThrow(
+      'filesystem "nope" does not exist (zfs dataset tank/data/nope)',
+    );
+  });
+
+  test('waitForConnectivity lists the root', async () => {
+    const exec = fakeExec(() => ({ stdout: 'tank/data\n' }));
+    await zfsSender({ root: 'tank/data', exec }).waitForConnectivity(never);
+    expect(exec.commands()).toEqual(['zfs list -H -o name tank/data']);
+  });
+});
