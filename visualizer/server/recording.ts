@@ -1,0 +1,140 @@
+/**
+ * Recordings: frames as JSON Lines. Each frame is a `@xrepl.frame` header line followed by
+ * its messages, one a line, so a recording can be appended to, tailed and grepped.
+ *
+ * Reports are big (every filesystem with its steps), so the recorder writes at most one
+ * report per `reportEveryMs` (default 1 s) and always the last one, on close; every
+ * inspection message is written.
+ */
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { ReportSchema } from '../../src/report/schema.js';
+import type { Frame, FrameHeader, Message, ReportMessage } from '../web/protocol.js';
+
+export interface RecorderOptions {
+  /** Minimum time between two recorded reports (default 1000 ms); the last is always kept. */
+  reportEveryMs?: number;
+}
+
+/**
+ * Appends frames to a JSON Lines file (created if missing).
+ *
+ * @example
+ * const rec = new Recorder('run.jsonl');
+ * rec.write(frame);
+ * rec.close();
+ */
+export class Recorder {
+  private fd: number | null;
+  private readonly reportEveryMs: number;
+  private lastReportAt = -Infinity;
+  /** A report held back by the rate limit; written with the next frame or on close. */
+  private heldReport: { frame: Frame; msg: ReportMessage } | null = null;
+
+  constructor(
+    readonly file: string,
+    options: RecorderOptions = {},
+  ) {
+    this.fd = openSync(file, 'a');
+    this.reportEveryMs = options.reportEveryMs ?? 1000;
+  }
+
+  /** Appends one frame. */
+  write(frame: Frame): void {
+    if (this.fd === null) return;
+    const messages: Message[] = [];
+    let report: ReportMessage | null = null;
+    for (const m of frame.messages) {
+      if (m.type === '@xrepl.report') report = m;
+      else messages.push(m);
+    }
+    if (report !== null) {
+      if (frame.time - this.lastReportAt >= this.reportEveryMs || isFinal(report)) {
+        messages.push(report);
+        this.lastReportAt = frame.time;
+        this.heldReport = null;
+      } else {
+        this.heldReport = { frame, msg: report };
+      }
+    }
+    if (messages.length > 0) this.append({ ...frame, messages });
+  }
+
+  /** Writes the held-back report, if any, and closes the file. */
+  close(): void {
+    if (this.fd === null) return;
+    const held = this.heldReport;
+    if (held !== null) this.append({ ...held.frame, droppedEvents: 0, messages: [held.msg] });
+    closeSync(this.fd);
+    this.fd = null;
+  }
+
+  private append(frame: Frame): void {
+    const header: FrameHeader = {
+      type: '@xrepl.frame',
+      seq: frame.seq,
+      time: frame.time,
+      droppedEvents: frame.droppedEvents,
+    };
+    const lines = [JSON.stringify(header), ...frame.messages.map((m) => JSON.stringify(m))];
+    writeSync(this.fd as number, `${lines.join('\n')}\n`);
+  }
+}
+
+function isFinal(msg: ReportMessage): boolean {
+  const s = msg.report.state;
+  return s === 'done' || s === 'failed' || s === 'cancelled';
+}
+
+/**
+ * Parses a recording's text into frames. Messages before the first frame header form a frame
+ * of their own. Every report is validated with `ReportSchema`; a bad line throws an error
+ * naming the line.
+ */
+export function parseRecording(text: string, source = 'recording'): Frame[] {
+  const frames: Frame[] = [];
+  let current: Frame | null = null;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] as string).trim();
+    if (line === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (cause) {
+      throw new Error(`${source}:${i + 1}: not JSON; is this a recording made with --record?`, { cause });
+    }
+    const type = (value as { type?: unknown } | null)?.type;
+    if (typeof type !== 'string') {
+      throw new Error(`${source}:${i + 1}: a line without "type"; is this a recording made with --record?`);
+    }
+    if (type === '@xrepl.frame') {
+      const h = value as FrameHeader;
+      current = { seq: h.seq, time: h.time, droppedEvents: h.droppedEvents ?? 0, messages: [] };
+      frames.push(current);
+      continue;
+    }
+    if (type === '@xrepl.report') {
+      const parsed = ReportSchema.safeParse((value as ReportMessage).report);
+      if (!parsed.success) {
+        throw new Error(`${source}:${i + 1}: invalid report: ${parsed.error.message}`, { cause: parsed.error });
+      }
+    }
+    if (current === null) {
+      current = { seq: 0, time: Number((value as { createdAt?: string }).createdAt) || 0, droppedEvents: 0, messages: [] };
+      frames.push(current);
+    }
+    current.messages.push(value as Message);
+  }
+  return frames;
+}
+
+/** Reads and parses a recording file (see `parseRecording`). */
+export function readRecording(file: string): Frame[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new Error(`cannot read recording ${file}: check the path given to --replay`, { cause });
+  }
+  return parseRecording(text, file);
+}

@@ -1,0 +1,168 @@
+/**
+ * The state the visualizer shows, folded from messages: the actors with their latest
+ * snapshot, the machine graphs, and the latest report. Pure and DOM-free: the page folds live
+ * frames and replays with it, the server keeps one to catch up late-joining pages, and the
+ * tests check a replay against it.
+ *
+ * Actor records are replaced, never mutated, so `cloneModel` is a cheap shallow copy.
+ * Non-machine actors (promise actors, the step queue) are forgotten once they stop.
+ */
+import type {
+  ActorMessage,
+  Frame,
+  MachineGraph,
+  Message,
+  ReportJson,
+  SnapshotJson,
+} from './protocol.js';
+
+/** One actor as the page knows it. */
+export interface ActorState {
+  sessionId: string;
+  parentId: string | undefined;
+  /** Actor id, e.g. `fs-3`, `attempt-0`, `run`. */
+  name: string;
+  /** Graph id of its machine, or null. */
+  machine: string | null;
+  snapshot: SnapshotJson;
+  /** Type of the event that produced the snapshot. */
+  lastEvent: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ModelState {
+  actors: Map<string, ActorState>;
+  graphs: Map<string, MachineGraph>;
+  report: ReportJson | null;
+  reportAt: string | null;
+  /** Seq and time of the last frame folded in. */
+  seq: number;
+  time: number;
+}
+
+/** A model with nothing in it. */
+export function emptyModel(): ModelState {
+  return { actors: new Map(), graphs: new Map(), report: null, reportAt: null, seq: -1, time: 0 };
+}
+
+/** A copy that the original's later updates do not change (records are shared, immutable). */
+export function cloneModel(model: ModelState): ModelState {
+  return { ...model, actors: new Map(model.actors), graphs: new Map(model.graphs) };
+}
+
+function keep(actor: ActorState): boolean {
+  return actor.machine !== null || actor.snapshot.status === 'active';
+}
+
+/** Folds one message into the model (mutates `model`). */
+export function applyMessage(model: ModelState, msg: Message): void {
+  switch (msg.type) {
+    case '@xstate.actor': {
+      const prev = model.actors.get(msg.sessionId);
+      const actor: ActorState = {
+        sessionId: msg.sessionId,
+        parentId: msg.parentId,
+        name: msg.name,
+        machine: msg.machine,
+        snapshot: msg.snapshot,
+        lastEvent: prev?.lastEvent ?? null,
+        createdAt: prev?.createdAt ?? msg.createdAt,
+        updatedAt: msg.createdAt,
+      };
+      if (keep(actor)) model.actors.set(msg.sessionId, actor);
+      else model.actors.delete(msg.sessionId);
+      break;
+    }
+    case '@xstate.snapshot': {
+      const prev = model.actors.get(msg.sessionId);
+      if (prev === undefined) break;
+      const actor = { ...prev, snapshot: msg.snapshot, lastEvent: msg.event.type, updatedAt: msg.createdAt };
+      if (keep(actor)) model.actors.set(msg.sessionId, actor);
+      else model.actors.delete(msg.sessionId);
+      break;
+    }
+    case '@xrepl.graph':
+      model.graphs.set(msg.graph.id, msg.graph);
+      break;
+    case '@xrepl.report':
+      model.report = msg.report;
+      model.reportAt = msg.createdAt;
+      break;
+    case '@xstate.event':
+      break; // events go to the log, not the state
+  }
+}
+
+/** Folds a frame into the model (mutates `model`). */
+export function applyFrame(model: ModelState, frame: Frame): void {
+  for (const msg of frame.messages) applyMessage(model, msg);
+  model.seq = frame.seq;
+  model.time = frame.time;
+}
+
+/**
+ * A frame that brings an empty model to this one: the graphs, every actor (parents first)
+ * with its current snapshot, and the report. Sent to a page that connects mid-run.
+ */
+export function modelToFrame(model: ModelState, seq: number, time: number): Frame {
+  const messages: Message[] = [];
+  for (const graph of model.graphs.values()) messages.push({ type: '@xrepl.graph', graph });
+  for (const a of model.actors.values()) {
+    const msg: ActorMessage = {
+      type: '@xstate.actor',
+      sessionId: a.sessionId,
+      rootId: undefined,
+      createdAt: a.updatedAt,
+      id: null,
+      _version: '0.7.2',
+      name: a.name,
+      parentId: a.parentId,
+      machine: a.machine,
+      snapshot: a.snapshot,
+    };
+    messages.push(msg);
+  }
+  if (model.report !== null) {
+    messages.push({ type: '@xrepl.report', createdAt: model.reportAt ?? String(time), report: model.report });
+  }
+  return { seq, time, droppedEvents: 0, messages };
+}
+
+/** The top-level state name of a state value: `'done'` or `{ stepping: 'running' }` -> `stepping`. */
+export function topState(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null) {
+    for (const key in value) return key;
+  }
+  return '';
+}
+
+/** Every active state path of a state value: `{ stepping: 'running' }` -> `['stepping', 'stepping.running']`. */
+export function activePaths(value: unknown, prefix = ''): string[] {
+  if (typeof value === 'string') return [prefix + value];
+  if (typeof value !== 'object' || value === null) return [];
+  const out: string[] = [];
+  for (const [key, sub] of Object.entries(value)) {
+    out.push(prefix + key);
+    out.push(...activePaths(sub, `${prefix}${key}.`));
+  }
+  return out;
+}
+
+/** The report's blockedOn for a filesystem state value (same rule as src/report). */
+export function blockedOnOf(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return 'nothing';
+  const top = topState(value);
+  const sub = (value as Record<string, unknown>)[top];
+  switch (`${top}.${String(sub)}`) {
+    case 'planning.waiting-for-slot':
+      return 'plan-queue';
+    case 'stepping.waiting-for-parents':
+      return 'parent-initial-repl';
+    case 'stepping.waiting-for-slot':
+      return 'repl-queue';
+    default:
+      return 'nothing';
+  }
+}
