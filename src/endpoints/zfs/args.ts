@@ -28,7 +28,9 @@ export function assertVersionName(version: FilesystemVersion, what: string): voi
 /** Throws unless `token` looks like a zfs resume token (hex digits and dashes). */
 export function assertResumeToken(token: string): void {
   if (typeof token !== 'string' || !/^[0-9A-Za-z-]{1,65536}$/.test(token)) {
-    throw new Error(`refusing resume token ${JSON.stringify(String(token).slice(0, 40))}: not a zfs resume token`);
+    throw new Error(
+      `refusing resume token ${JSON.stringify(String(token).slice(0, 40))}: not a zfs resume token`,
+    );
   }
 }
 

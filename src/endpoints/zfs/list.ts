@@ -47,7 +47,16 @@ export function listArgs(
   const properties = ['guid', 'createtxg', 'creation', 'type', PLACEHOLDER_PROPERTY];
   if (options.resumeTokens) properties.push(RESUME_TOKEN_PROPERTY);
   const depth = options.depth === undefined ? [] : ['-d', String(options.depth)];
-  return ['get', '-Hp', '-r', ...depth, '-o', 'name,property,value,source', properties.join(','), dataset];
+  return [
+    'get',
+    '-Hp',
+    '-r',
+    ...depth,
+    '-o',
+    'name,property,value,source',
+    properties.join(','),
+    dataset,
+  ];
 }
 
 /**
@@ -88,7 +97,8 @@ function decimal(name: string, property: string, value: string): string {
 
 function toRecord(name: string, props: Map<string, PropertyRow>): DatasetRecord {
   const type = required(name, props, 'type');
-  if (!TYPES.has(type)) throw new Error(`zfs get: ${name} has unknown type ${JSON.stringify(type)}`);
+  if (!TYPES.has(type))
+    throw new Error(`zfs get: ${name} has unknown type ${JSON.stringify(type)}`);
   const creation = decimal(name, 'creation', required(name, props, 'creation'));
   const placeholder = props.get(PLACEHOLDER_PROPERTY);
   const token = props.get(RESUME_TOKEN_PROPERTY)?.value;
@@ -99,7 +109,8 @@ function toRecord(name: string, props: Map<string, PropertyRow>): DatasetRecord 
     createTxg: decimal(name, 'createtxg', required(name, props, 'createtxg')),
     creation: new Date(Number(creation) * 1000),
     placeholder:
-      placeholder?.value === 'on' && (placeholder.source === undefined || placeholder.source === 'local'),
+      placeholder?.value === 'on' &&
+      (placeholder.source === undefined || placeholder.source === 'local'),
     ...(token !== undefined && token !== '-' && token !== '' ? { resumeToken: token } : {}),
   };
 }
@@ -155,7 +166,10 @@ export function compareVersions(a: FilesystemVersion, b: FilesystemVersion): num
 }
 
 /** Snapshots and bookmarks of the dataset `fullName`, oldest first. */
-export function versionsOf(fullName: string, records: readonly DatasetRecord[]): FilesystemVersion[] {
+export function versionsOf(
+  fullName: string,
+  records: readonly DatasetRecord[],
+): FilesystemVersion[] {
   const versions: FilesystemVersion[] = [];
   for (const record of records) {
     if (record.type !== 'snapshot' && record.type !== 'bookmark') continue;

@@ -27,16 +27,24 @@ async function exists(ctx: ZfsContext, dataset: string, signal: AbortSignal): Pr
  * Creates the missing ancestors of the root-relative `fs` (strictly between the root and `fs`)
  * as placeholders. The root itself must exist: a receiver creates nothing outside it.
  */
-export async function ensureParents(ctx: ZfsContext, fs: string, signal: AbortSignal): Promise<void> {
+export async function ensureParents(
+  ctx: ZfsContext,
+  fs: string,
+  signal: AbortSignal,
+): Promise<void> {
   const parts = fs.split('/');
-  const ancestors = parts.slice(0, -1).map((_, i) => joinRoot(ctx.root, parts.slice(0, i + 1).join('/')));
+  const ancestors = parts
+    .slice(0, -1)
+    .map((_, i) => joinRoot(ctx.root, parts.slice(0, i + 1).join('/')));
   // Usually the parent exists: one command. Else walk up to the deepest existing ancestor.
   let missingFrom = ancestors.length;
   while (missingFrom > 0 && !(await exists(ctx, ancestors[missingFrom - 1] as string, signal))) {
     missingFrom--;
   }
   if (missingFrom === 0 && !(await exists(ctx, ctx.root, signal))) {
-    throw new Error(`receiver root ${ctx.root} does not exist; create it (zfs create -p ${ctx.root})`);
+    throw new Error(
+      `receiver root ${ctx.root} does not exist; create it (zfs create -p ${ctx.root})`,
+    );
   }
   for (const dataset of ancestors.slice(missingFrom)) {
     try {

@@ -12,6 +12,24 @@ import { clearPlaceholder, ensureParents } from './placeholders.js';
 import { pollUntil } from './poll.js';
 import { pipeIntoRecv } from './recv-pipe.js';
 
+/** Bound on waiting for a destroyed stream to close (a send stream closes once zfs exited). */
+const STREAM_CLOSE_TIMEOUT_MS = 10_000;
+
+/** Destroys `stream` and resolves when it has closed (bounded: a foreign stream may never). */
+async function destroyAndSettle(stream: Readable): Promise<void> {
+  stream.destroy();
+  if (stream.closed) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, STREAM_CLOSE_TIMEOUT_MS);
+    function done(): void {
+      clearTimeout(timer);
+      stream.off('close', done);
+      resolve();
+    }
+    stream.once('close', done);
+  });
+}
+
 /** Bound on waiting for zfs-fuse's daemon to discard a killed receive (see discarded()). */
 const DISCARD_TIMEOUT_MS = 10_000;
 
@@ -93,11 +111,19 @@ export function zfsReceiver(options: ZfsEndpointOptions): Receiver {
     listFilesystemVersions: (fs, signal) => ctx.listFilesystemVersions(fs, signal),
     waitForConnectivity: (signal) => ctx.waitForConnectivity(signal),
     async receive(req: ReceiveReq, stream: Readable, signal: AbortSignal) {
+      // The stream may fail (zfs send exiting) while we still prepare: the error must not go
+      // unhandled; it stays on stream.errored for pipeIntoRecv.
+      const keepError = (): void => {};
+      stream.on('error', keepError);
       try {
         await receiveInto(ctx, req, stream, signal);
       } catch (err) {
-        stream.destroy(); // the sender's zfs send must not wait forever for a reader
+        // The sender's zfs send must not wait forever for a reader: stop it, and wait until
+        // it is gone, so no process outlives the call.
+        await destroyAndSettle(stream);
         throw err;
+      } finally {
+        stream.off('error', keepError);
       }
     },
   };

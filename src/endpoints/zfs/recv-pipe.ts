@@ -66,6 +66,8 @@ export async function pipeIntoRecv(
   const onSinkError = (error: unknown): void => {
     first ??= { side: 'sink', error };
   };
+  // The stream may have failed before we got it (the receiver keeps that error unhandled-safe).
+  if (stream.errored !== null) onSourceError(stream.errored);
   stream.on('error', onSourceError);
   proc.stdin.on('error', onSinkError);
   let pipeError: unknown;

@@ -6,15 +6,8 @@ import {
   versionNameProblem,
 } from '../../../src/endpoints/zfs/args.js';
 import { MINIMAL_CAPABILITIES, type ZfsCapabilities } from '../../../src/endpoints/zfs/index.js';
-import type { FilesystemVersion } from '../../../src/endpoints/types.js';
+import { snap } from './fake-exec.js';
 
-const snap = (name: string, type: FilesystemVersion['type'] = 'snapshot'): FilesystemVersion => ({
-  type,
-  name,
-  guid: '18446744073709551615',
-  createTxg: '10',
-  creation: new Date(0),
-});
 const OPENZFS: ZfsCapabilities = {
   poolVersion: 'feature-flags',
   bookmarks: true,
@@ -24,7 +17,9 @@ const OPENZFS: ZfsCapabilities = {
 
 describe('zfs send argv', () => {
   test('full send: the target snapshot below the root', () => {
-    expect(sendArgs('tank/data', { filesystem: 'home', to: snap('s1') }, MINIMAL_CAPABILITIES)).toEqual({
+    expect(
+      sendArgs('tank/data', { filesystem: 'home', to: snap('s1') }, MINIMAL_CAPABILITIES),
+    ).toEqual({
       args: ['send', 'tank/data/home@s1'],
       usedResumeToken: false,
     });
@@ -33,17 +28,30 @@ describe('zfs send argv', () => {
   test('incremental send from a snapshot', () => {
     const req = { filesystem: 'home/alice', from: snap('s1'), to: snap('s2') };
     expect(sendArgs('tank', req, MINIMAL_CAPABILITIES).args).toEqual([
-      'send', '-i', 'tank/home/alice@s1', 'tank/home/alice@s2',
+      'send',
+      '-i',
+      'tank/home/alice@s1',
+      'tank/home/alice@s2',
     ]);
   });
 
   test('incremental send from a bookmark uses #', () => {
     const req = { filesystem: 'home', from: snap('cursor', 'bookmark'), to: snap('s2') };
-    expect(sendArgs('tank', req, OPENZFS).args).toEqual(['send', '-i', 'tank/home#cursor', 'tank/home@s2']);
+    expect(sendArgs('tank', req, OPENZFS).args).toEqual([
+      'send',
+      '-i',
+      'tank/home#cursor',
+      'tank/home@s2',
+    ]);
   });
 
   test('resume: send -t token, where resume tokens are supported', () => {
-    const req = { filesystem: 'home', from: snap('s1'), to: snap('s2'), resumeToken: '1-e604ea4bf-e0-789c63a2' };
+    const req = {
+      filesystem: 'home',
+      from: snap('s1'),
+      to: snap('s2'),
+      resumeToken: '1-e604ea4bf-e0-789c63a2',
+    };
     expect(sendArgs('tank', req, OPENZFS)).toEqual({
       args: ['send', '-t', '1-e604ea4bf-e0-789c63a2'],
       usedResumeToken: true,
@@ -64,14 +72,22 @@ describe('zfs send argv', () => {
   });
 
   test('the target must be a snapshot', () => {
-    expect(() => sendArgs('tank', { filesystem: 'home', to: snap('b', 'bookmark') }, OPENZFS)).toThrow(
-      /target must be a snapshot/,
-    );
+    expect(() =>
+      sendArgs('tank', { filesystem: 'home', to: snap('b', 'bookmark') }, OPENZFS),
+    ).toThrow(/target must be a snapshot/);
   });
 
   test('dry run: -n -v -P before the same source', () => {
     const req = { filesystem: 'home', from: snap('s1'), to: snap('s2') };
-    expect(sendDryArgs('tank', req, OPENZFS)).toEqual(['send', '-n', '-v', '-P', '-i', 'tank/home@s1', 'tank/home@s2']);
+    expect(sendDryArgs('tank', req, OPENZFS)).toEqual([
+      'send',
+      '-n',
+      '-v',
+      '-P',
+      '-i',
+      'tank/home@s1',
+      'tank/home@s2',
+    ]);
   });
 
   test('dry run size: the "size" line, on stdout or stderr; none is 0 (unknown)', () => {
@@ -82,22 +98,17 @@ describe('zfs send argv', () => {
 });
 
 describe('zfs recv argv', () => {
-  test('into a new or existing filesystem: -u, the snapshot named explicitly, no -F', () => {
-    expect(recvArgs('backup/h/home', snap('s1'), { force: false, resumable: false })).toEqual([
-      'recv', '-u', 'backup/h/home@s1',
-    ]);
-  });
-
-  test('into an empty placeholder: -F', () => {
-    expect(recvArgs('backup/h/home', snap('s1'), { force: true, resumable: false })).toEqual([
-      'recv', '-u', '-F', 'backup/h/home@s1',
-    ]);
-  });
-
-  test('resumable where supported: -s', () => {
-    expect(recvArgs('backup/h/home', snap('s1'), { force: false, resumable: true })).toEqual([
-      'recv', '-u', '-s', 'backup/h/home@s1',
-    ]);
+  test.each([
+    [
+      'a new or existing filesystem: -u, the snapshot named, no -F',
+      false,
+      false,
+      'recv -u b/h/home@s1',
+    ],
+    ['an empty placeholder: -F', true, false, 'recv -u -F b/h/home@s1'],
+    ['a pool with resume tokens: -s', false, true, 'recv -u -s b/h/home@s1'],
+  ])('into %s', (_what, force, resumable, argv) => {
+    expect(recvArgs('b/h/home', snap('s1'), { force, resumable }).join(' ')).toBe(argv);
   });
 });
 
@@ -115,7 +126,10 @@ describe('snapshot names', () => {
     expect(versionNameProblem(name)).toBe(problem);
   });
 
-  test.each(['s1', 'zrepl_20240101_000000_000', 'daily-2024.01.01', 'a:b'])('%j is fine', (name) => {
-    expect(versionNameProblem(name)).toBeUndefined();
-  });
+  test.each(['s1', 'zrepl_20240101_000000_000', 'daily-2024.01.01', 'a:b'])(
+    '%j is fine',
+    (name) => {
+      expect(versionNameProblem(name)).toBeUndefined();
+    },
+  );
 });

@@ -49,7 +49,9 @@ describe('capability detection', () => {
   });
 
   test('zpool get (table form, zfs-fuse has no -H) by property', () => {
-    const values = parseZpoolGet('NAME      PROPERTY  VALUE    SOURCE\nxplore_a  version   23       default\n');
+    const values = parseZpoolGet(
+      'NAME      PROPERTY  VALUE    SOURCE\nxplore_a  version   23       default\n',
+    );
     expect(values.get('version')).toBe('23');
   });
 
@@ -61,8 +63,14 @@ describe('capability detection', () => {
   });
 
   test('send usage: zfs-fuse has neither -n -P nor -t; OpenZFS has both', () => {
-    expect(parseSendUsage(sample('zfs-fuse-send-usage.txt'))).toEqual({ dryRun: false, resume: false });
-    expect(parseSendUsage(sample('openzfs-send-usage.txt'))).toEqual({ dryRun: true, resume: true });
+    expect(parseSendUsage(sample('zfs-fuse-send-usage.txt'))).toEqual({
+      dryRun: false,
+      resume: false,
+    });
+    expect(parseSendUsage(sample('openzfs-send-usage.txt'))).toEqual({
+      dryRun: true,
+      resume: true,
+    });
   });
 
   test('zfs-fuse (pool version 23): no bookmarks, no resume tokens, no size estimates', async () => {
@@ -92,7 +100,9 @@ describe('capability detection', () => {
   test('a failed probe is not cached: the next call probes again', async () => {
     let poolImported = false;
     const exec = fakeExec((program, args) =>
-      poolImported ? zfsFuse(program, args) : { exitCode: 1, stderr: "cannot open 'tank': no such pool\n" },
+      poolImported
+        ? zfsFuse(program, args)
+        : { exitCode: 1, stderr: "cannot open 'tank': no such pool\n" },
     );
     const capabilities = capabilityCache(exec, 'tank');
     await expect(capabilities(signal)).rejects.toThrow(/no such pool/);

@@ -19,10 +19,13 @@ describe('running zfs', () => {
     expect(stdout).toBe(hostile);
   });
 
-  test('a failure carries command, exit code and stderr; the message has stderr\'s first line', async () => {
+  test("a failure carries command, exit code and stderr; the message has stderr's first line", async () => {
     const failure = exec.run(
       'zfs',
-      ['-c', 'echo "cannot open \'tank/x\': dataset does not exist" >&2; echo "usage: ..." >&2; exit 1'],
+      [
+        '-c',
+        'echo "cannot open \'tank/x\': dataset does not exist" >&2; echo "usage: ..." >&2; exit 1',
+      ],
       never,
     );
     await expect(failure).rejects.toBeInstanceOf(ZfsError);

@@ -5,6 +5,18 @@
  */
 import { createZfsExec, ZfsError } from '../../../src/endpoints/zfs/index.js';
 import type { ZfsExec, ZfsProcess, ZfsProgram } from '../../../src/endpoints/zfs/index.js';
+import type { FilesystemVersion } from '../../../src/endpoints/types.js';
+
+/** A signal that never aborts. */
+export const never = new AbortController().signal;
+
+/** A version named `name` (guid and txg do not matter to argv building). */
+export function snap(
+  name: string,
+  type: FilesystemVersion['type'] = 'snapshot',
+): FilesystemVersion {
+  return { type, name, guid: '18446744073709551615', createTxg: '10', creation: new Date(0) };
+}
 
 export interface FakeCall {
   program: ZfsProgram;

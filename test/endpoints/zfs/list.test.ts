@@ -15,12 +15,24 @@ const sample = (name: string): string => readFileSync(join(__dirname, 'samples',
 describe('listing with zfs get -Hp', () => {
   test('argv: the whole tree, or one dataset with its versions; resume tokens only where known', () => {
     expect(listArgs('tank/data', { resumeTokens: false })).toEqual([
-      'get', '-Hp', '-r', '-o', 'name,property,value,source',
-      'guid,createtxg,creation,type,xrepl:placeholder', 'tank/data',
+      'get',
+      '-Hp',
+      '-r',
+      '-o',
+      'name,property,value,source',
+      'guid,createtxg,creation,type,xrepl:placeholder',
+      'tank/data',
     ]);
     expect(listArgs('tank/data/home', { depth: 1, resumeTokens: true })).toEqual([
-      'get', '-Hp', '-r', '-d', '1', '-o', 'name,property,value,source',
-      'guid,createtxg,creation,type,xrepl:placeholder,receive_resume_token', 'tank/data/home',
+      'get',
+      '-Hp',
+      '-r',
+      '-d',
+      '1',
+      '-o',
+      'name,property,value,source',
+      'guid,createtxg,creation,type,xrepl:placeholder,receive_resume_token',
+      'tank/data/home',
     ]);
   });
 
@@ -30,11 +42,14 @@ describe('listing with zfs get -Hp', () => {
   });
 
   test('a malformed line is an error naming the line, not a silent skip', () => {
-    expect(() => parsePropertyRows('tank/a guid 1\n')).toThrow(/unexpected zfs get output line "tank\/a guid 1"/);
+    expect(() => parsePropertyRows('tank/a guid 1\n')).toThrow(
+      /unexpected zfs get output line "tank\/a guid 1"/,
+    );
   });
 
   test('a non-numeric guid is refused (plain zfs list would print "4.38E")', () => {
-    const out = 'tank/a\tguid\t4.38E\t-\ntank/a\tcreatetxg\t1\t-\ntank/a\tcreation\t1\t-\ntank/a\ttype\tfilesystem\t-\n';
+    const out =
+      'tank/a\tguid\t4.38E\t-\ntank/a\tcreatetxg\t1\t-\ntank/a\tcreation\t1\t-\ntank/a\ttype\tfilesystem\t-\n';
     expect(() => parseListing(out)).toThrow(/tank\/a has guid "4.38E", not a number/);
   });
 });
@@ -58,10 +73,9 @@ describe('zfs-fuse sample (captured on pool version 23)', () => {
   });
 
   test('the sender view leaves placeholders out', () => {
-    expect(filesystemsBelow('xplore_c', records, { includePlaceholders: false }).map((f) => f.path)).toEqual([
-      'home',
-      'ph/child',
-    ]);
+    expect(
+      filesystemsBelow('xplore_c', records, { includePlaceholders: false }).map((f) => f.path),
+    ).toEqual(['home', 'ph/child']);
   });
 
   test('paths are relative to the root; the root itself is not listed', () => {

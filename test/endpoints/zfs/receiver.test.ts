@@ -6,19 +6,11 @@ import {
   type ZfsCapabilities,
 } from '../../../src/endpoints/zfs/index.js';
 import { pipeIntoRecv, stopProcess } from '../../../src/endpoints/zfs/recv-pipe.js';
-import type { FilesystemVersion } from '../../../src/endpoints/types.js';
-import { fakeExec, missing, type FakeAnswer } from './fake-exec.js';
+import { fakeExec, missing, type FakeAnswer, never, snap } from './fake-exec.js';
 
 const T = '\t';
-const snap = (name: string): FilesystemVersion => ({
-  type: 'snapshot',
-  name,
-  guid: '1',
-  createTxg: '1',
-  creation: new Date(0),
-});
-const never = new AbortController().signal;
-const LIST = 'zfs get -Hp -r -d 1 -o name,property,value,source guid,createtxg,creation,type,xrepl:placeholder';
+const LIST =
+  'zfs get -Hp -r -d 1 -o name,property,value,source guid,createtxg,creation,type,xrepl:placeholder';
 
 /** `zfs get` rows of one dataset. */
 function rows(name: string, type: string, placeholder = `-${T}-`): string {
@@ -47,7 +39,11 @@ describe('receive: which commands, in which order', () => {
   test('a new filesystem whose parent exists: zfs recv -u root/path@to, nothing else', async () => {
     const exec = fakeExec(datasets({ 'b/h/home': rows('b/h/home', 'filesystem') }));
     const receiver = zfsReceiver({ root: 'b/h', exec, capabilities: MINIMAL_CAPABILITIES });
-    await receiver.receive({ filesystem: 'home/alice', to: snap('s1'), clearResumeToken: false }, bytes(1000), never);
+    await receiver.receive(
+      { filesystem: 'home/alice', to: snap('s1'), clearResumeToken: false },
+      bytes(1000),
+      never,
+    );
     expect(exec.commands()).toEqual([
       `${LIST} b/h/home/alice`,
       'zfs list -H -o name b/h/home',
@@ -58,7 +54,11 @@ describe('receive: which commands, in which order', () => {
   test('missing parents become placeholders (canmount=off), top down, below the root only', async () => {
     const exec = fakeExec(datasets({ 'b/h': rows('b/h', 'filesystem') }));
     const receiver = zfsReceiver({ root: 'b/h', exec, capabilities: MINIMAL_CAPABILITIES });
-    await receiver.receive({ filesystem: 'x/y/z', to: snap('s1'), clearResumeToken: false }, bytes(10), never);
+    await receiver.receive(
+      { filesystem: 'x/y/z', to: snap('s1'), clearResumeToken: false },
+      bytes(10),
+      never,
+    );
     expect(exec.commands()).toEqual([
       `${LIST} b/h/x/y/z`,
       'zfs list -H -o name b/h/x/y',
@@ -75,16 +75,26 @@ describe('receive: which commands, in which order', () => {
     const receiver = zfsReceiver({ root: 'b/h', exec, capabilities: MINIMAL_CAPABILITIES });
     const stream = bytes(10);
     await expect(
-      receiver.receive({ filesystem: 'x/y', to: snap('s1'), clearResumeToken: false }, stream, never),
+      receiver.receive(
+        { filesystem: 'x/y', to: snap('s1'), clearResumeToken: false },
+        stream,
+        never,
+      ),
     ).rejects.toThrow('receiver root b/h does not exist; create it (zfs create -p b/h)');
-    expect(exec.commands().filter((c) => !c.startsWith('zfs list') && !c.startsWith('zfs get'))).toEqual([]);
+    expect(
+      exec.commands().filter((c) => !c.startsWith('zfs list') && !c.startsWith('zfs get')),
+    ).toEqual([]);
     expect(stream.destroyed).toBe(true);
   });
 
   test('into an empty placeholder: recv -F, then the mark is cleared', async () => {
     const exec = fakeExec(datasets({ 'b/h/home': rows('b/h/home', 'filesystem', `on${T}local`) }));
     const receiver = zfsReceiver({ root: 'b/h', exec, capabilities: MINIMAL_CAPABILITIES });
-    await receiver.receive({ filesystem: 'home', to: snap('s1'), clearResumeToken: false }, bytes(10), never);
+    await receiver.receive(
+      { filesystem: 'home', to: snap('s1'), clearResumeToken: false },
+      bytes(10),
+      never,
+    );
     expect(exec.commands()).toEqual([
       `${LIST} b/h/home`,
       'zfs recv -u -F b/h/home@s1',
@@ -97,17 +107,36 @@ describe('receive: which commands, in which order', () => {
     const listing = `${rows('b/h/home', 'filesystem')}\n${rows('b/h/home@s1', 'snapshot')}`;
     const exec = fakeExec(datasets({ 'b/h/home': listing }));
     const receiver = zfsReceiver({ root: 'b/h', exec, capabilities: MINIMAL_CAPABILITIES });
-    await receiver.receive({ filesystem: 'home', to: snap('s2'), clearResumeToken: false }, bytes(10), never);
+    await receiver.receive(
+      { filesystem: 'home', to: snap('s2'), clearResumeToken: false },
+      bytes(10),
+      never,
+    );
     expect(exec.commands()).toEqual([`${LIST} b/h/home`, 'zfs recv -u b/h/home@s2']);
   });
 
   test('resumable pools: recv -s; clearResumeToken aborts the partial receive first (recv -A)', async () => {
-    const caps: ZfsCapabilities = { poolVersion: 'feature-flags', bookmarks: true, resumeTokens: true, sendDryRun: true };
-    const listing = [rows('b/h/home', 'filesystem'), `b/h/home${T}receive_resume_token${T}1-abc${T}-`].join('\n');
+    const caps: ZfsCapabilities = {
+      poolVersion: 'feature-flags',
+      bookmarks: true,
+      resumeTokens: true,
+      sendDryRun: true,
+    };
+    const listing = [
+      rows('b/h/home', 'filesystem'),
+      `b/h/home${T}receive_resume_token${T}1-abc${T}-`,
+    ].join('\n');
     const exec = fakeExec(datasets({ 'b/h/home': listing }));
     const receiver = zfsReceiver({ root: 'b/h', exec, capabilities: caps });
-    await receiver.receive({ filesystem: 'home', to: snap('s2'), clearResumeToken: true }, bytes(10), never);
-    expect(exec.commands().slice(1)).toEqual(['zfs recv -A b/h/home', 'zfs recv -u -s b/h/home@s2']);
+    await receiver.receive(
+      { filesystem: 'home', to: snap('s2'), clearResumeToken: true },
+      bytes(10),
+      never,
+    );
+    expect(exec.commands().slice(1)).toEqual([
+      'zfs recv -A b/h/home',
+      'zfs recv -u -s b/h/home@s2',
+    ]);
   });
 });
 
@@ -121,8 +150,16 @@ describe('receive failures', () => {
         'echo "since most recent snapshot" >&2; exit 1',
     );
     const receiver = zfsReceiver({ root: 'b/h', exec, capabilities: MINIMAL_CAPABILITIES });
-    const endless = new Readable({ read() { this.push(Buffer.alloc(65536)); } });
-    const failure = receiver.receive({ filesystem: 'home', to: snap('s2'), clearResumeToken: false }, endless, never);
+    const endless = new Readable({
+      read() {
+        this.push(Buffer.alloc(65536));
+      },
+    });
+    const failure = receiver.receive(
+      { filesystem: 'home', to: snap('s2'), clearResumeToken: false },
+      endless,
+      never,
+    );
     await expect(failure).rejects.toBeInstanceOf(ZfsError);
     await expect(failure).rejects.toThrow(
       'zfs recv -u b/h/home@s2: exit code 1: cannot receive incremental stream: destination b/h/home has been modified since most recent snapshot',
@@ -133,9 +170,16 @@ describe('receive failures', () => {
 
 describe('piping into zfs recv', () => {
   test('the source failing first: its own error, unchanged; recv has exited', async () => {
-    const exec = fakeExec(undefined, () => 'cat > /dev/null; echo "cannot receive: invalid backup stream" >&2; exit 1');
+    const exec = fakeExec(
+      undefined,
+      () => 'cat > /dev/null; echo "cannot receive: invalid backup stream" >&2; exit 1',
+    );
     const proc = exec.start('zfs', ['recv', '-u', 'b/x@s1']);
-    const sourceError = Object.assign(new Error('connection dropped'), { code: 14, details: 'x', metadata: {} });
+    const sourceError = Object.assign(new Error('connection dropped'), {
+      code: 14,
+      details: 'x',
+      metadata: {},
+    });
     let sent = 0;
     const source = new Readable({
       read() {

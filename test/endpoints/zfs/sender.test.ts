@@ -1,18 +1,19 @@
 import { finished } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { MINIMAL_CAPABILITIES, zfsSender, ZfsError, type ZfsCapabilities } from '../../../src/endpoints/zfs/index.js';
-import type { FilesystemVersion } from '../../../src/endpoints/types.js';
-import { fakeExec } from './fake-exec.js';
+import {
+  MINIMAL_CAPABILITIES,
+  zfsSender,
+  ZfsError,
+  type ZfsCapabilities,
+} from '../../../src/endpoints/zfs/index.js';
+import { fakeExec, never, snap } from './fake-exec.js';
 
-const snap = (name: string): FilesystemVersion => ({
-  type: 'snapshot',
-  name,
-  guid: '1',
-  createTxg: '1',
-  creation: new Date(0),
-});
-const never = new AbortController().signal;
-const OPENZFS: ZfsCapabilities = { poolVersion: 'feature-flags', bookmarks: true, resumeTokens: true, sendDryRun: true };
+const OPENZFS: ZfsCapabilities = {
+  poolVersion: 'feature-flags',
+  bookmarks: true,
+  resumeTokens: true,
+  sendDryRun: true,
+};
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -38,7 +39,7 @@ describe('zfs send stream', () => {
     expect(exec.commands()).toEqual(['zfs send -i tank/data/home@s1 tank/data/home@s2']);
   });
 
-  test('a non-zero exit makes the stream error with zfs\'s message (never a clean end)', async () => {
+  test("a non-zero exit makes the stream error with zfs's message (never a clean end)", async () => {
     const { sender } = senderRunning(
       'head -c 5000 /dev/zero; echo "cannot open \'tank/data/home@s9\': dataset does not exist" >&2; exit 1',
     );
@@ -47,7 +48,9 @@ describe('zfs send stream', () => {
     stream.on('end', () => (ended = true));
     const err = await readAll(stream).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ZfsError);
-    expect((err as ZfsError).message).toMatch(/exit code 1: cannot open 'tank\/data\/home@s9': dataset does not exist/);
+    expect((err as ZfsError).message).toMatch(
+      /exit code 1: cannot open 'tank\/data\/home@s9': dataset does not exist/,
+    );
     expect(ended).toBe(false);
   });
 
@@ -65,7 +68,9 @@ describe('zfs send stream', () => {
     const reason = new Error('user cancelled');
     controller.abort(reason);
     await expect(finished(stream)).rejects.toBe(reason);
-    await new Promise((resolve) => (stream.closed ? resolve(undefined) : stream.once('close', resolve)));
+    await new Promise((resolve) =>
+      stream.closed ? resolve(undefined) : stream.once('close', resolve),
+    );
     expect(exec.processes[0]?.hasExited()).toBe(true);
   });
 
@@ -82,7 +87,9 @@ describe('zfs send stream', () => {
     const { exec, sender } = senderRunning('exit 0');
     const controller = new AbortController();
     controller.abort(new Error('early'));
-    await expect(sender.send({ filesystem: 'home', to: snap('s1') }, controller.signal)).rejects.toThrow('early');
+    await expect(
+      sender.send({ filesystem: 'home', to: snap('s1') }, controller.signal),
+    ).rejects.toThrow('early');
     expect(exec.calls).toEqual([]);
   });
 
@@ -102,7 +109,9 @@ describe('size estimates and completion', () => {
   test('without send -n -P (zfs-fuse) the estimate is 0 = unknown, and nothing runs', async () => {
     const exec = fakeExec();
     const sender = zfsSender({ root: 'tank', exec, capabilities: MINIMAL_CAPABILITIES });
-    await expect(sender.sendDry({ filesystem: 'a', to: snap('s1') }, never)).resolves.toEqual({ expectedSize: 0 });
+    await expect(sender.sendDry({ filesystem: 'a', to: snap('s1') }, never)).resolves.toEqual({
+      expectedSize: 0,
+    });
     expect(exec.calls).toEqual([]);
   });
 
@@ -127,7 +136,13 @@ describe('sender listing', () => {
   test('listFilesystems lists below the root, without placeholders', async () => {
     const T = '\t';
     const row = (name: string, type: string, placeholder = '-\t-') =>
-      [`guid${T}1${T}-`, `createtxg${T}1${T}-`, `creation${T}1${T}-`, `type${T}${type}${T}-`, `xrepl:placeholder${T}${placeholder}`]
+      [
+        `guid${T}1${T}-`,
+        `createtxg${T}1${T}-`,
+        `creation${T}1${T}-`,
+        `type${T}${type}${T}-`,
+        `xrepl:placeholder${T}${placeholder}`,
+      ]
         .map((rest) => `${name}${T}${rest}`)
         .join('\n');
     const stdout = [
@@ -138,11 +153,16 @@ describe('sender listing', () => {
     ].join('\n');
     const exec = fakeExec(() => ({ stdout }));
     const sender = zfsSender({ root: 'tank/data', exec, capabilities: MINIMAL_CAPABILITIES });
-    await expect(sender.listFilesystems(never)).resolves.toEqual([{ path: 'ph/child', isPlaceholder: false }]);
+    await expect(sender.listFilesystems(never)).resolves.toEqual([
+      { path: 'ph/child', isPlaceholder: false },
+    ]);
   });
 
   test('listFilesystemVersions of a missing filesystem rejects clearly', async () => {
-    const exec = fakeExec(() => ({ exitCode: 1, stderr: "cannot open 'tank/data/nope': dataset does not exist\n" }));
+    const exec = fakeExec(() => ({
+      exitCode: 1,
+      stderr: "cannot open 'tank/data/nope': dataset does not exist\n",
+    }));
     const sender = zfsSender({ root: 'tank/data', exec, capabilities: MINIMAL_CAPABILITIES });
     await expect(sender.listFilesystemVersions('nope', never)).rejects.toThrow(
       'filesystem "nope" does not exist (zfs dataset tank/data/nope)',

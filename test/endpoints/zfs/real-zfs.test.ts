@@ -1,0 +1,330 @@
+/**
+ * The zfs backend against real ZFS (zfs-fuse here, ZFS-TESTING.md), through the endpoint API
+ * only: full and incremental replication of a tree with real files, placeholders, a transfer
+ * aborted mid-stream and retried, diverged receivers, and contents compared at the end.
+ * The tests form one scenario and run in order.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import {
+  createZfsExec,
+  MINIMAL_CAPABILITIES,
+  probeCapabilities,
+  zfsReceiver,
+  zfsSender,
+  ZfsError,
+} from '../../../src/endpoints/zfs/index.js';
+import type { FilesystemVersion, Receiver, Sender } from '../../../src/endpoints/types.js';
+import {
+  childProcesses,
+  createPools,
+  describeZfs,
+  destroyPools,
+  zfs,
+  zfsGet,
+  type TestPools,
+} from '../../helpers/zfs.js';
+
+const never = new AbortController().signal;
+
+/** Every file of the filesystem mounted at `dir` (relative path -> contents), not crossing mounts. */
+function tree(dir: string, dev = statSync(dir).dev, prefix = ''): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const entry of readdirSync(dir).sort()) {
+    const path = join(dir, entry);
+    const stat = statSync(path);
+    if (stat.dev !== dev) continue; // a child dataset mounted here
+    if (stat.isDirectory()) {
+      for (const [k, v] of tree(path, dev, `${prefix}${entry}/`)) files.set(k, v);
+    } else {
+      files.set(`${prefix}${entry}`, readFileSync(path).toString('base64'));
+    }
+  }
+  return files;
+}
+
+/** Counts bytes passing through, and calls `at` once when `limit` is crossed. */
+function tap(limit: number, at: () => void): Transform & { bytes: number } {
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      const before = counter.bytes;
+      counter.bytes += chunk.length;
+      if (before < limit && counter.bytes >= limit) at();
+      callback(null, chunk);
+    },
+  }) as Transform & { bytes: number };
+  counter.bytes = 0;
+  return counter;
+}
+
+describeZfs('zfs backend on real ZFS', () => {
+  let pools: TestPools;
+  let src: string; // sender root, e.g. xrepl_t123_ab12_src/data
+  let dst: string; // receiver root, e.g. xrepl_t123_ab12_dst/backup/host1
+  let sender: Sender;
+  let receiver: Receiver;
+
+  const mountpoint = (dataset: string): string => zfsGet('mountpoint', dataset);
+  const write = (fs: string, file: string, data: string | Buffer): void => {
+    const path = join(mountpoint(`${src}/${fs}`), file);
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, data);
+  };
+  const version = async (
+    endpoint: Sender | Receiver,
+    fs: string,
+    name: string,
+  ): Promise<FilesystemVersion> => {
+    const found = (await endpoint.listFilesystemVersions(fs, never)).find((v) => v.name === name);
+    if (found === undefined) throw new Error(`no ${fs}@${name}`);
+    return found;
+  };
+  const names = async (endpoint: Sender | Receiver, fs: string): Promise<string[]> =>
+    (await endpoint.listFilesystemVersions(fs, never)).map((v) => v.name);
+
+  /** One step as the planner runs it: send, receive, sendCompleted. */
+  async function transfer(
+    fs: string,
+    from: string | undefined,
+    to: string,
+    options: { signal?: AbortSignal; through?: Transform } = {},
+  ): Promise<void> {
+    const signal = options.signal ?? never;
+    const req = {
+      filesystem: fs,
+      from: from === undefined ? undefined : await version(sender, fs, from),
+      to: await version(sender, fs, to),
+    };
+    const { stream } = await sender.send(req, signal);
+    const input: Readable = options.through ? stream.pipe(options.through) : stream;
+    if (options.through) stream.on('error', (err) => options.through?.destroy(err));
+    await receiver.receive({ filesystem: fs, to: req.to, clearResumeToken: false }, input, signal);
+    await sender.sendCompleted(req, signal);
+  }
+
+  async function expectSameGuids(fs: string): Promise<void> {
+    const sent = await sender.listFilesystemVersions(fs, never);
+    const received = await receiver.listFilesystemVersions(fs, never);
+    expect(received.map((v) => [v.name, v.guid])).toEqual(sent.map((v) => [v.name, v.guid]));
+  }
+
+  beforeAll(async () => {
+    pools = await createPools(['src', 'dst']);
+    src = `${pools.name.src}/data`;
+    dst = `${pools.name.dst}/backup/host1`;
+    for (const fs of ['', '/home', '/home/alice', '/www', '/db', '/ph'])
+      zfs('create', `${src}${fs}`);
+    zfs('set', 'xrepl:placeholder=on', `${src}/ph`);
+    zfs('create', `${src}/ph/child`);
+    zfs('create', '-p', dst);
+    write('home', 'readme.txt', 'home of everyone\n');
+    write('home/alice', 'notes/todo.txt', 'buy milk\n');
+    write('home/alice', 'photo.bin', randomBytes(3 << 20));
+    write('www', 'index.html', '<h1>hello</h1>\n');
+    write('db', 'data.bin', randomBytes(1 << 20));
+    write('ph/child', 'inside.txt', 'below a placeholder\n');
+    zfs('snapshot', '-r', `${src}@s1`);
+    sender = zfsSender({ root: src });
+    receiver = zfsReceiver({ root: dst });
+  });
+
+  afterAll(async () => {
+    if (pools !== undefined) await destroyPools(pools);
+  });
+
+  test('capabilities: zfs-fuse pools (version 23) have no bookmarks, resume tokens or estimates', async () => {
+    const caps = await probeCapabilities(createZfsExec(), pools.name.src ?? '', never);
+    if (caps.poolVersion === 23) expect(caps).toEqual(MINIMAL_CAPABILITIES);
+    else expect(caps.poolVersion).toBe('feature-flags'); // an OpenZFS machine
+  });
+
+  test('both endpoints are reachable; a missing root is not', async () => {
+    await sender.waitForConnectivity(never);
+    await receiver.waitForConnectivity(never);
+    await expect(
+      zfsReceiver({ root: `${pools.name.dst}/nope` }).waitForConnectivity(never),
+    ).rejects.toThrow(/dataset does not exist/);
+  });
+
+  test('the sender lists its tree relative to the root, without its placeholder', async () => {
+    expect(await sender.listFilesystems(never)).toEqual(
+      ['db', 'home', 'home/alice', 'ph/child', 'www'].map((path) => ({
+        path,
+        isPlaceholder: false,
+      })),
+    );
+  });
+
+  test('versions carry the exact uint64 guid and createtxg of zfs', async () => {
+    const s1 = await version(sender, 'home', 's1');
+    expect(s1.guid).toBe(zfsGet('guid', `${src}/home@s1`));
+    expect(s1.createTxg).toBe(zfsGet('createtxg', `${src}/home@s1`));
+    expect(s1.creation.getTime()).toBe(Number(zfsGet('creation', `${src}/home@s1`)) * 1000);
+  });
+
+  test('listFilesystemVersions of a missing filesystem rejects clearly', async () => {
+    await expect(receiver.listFilesystemVersions('home', never)).rejects.toThrow(
+      `filesystem "home" does not exist (zfs dataset ${dst}/home)`,
+    );
+  });
+
+  test('size estimates are 0 (unknown) where send -n -P is missing', async () => {
+    const to = await version(sender, 'home', 's1');
+    const { expectedSize } = await sender.sendDry({ filesystem: 'home', to }, never);
+    expect(expectedSize).toBe(0);
+  });
+
+  test('a child received before its parent gets a placeholder parent', async () => {
+    await transfer('home/alice', undefined, 's1');
+    expect(await receiver.listFilesystems(never)).toEqual([
+      { path: 'home', isPlaceholder: true },
+      { path: 'home/alice', isPlaceholder: false },
+    ]);
+    expect(zfsGet('mounted', `${dst}/home`)).toBe('no');
+    await expectSameGuids('home/alice');
+  });
+
+  test('a full receive replaces the placeholder and clears the mark; the child stays', async () => {
+    await transfer('home', undefined, 's1');
+    expect(await receiver.listFilesystems(never)).toEqual([
+      { path: 'home', isPlaceholder: false },
+      { path: 'home/alice', isPlaceholder: false },
+    ]);
+    await expectSameGuids('home');
+    await expectSameGuids('home/alice');
+  });
+
+  test('initial full replication of the rest; the sender placeholder becomes a receiver placeholder', async () => {
+    for (const fs of ['db', 'www', 'ph/child']) await transfer(fs, undefined, 's1');
+    const listed = await receiver.listFilesystems(never);
+    expect(listed.map((f) => `${f.path}${f.isPlaceholder ? ' (placeholder)' : ''}`)).toEqual([
+      'db',
+      'home',
+      'home/alice',
+      'ph (placeholder)',
+      'ph/child',
+      'www',
+    ]);
+    for (const fs of ['db', 'www', 'ph/child']) await expectSameGuids(fs);
+  });
+
+  test('incremental replication of new snapshots', async () => {
+    write('home/alice', 'notes/todo.txt', 'buy milk\nand bread\n');
+    write('www', 'about.html', '<p>about</p>\n');
+    write('db', 'data.bin', randomBytes(1 << 20));
+    zfs('snapshot', '-r', `${src}@s2`);
+    for (const fs of ['home', 'home/alice', 'www', 'db', 'ph/child'])
+      await transfer(fs, 's1', 's2');
+    for (const fs of ['home', 'home/alice', 'www', 'db', 'ph/child']) {
+      expect(await names(receiver, fs)).toEqual(['s1', 's2']);
+      await expectSameGuids(fs);
+    }
+  });
+
+  test('an incremental aborted mid-stream: both zfs processes end, the receiver stays at its previous snapshot', async () => {
+    write('www', 'big.bin', randomBytes(48 << 20));
+    zfs('snapshot', `${src}/www@s3`);
+    const controller = new AbortController();
+    const reason = new Error('cancelled mid-stream by the test');
+    const through = tap(8 << 20, () => controller.abort(reason));
+    await expect(transfer('www', 's2', 's3', { signal: controller.signal, through })).rejects.toBe(
+      reason,
+    );
+    expect(through.bytes).toBeGreaterThanOrEqual(8 << 20);
+    expect(through.bytes).toBeLessThan(48 << 20);
+    expect(childProcesses()).toEqual([]);
+    expect(await names(receiver, 'www')).toEqual(['s1', 's2']);
+  });
+
+  test('the aborted incremental, retried, completes', async () => {
+    await transfer('www', 's2', 's3');
+    expect(await names(receiver, 'www')).toEqual(['s1', 's2', 's3']);
+    await expectSameGuids('www');
+  });
+
+  test('a full send aborted mid-stream leaves no partial filesystem; the retry completes', async () => {
+    zfs('create', `${src}/bulk`);
+    write('bulk', 'big.bin', randomBytes(48 << 20));
+    zfs('snapshot', `${src}/bulk@s1`);
+    const controller = new AbortController();
+    const through = tap(8 << 20, () => controller.abort(new Error('stop')));
+    await expect(
+      transfer('bulk', undefined, 's1', { signal: controller.signal, through }),
+    ).rejects.toThrow('stop');
+    expect(childProcesses()).toEqual([]);
+    expect((await receiver.listFilesystems(never)).map((f) => f.path)).not.toContain('bulk');
+    await transfer('bulk', undefined, 's1');
+    await expectSameGuids('bulk');
+  });
+
+  test("a failing zfs send: the receive rejects with the sender's ZfsError, the receiver is unchanged", async () => {
+    const ghost: FilesystemVersion = { ...(await version(sender, 'db', 's2')), name: 'ghost' };
+    const { stream } = await sender.send(
+      { filesystem: 'db', from: await version(sender, 'db', 's2'), to: ghost },
+      never,
+    );
+    const failure = receiver.receive(
+      { filesystem: 'db', to: ghost, clearResumeToken: false },
+      stream,
+      never,
+    );
+    await expect(failure).rejects.toBeInstanceOf(ZfsError);
+    await expect(failure).rejects.toThrow(/zfs send .*db@ghost: exit code \d+: .*does not exist/);
+    expect(await names(receiver, 'db')).toEqual(['s1', 's2']);
+  });
+
+  test('diverged: a snapshot taken on the receiver makes zfs recv refuse the incremental', async () => {
+    // zfs-fuse accepts the incremental past a receiver snapshot without changes: write first.
+    zfs('mount', `${dst}/home`);
+    writeFileSync(join(mountpoint(`${dst}/home`), 'rogue.txt'), 'only on the backup\n');
+    zfs('umount', `${dst}/home`);
+    zfs('snapshot', `${dst}/home@rogue`);
+    zfs('snapshot', `${src}/home@s4`);
+    const failure = transfer('home', 's2', 's4');
+    await expect(failure).rejects.toBeInstanceOf(ZfsError);
+    await expect(failure).rejects.toThrow(/does not match incremental source/);
+    expect(await names(receiver, 'home')).toEqual(['s1', 's2', 'rogue']);
+    zfs('rollback', '-r', `${dst}/home@s2`);
+    await transfer('home', 's2', 's4');
+    await expectSameGuids('home');
+  });
+
+  test('diverged: a receiver modified since its last snapshot makes zfs recv refuse', async () => {
+    zfs('mount', `${dst}/db`);
+    writeFileSync(join(mountpoint(`${dst}/db`), 'local-change.txt'), 'written on the backup\n');
+    zfs('umount', `${dst}/db`);
+    zfs('snapshot', `${src}/db@s4`);
+    await expect(transfer('db', 's2', 's4')).rejects.toThrow(/destination .*db has been modified/);
+    expect(await names(receiver, 'db')).toEqual(['s1', 's2']);
+  });
+
+  test('hostile paths are refused on a real receiver; nothing appears outside its root', async () => {
+    const before = zfs('list', '-H', '-r', '-t', 'all', '-o', 'name', pools.name.dst ?? '');
+    const to = await version(sender, 'www', 's1');
+    for (const filesystem of ['../escape', '/abs', 'a//b', 'x@y']) {
+      const { stream } = await sender.send({ filesystem: 'www', to }, never);
+      await expect(
+        receiver.receive({ filesystem, to, clearResumeToken: false }, stream, never),
+      ).rejects.toThrow(/^refusing filesystem path/);
+    }
+    expect(zfs('list', '-H', '-r', '-t', 'all', '-o', 'name', pools.name.dst ?? '')).toBe(before);
+    expect(childProcesses()).toEqual([]);
+  });
+
+  // Last: mounting a received filesystem (even read-only, on zfs-fuse) modifies it.
+  test('received file contents equal the source', async () => {
+    for (const fs of ['home', 'home/alice', 'www', 'bulk', 'ph/child']) {
+      const received = `${dst}/${fs}`;
+      zfs('mount', received);
+      try {
+        const copy = tree(mountpoint(received));
+        expect(copy.size).toBeGreaterThan(0);
+        expect(copy).toEqual(tree(mountpoint(`${src}/${fs}`)));
+      } finally {
+        zfs('umount', received);
+      }
+    }
+  });
+});
