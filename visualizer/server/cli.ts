@@ -35,16 +35,16 @@ function portOf(text: string): number {
 
 /**
  * Parses `argv` (the words after `visualize`), starts the server and, with `--demo`, a
- * simulated replication; prints the URL to `out`.
+ * simulated replication; prints the URL to `out`. Returns null after printing `--help`.
  *
  * @example
  * const cmd = await runVisualizeCommand(['--port', '8080', '--demo', '500']);
- * process.once('SIGINT', () => void cmd.stop());
+ * process.once('SIGINT', () => void cmd?.stop());
  */
 export async function runVisualizeCommand(
   argv: string[],
   out: { write(text: string): unknown } = process.stdout,
-): Promise<VisualizeCommand> {
+): Promise<VisualizeCommand | null> {
   let values;
   let positionals: string[];
   try {
@@ -65,6 +65,7 @@ export async function runVisualizeCommand(
   }
   if (values.help) {
     out.write(`${VISUALIZE_USAGE}\n`);
+    return null;
   }
   const demoCount = positionals.length > 0 ? Number(positionals[0]) : 200;
   if (values.demo && (!Number.isInteger(demoCount) || demoCount < 1)) {

@@ -7,7 +7,7 @@ import { runVisualizeCommand } from './cli.js';
 try {
   const command = await runVisualizeCommand(process.argv.slice(2));
   const stop = (): void => {
-    command.stop().then(
+    (command?.stop() ?? Promise.resolve()).then(
       () => process.exit(0),
       () => process.exit(1),
     );

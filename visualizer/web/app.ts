@@ -197,7 +197,7 @@ export class App {
 
   private renderChart(model: ModelState, actor: ActorState | undefined): void {
     const graph = actor?.machine !== null && actor !== undefined ? model.graphs.get(actor.machine) ?? null : null;
-    this.chart.show(graph, actor?.snapshot.value ?? null, actor?.lastEvent ?? null);
+    this.chart.show(graph, actor?.snapshot.value ?? null, actor?.lastEvent ?? null, actor?.sessionId ?? null);
     const title = actor === undefined ? 'Statechart' : `${this.label(model, actor)}`;
     $('chart-title').textContent = title;
     let chips = '';

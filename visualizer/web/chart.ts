@@ -150,6 +150,7 @@ export class ChartView {
   private animation: number | null = null;
   /** Keep the active state in view, zoomed in enough to read, when the chart is too big to fit. */
   follow = true;
+  private actor: string | null = null;
 
   constructor(private readonly container: HTMLElement) {
     this.installPanZoom();
@@ -165,8 +166,15 @@ export class ChartView {
     return p;
   }
 
-  /** Shows `graph` with the states of `value` active; `event` is what led there. */
-  show(graph: MachineGraph | null, value: unknown, event: string | null): void {
+  /**
+   * Shows `graph` with the states of `value` active; `event` is what led there; `actor`
+   * names whose states these are (another actor of the same machine re-focuses the view).
+   */
+  show(graph: MachineGraph | null, value: unknown, event: string | null, actor: string | null = null): void {
+    if (actor !== this.actor) {
+      this.actor = actor;
+      this.prevActive = new Set();
+    }
     this.wanted = { graph, value, event };
     if (graph === null) {
       this.clear('Select an actor to see its statechart.');
@@ -203,32 +211,35 @@ export class ChartView {
   }
 
   /**
-   * With `follow`, a chart too big to read when fitted is shown at a readable zoom, centred
-   * on the innermost active state whenever that state leaves the view.
+   * A chart that fits at a readable zoom is shown whole. A bigger one is shown at a readable
+   * zoom centred on the innermost active state when first drawn, and then, with `follow`,
+   * panned whenever that state leaves the view (a new actor, a new state).
    */
-  private keepInView(initial: boolean): void {
+  private keepInView(fresh: boolean): void {
     const d = this.drawn;
     if (d === null) return;
     const fit = this.fitView();
     if (fit.k >= FOLLOW_ZOOM) {
-      if (initial) this.moveTo(fit, false);
+      if (fresh) this.moveTo(fit, false);
       return;
     }
-    if (!this.follow && !initial) return;
-    const deepest = [...this.prevActive].sort((a, b) => b.split('.').length - a.split('.').length)[0];
-    const box = deepest !== undefined ? d.pathBoxes.get(deepest) : undefined;
+    if (!this.follow && !fresh) return;
+    const leaf = [...this.prevActive]
+      .filter((p) => p !== '')
+      .sort((a, b) => b.split('.').length - a.split('.').length)[0];
+    const box = leaf !== undefined ? d.pathBoxes.get(leaf) : undefined;
     if (box === undefined) {
-      if (initial) this.moveTo(fit, false);
+      if (fresh) this.moveTo(fit, false);
       return;
     }
     const cw = this.container.clientWidth;
     const ch = this.container.clientHeight;
-    const k = initial ? FOLLOW_ZOOM : Math.max(this.view.k, 0.3);
+    const k = fresh ? FOLLOW_ZOOM : this.view.k;
     const sx = box.x * k + this.view.x;
     const sy = box.y * k + this.view.y;
     const inside = sx >= 16 && sy >= 16 && sx + box.w * k <= cw - 16 && sy + box.h * k <= ch - 16;
-    if (!initial && inside) return;
-    this.moveTo({ k, x: cw / 2 - (box.x + box.w / 2) * k, y: ch / 2 - (box.y + box.h / 2) * k }, !initial);
+    if (!fresh && inside) return;
+    this.moveTo({ k, x: cw / 2 - (box.x + box.w / 2) * k, y: ch / 2 - (box.y + box.h / 2) * k }, !fresh);
   }
 
   private moveTo(target: { k: number; x: number; y: number }, animate: boolean): void {
@@ -295,7 +306,7 @@ export class ChartView {
       const src = d.paths.get(e.source);
       const available = src !== undefined && active.has(src) && e.kind !== 'initial';
       e.el.classList.toggle('available', available);
-      if (taken !== null) e.el.classList.toggle('taken', taken.has(e));
+      if (changed) e.el.classList.toggle('taken', taken?.has(e) ?? false);
       const hot = available || e.el.classList.contains('taken');
       e.el.querySelector('path')?.setAttribute('marker-end', hot ? 'url(#arrow-hot)' : 'url(#arrow)');
     }

@@ -14,6 +14,7 @@ import type {
   Message,
   ReportJson,
   SnapshotJson,
+  SnapshotMessage,
 } from './protocol.js';
 
 /** One actor as the page knows it. */
@@ -109,19 +110,27 @@ export function modelToFrame(model: ModelState, seq: number, time: number): Fram
   const messages: Message[] = [];
   for (const graph of model.graphs.values()) messages.push({ type: '@xrepl.graph', graph });
   for (const a of model.actors.values()) {
-    const msg: ActorMessage = {
+    const base = { sessionId: a.sessionId, rootId: undefined, id: null, _version: '0.7.2' };
+    const actor: ActorMessage = {
+      ...base,
       type: '@xstate.actor',
-      sessionId: a.sessionId,
-      rootId: undefined,
-      createdAt: a.updatedAt,
-      id: null,
-      _version: '0.7.2',
+      createdAt: a.createdAt,
       name: a.name,
       parentId: a.parentId,
       machine: a.machine,
       snapshot: a.snapshot,
     };
-    messages.push(msg);
+    messages.push(actor);
+    if (a.lastEvent !== null || a.updatedAt !== a.createdAt) {
+      const snap: SnapshotMessage = {
+        ...base,
+        type: '@xstate.snapshot',
+        createdAt: a.updatedAt,
+        event: { type: a.lastEvent ?? 'xstate.init' },
+        snapshot: a.snapshot,
+      };
+      messages.push(snap);
+    }
   }
   if (model.report !== null) {
     messages.push({ type: '@xrepl.report', createdAt: model.reportAt ?? String(time), report: model.report });
