@@ -17,9 +17,13 @@ export const artifacts = join(root, 'artifacts');
 export function buildPage(): string {
   const out = mkdtempSync(join(tmpdir(), 'xrepl-page-'));
   const tsc = require.resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-p', join(root, 'visualizer/web/tsconfig.json'), '--outDir', out], {
-    stdio: 'pipe',
-  });
+  execFileSync(
+    process.execPath,
+    [tsc, '-p', join(root, 'visualizer/web/tsconfig.json'), '--outDir', out],
+    {
+      stdio: 'pipe',
+    },
+  );
   return out;
 }
 

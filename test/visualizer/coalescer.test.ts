@@ -46,9 +46,21 @@ function setup(options: { maxEventsPerFrame?: number; extras?: () => Message[] }
 }
 
 const snap = (a: ReturnType<typeof actor>, value: string, event = 'E'): InspectionEvent =>
-  ({ type: '@xstate.snapshot', actorRef: a, rootId: 'x:0', snapshot: { status: 'active', value }, event: { type: event } }) as unknown as InspectionEvent;
+  ({
+    type: '@xstate.snapshot',
+    actorRef: a,
+    rootId: 'x:0',
+    snapshot: { status: 'active', value },
+    event: { type: event },
+  }) as unknown as InspectionEvent;
 const sent = (a: ReturnType<typeof actor>, type: string): InspectionEvent =>
-  ({ type: '@xstate.event', actorRef: a, rootId: 'x:0', event: { type }, sourceRef: undefined }) as unknown as InspectionEvent;
+  ({
+    type: '@xstate.event',
+    actorRef: a,
+    rootId: 'x:0',
+    event: { type },
+    sourceRef: undefined,
+  }) as unknown as InspectionEvent;
 const created = (a: ReturnType<typeof actor>): InspectionEvent =>
   ({ type: '@xstate.actor', actorRef: a, rootId: 'x:0' }) as unknown as InspectionEvent;
 
@@ -78,7 +90,8 @@ describe('coalescing inspection events into frames', () => {
     c.inspect(snap(a, 'two', 'GO'));
     c.inspect(snap(a, 'three', 'STOP'));
     clock.advance(0);
-    const snaps = frames[0]?.messages.filter((m): m is SnapshotMessage => m.type === '@xstate.snapshot') ?? [];
+    const snaps =
+      frames[0]?.messages.filter((m): m is SnapshotMessage => m.type === '@xstate.snapshot') ?? [];
     expect(snaps.map((m) => [m.sessionId, m.snapshot.value, m.event.type])).toEqual([
       ['x:2', 'b1', 'E'],
       ['x:1', 'three', 'STOP'],
@@ -115,14 +128,23 @@ describe('coalescing inspection events into frames', () => {
 
   test("a machine's graph precedes its first actor, once", () => {
     const { clock, frames, c } = setup();
-    const snapshot = () => ({ status: 'active', value: { planning: 'waiting-for-slot' }, context: {} });
+    const snapshot = () => ({
+      status: 'active',
+      value: { planning: 'waiting-for-slot' },
+      context: {},
+    });
     c.inspect(created(actor('x:1', snapshot, filesystemMachine)));
     c.inspect(created(actor('x:2', snapshot, filesystemMachine)));
     clock.advance(200);
     c.inspect(created(actor('x:3', snapshot, filesystemMachine)));
     clock.advance(200);
-    const types = frames.map((f) => f.messages.map((m) => (m.type === '@xrepl.graph' ? `graph:${m.graph.id}` : m.type)));
-    expect(types).toEqual([['graph:filesystem', '@xstate.actor', '@xstate.actor'], ['@xstate.actor']]);
+    const types = frames.map((f) =>
+      f.messages.map((m) => (m.type === '@xrepl.graph' ? `graph:${m.graph.id}` : m.type)),
+    );
+    expect(types).toEqual([
+      ['graph:filesystem', '@xstate.actor', '@xstate.actor'],
+      ['@xstate.actor'],
+    ]);
     c.close();
   });
 
@@ -142,11 +164,21 @@ describe('coalescing inspection events into frames', () => {
     c.requestFlush();
     clock.advance(0);
     expect(frames).toHaveLength(0);
-    c.inspect(sent(actor('x:1', () => null), 'LAST'));
+    c.inspect(
+      sent(
+        actor('x:1', () => null),
+        'LAST',
+      ),
+    );
     c.close();
     expect(frames).toHaveLength(1);
     expect(clock.pending).toBe(0);
-    c.inspect(sent(actor('x:1', () => null), 'AFTER'));
+    c.inspect(
+      sent(
+        actor('x:1', () => null),
+        'AFTER',
+      ),
+    );
     clock.advance(1000);
     expect(frames).toHaveLength(1);
   });

@@ -40,7 +40,10 @@ function expectedFrom(machine: AnyStateMachine): { states: string[]; transitions
     };
     const add = (eventKey: string, spec: unknown): void => {
       for (const candidate of toArray(spec)) {
-        const c = typeof candidate === 'string' ? { target: candidate } : (candidate as { target?: unknown; guard?: unknown });
+        const c =
+          typeof candidate === 'string'
+            ? { target: candidate }
+            : (candidate as { target?: unknown; guard?: unknown });
         const guard = typeof c.guard === 'string' ? c.guard : '';
         transitions.push(`${id} | ${eventKey} | ${resolve(c.target)} | ${guard}`);
       }
@@ -48,7 +51,11 @@ function expectedFrom(machine: AnyStateMachine): { states: string[]; transitions
     for (const [event, spec] of Object.entries(config.on ?? {})) add(event, spec);
     add('always', config.always);
     for (const [delay, spec] of Object.entries(config.after ?? {})) add(`after ${delay}`, spec);
-    for (const inv of toArray(config.invoke) as { src: string; onDone?: unknown; onError?: unknown }[]) {
+    for (const inv of toArray(config.invoke) as {
+      src: string;
+      onDone?: unknown;
+      onError?: unknown;
+    }[]) {
       add(`done: ${inv.src}`, inv.onDone);
       add(`error: ${inv.src}`, inv.onError);
     }
@@ -78,7 +85,9 @@ describe.each([
   });
 
   test('has every transition of the definition (on, always, after, onDone, onError), with guards', () => {
-    expect(graph.transitions.map((t) => keyOf(graph, t)).sort()).toEqual([...expected.transitions].sort());
+    expect(graph.transitions.map((t) => keyOf(graph, t)).sort()).toEqual(
+      [...expected.transitions].sort(),
+    );
   });
 
   test('labels every transition with its event', () => {
@@ -92,7 +101,8 @@ describe.each([
     const ids = new Set(graph.states.map((s) => s.id));
     expect(ids.size).toBe(graph.states.length);
     expect(new Set(graph.transitions.map((t) => t.id)).size).toBe(graph.transitions.length);
-    for (const t of graph.transitions) for (const target of t.targets) expect(ids).toContain(target);
+    for (const t of graph.transitions)
+      for (const target of t.targets) expect(ids).toContain(target);
     for (const s of graph.states) {
       if (s.parent !== null) expect(ids).toContain(s.parent);
       if (s.initial !== null) expect(ids).toContain(s.initial);
@@ -109,14 +119,27 @@ describe('machine graph details', () => {
   const run = machineGraph(runMachine);
 
   test('names invoked actors in done/error labels and keeps the actions', () => {
-    const done = fs.transitions.find((t) => t.source === 'filesystem.planning.running' && t.kind === 'done');
-    expect(done).toMatchObject({ label: 'done: planFS', targets: ['filesystem.stepping.after-work'], actions: ['acceptPlan'] });
-    const error = fs.transitions.find((t) => t.source === 'filesystem.stepping.running' && t.kind === 'error');
-    expect(error).toMatchObject({ label: 'error: runStep', actions: ['recordStepError', 'releaseSlot'] });
+    const done = fs.transitions.find(
+      (t) => t.source === 'filesystem.planning.running' && t.kind === 'done',
+    );
+    expect(done).toMatchObject({
+      label: 'done: planFS',
+      targets: ['filesystem.stepping.after-work'],
+      actions: ['acceptPlan'],
+    });
+    const error = fs.transitions.find(
+      (t) => t.source === 'filesystem.stepping.running' && t.kind === 'error',
+    );
+    expect(error).toMatchObject({
+      label: 'error: runStep',
+      actions: ['recordStepError', 'releaseSlot'],
+    });
   });
 
   test('keeps targetless transitions, the delayed ones and reentry', () => {
-    const cancel = fs.transitions.find((t) => t.source === 'filesystem.planning.running' && t.event === 'CANCEL');
+    const cancel = fs.transitions.find(
+      (t) => t.source === 'filesystem.planning.running' && t.event === 'CANCEL',
+    );
     expect(cancel?.targets).toEqual([]);
     const after = run.transitions.filter((t) => t.kind === 'after');
     expect(after.map((t) => [t.label, t.guard, t.reenter])).toEqual([
@@ -127,9 +150,16 @@ describe('machine graph details', () => {
 
   test('state types, initial states and entry actions come from the definition', () => {
     const root = fs.states[0];
-    expect(root).toMatchObject({ id: 'filesystem', type: 'compound', initial: 'filesystem.planning', parent: null });
+    expect(root).toMatchObject({
+      id: 'filesystem',
+      type: 'compound',
+      initial: 'filesystem.planning',
+      parent: null,
+    });
     expect(fs.states.find((s) => s.id === 'filesystem.done')?.type).toBe('final');
-    expect(fs.states.find((s) => s.id === 'filesystem.planning.waiting-for-slot')?.entry).toEqual(['requestPlanSlot']);
+    expect(fs.states.find((s) => s.id === 'filesystem.planning.waiting-for-slot')?.entry).toEqual([
+      'requestPlanSlot',
+    ]);
     // XState adds raise/cancel actions for `after` itself; the chart shows the definition.
     expect(run.states.find((s) => s.id === 'run.waiting-reconnect.timer')?.entry).toEqual([]);
   });

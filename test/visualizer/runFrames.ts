@@ -17,7 +17,10 @@ export interface RunFrames {
   reportJson: ReportJson;
 }
 
-export async function runFrames(fss: FsSpec[], configure?: (script: Script) => void): Promise<RunFrames> {
+export async function runFrames(
+  fss: FsSpec[],
+  configure?: (script: Script) => void,
+): Promise<RunFrames> {
   const script = new Script(fss, (kind) => kind !== 'step');
   configure?.(script);
   const frames: Frame[] = [];
@@ -28,11 +31,21 @@ export async function runFrames(fss: FsSpec[], configure?: (script: Script) => v
     extras: () =>
       replication === null
         ? []
-        : [{ type: '@xrepl.report', createdAt: '0', report: JSON.parse(JSON.stringify(replication.report())) as ReportJson }],
+        : [
+            {
+              type: '@xrepl.report',
+              createdAt: '0',
+              report: JSON.parse(JSON.stringify(replication.report())) as ReportJson,
+            },
+          ],
   });
-  replication = replicate({ stepQueueConcurrency: 2, maxAttempts: 1, reconnectHardFailTimeoutMs: 1000 }, script, {
-    inspect: coalescer.inspect,
-  });
+  replication = replicate(
+    { stepQueueConcurrency: 2, maxAttempts: 1, reconnectHardFailTimeoutMs: 1000 },
+    script,
+    {
+      inspect: coalescer.inspect,
+    },
+  );
   for (;;) {
     await flush();
     coalescer.flush();

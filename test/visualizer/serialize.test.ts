@@ -25,7 +25,9 @@ describe('toJson keeps the serialisable parts', () => {
 
   test('actor refs become { id, sessionId }', () => {
     const actor = createActor(setup({}).createMachine({}), { id: 'queue' });
-    expect(toJson({ queue: actor })).toEqual({ queue: { id: 'queue', sessionId: actor.sessionId } });
+    expect(toJson({ queue: actor })).toEqual({
+      queue: { id: 'queue', sessionId: actor.sessionId },
+    });
   });
 
   test('errors become { name, message, code }; class instances a marker', () => {
@@ -79,7 +81,11 @@ describe('inspection events in the @statelyai/inspect shape', () => {
     actors: { work: fromPromise<number, { gate: Promise<number> }>(({ input }) => input.gate) },
   }).createMachine({
     id: 'child',
-    context: ({ input }: { input: { gate: Promise<number> } }) => ({ gate: input.gate, result: 0, at: new Date(0) }),
+    context: ({ input }: { input: { gate: Promise<number> } }) => ({
+      gate: input.gate,
+      result: 0,
+      at: new Date(0),
+    }),
     initial: 'working',
     states: {
       working: {
@@ -92,17 +98,25 @@ describe('inspection events in the @statelyai/inspect shape', () => {
       done: { type: 'final' },
     },
   });
-  const parent = setup({ actors: { child } }).createMachine({
+  const parent = setup({
+    types: { input: {} as { gate: Promise<number> } },
+    actors: { child },
+  }).createMachine({
     id: 'parent',
-    context: ({ spawn, input }: { spawn: any; input: { gate: Promise<number> } }) => ({
-      kid: spawn('child', { id: 'kid-0', input }),
-    }),
+    context: ({ spawn, input }) => ({ kid: spawn('child', { id: 'kid-0', input }) }),
   });
 
-  async function inspected(): Promise<{ events: InspectionEvent[]; stop(): void; release(n: number): void }> {
+  async function inspected(): Promise<{
+    events: InspectionEvent[];
+    stop(): void;
+    release(n: number): void;
+  }> {
     const events: InspectionEvent[] = [];
     const gate = deferred<number>();
-    const actor = createActor(parent, { input: { gate: gate.promise }, inspect: (ev) => events.push(ev) });
+    const actor = createActor(parent, {
+      input: { gate: gate.promise },
+      inspect: (ev) => events.push(ev),
+    });
     actor.start();
     await flush();
     return { events, stop: () => actor.stop(), release: (n) => gate.resolve(n) };
@@ -115,15 +129,28 @@ describe('inspection events in the @statelyai/inspect shape', () => {
       .map((e) => convertInspectionEvent(e, 1000) as ActorMessage);
     const root = msgs.find((m) => m.machine === 'parent') as ActorMessage;
     const kid = msgs.find((m) => m.name === 'kid-0') as ActorMessage;
-    expect(root).toMatchObject({ type: '@xstate.actor', name: 'parent', parentId: undefined, createdAt: '1000', id: null });
+    expect(root).toMatchObject({
+      type: '@xstate.actor',
+      name: 'parent',
+      parentId: undefined,
+      createdAt: '1000',
+      id: null,
+    });
     expect(root._version).toMatch(/^\d+\.\d+\.\d+$/);
-    expect(kid).toMatchObject({ parentId: root.sessionId, machine: 'child', rootId: root.sessionId });
+    expect(kid).toMatchObject({
+      parentId: root.sessionId,
+      machine: 'child',
+      rootId: root.sessionId,
+    });
     expect(kid.snapshot).toEqual({
       status: 'active',
       value: 'working',
       context: { gate: '[Promise]', result: 0, at: '1970-01-01T00:00:00.000Z' },
     });
-    expect((root.snapshot.context as { kid: unknown }).kid).toEqual({ id: 'kid-0', sessionId: kid.sessionId });
+    expect((root.snapshot.context as { kid: unknown }).kid).toEqual({
+      id: 'kid-0',
+      sessionId: kid.sessionId,
+    });
     const promise = msgs.find((m) => m.machine === null);
     expect(promise?.parentId).toBe(kid.sessionId);
     run.stop();
@@ -134,7 +161,9 @@ describe('inspection events in the @statelyai/inspect shape', () => {
     run.release(42);
     await flush();
     const msgs = run.events.map((e) => convertInspectionEvent(e, 5)).filter((m) => m !== null);
-    const done = msgs.find((m) => m.type === '@xstate.snapshot' && m.snapshot.value === 'done') as SnapshotMessage;
+    const done = msgs.find(
+      (m) => m.type === '@xstate.snapshot' && m.snapshot.value === 'done',
+    ) as SnapshotMessage;
     expect(done.event.type).toMatch(/^xstate\.done\.actor\./);
     expect(done.snapshot).toMatchObject({ status: 'done', context: { result: 42 } });
     const sent = msgs.find((m) => m.type === '@xstate.event' && m.event.type === done.event.type);
@@ -147,7 +176,9 @@ describe('inspection events in the @statelyai/inspect shape', () => {
   test('microsteps, actions and transitions are left out', async () => {
     const run = await inspected();
     const kinds = new Set(run.events.map((e) => e.type));
-    const kept = new Set(run.events.filter((e) => convertInspectionEvent(e, 0) !== null).map((e) => e.type));
+    const kept = new Set(
+      run.events.filter((e) => convertInspectionEvent(e, 0) !== null).map((e) => e.type),
+    );
     expect([...kept].sort()).toEqual(['@xstate.actor', '@xstate.event', '@xstate.snapshot']);
     expect(kinds.size).toBeGreaterThanOrEqual(kept.size);
     run.stop();

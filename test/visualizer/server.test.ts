@@ -10,6 +10,7 @@ import { startVisualizer, type Visualizer } from '../../visualizer/server/server
 import { applyFrame, emptyModel } from '../../visualizer/web/model.js';
 import type { Frame, ServerMessage, SessionInfo } from '../../visualizer/web/protocol.js';
 import { Script, fsWith } from '../helpers/scripted.js';
+import { until } from './until.js';
 
 const root = resolve(__dirname, '../..');
 let dir: string;
@@ -29,13 +30,18 @@ function httpGet(url: string): Promise<{ status: number; type: string; body: str
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => ok({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+      res.on('end', () =>
+        ok({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }),
+      );
     }).on('error', fail);
   });
 }
 
 /** A WebSocket client that collects frames until `until` says it has seen enough. */
-function watch(url: string, until: (frames: Frame[]) => boolean): { done: Promise<Frame[]>; ws: WebSocket; hello: Promise<void> } {
+function watch(
+  url: string,
+  until: (frames: Frame[]) => boolean,
+): { done: Promise<Frame[]>; ws: WebSocket; hello: Promise<void> } {
   const ws = new WebSocket(`${url.replace(/^http/, 'ws')}ws`);
   const frames: Frame[] = [];
   let helloSeen!: () => void;
@@ -52,19 +58,6 @@ function watch(url: string, until: (frames: Frame[]) => boolean): { done: Promis
   return { done, ws, hello };
 }
 
-/** Resolves once `cond` holds, checking after every turn of the event loop. */
-function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  return new Promise((ok, fail) => {
-    const check = (): void => {
-      if (cond()) ok();
-      else if (Date.now() - start > timeoutMs) fail(new Error('condition not met in time'));
-      else setImmediate(check);
-    };
-    check();
-  });
-}
-
 function closeClient(ws: WebSocket): Promise<void> {
   return new Promise((r) => {
     if (ws.readyState === ws.CLOSED) return r();
@@ -74,7 +67,9 @@ function closeClient(ws: WebSocket): Promise<void> {
 }
 
 const finalReport = (frames: Frame[]): boolean =>
-  frames.some((f) => f.messages.some((m) => m.type === '@xrepl.report' && m.report.state !== 'attempting'));
+  frames.some((f) =>
+    f.messages.some((m) => m.type === '@xrepl.report' && m.report.state !== 'attempting'),
+  );
 
 function fold(frames: Frame[]) {
   const m = emptyModel();
@@ -99,7 +94,11 @@ describe('the visualizer server serves the page from local files', () => {
     expect(index.body).toContain('<script type="module" src="/js/main.js">');
     expect((await httpGet(`${vis.url}style.css`)).type).toBe('text/css; charset=utf-8');
     const main = await httpGet(`${vis.url}js/main.js`);
-    expect([main.status, main.type, main.body]).toEqual([200, 'text/javascript; charset=utf-8', 'export const page = 1;\n']);
+    expect([main.status, main.type, main.body]).toEqual([
+      200,
+      'text/javascript; charset=utf-8',
+      'export const page = 1;\n',
+    ]);
     const elk = await httpGet(`${vis.url}vendor/elk.bundled.js`);
     expect(elk.status).toBe(200);
     expect(elk.body).toContain('ELK');
@@ -132,7 +131,9 @@ describe('live: inspection frames and the report over the WebSocket', () => {
     expect(m.report).toEqual(JSON.parse(JSON.stringify(final)));
     expect([...m.graphs.keys()].sort()).toEqual(['attempt', 'filesystem', 'run']);
     for (const f of frames) {
-      for (const msg of f.messages) if (msg.type === '@xrepl.report') expect(() => ReportSchema.parse(msg.report)).not.toThrow();
+      for (const msg of f.messages)
+        if (msg.type === '@xrepl.report')
+          expect(() => ReportSchema.parse(msg.report)).not.toThrow();
     }
     expect(vis.stats()).toMatchObject({ clients: 1, reportError: null });
     await vis.close();
@@ -189,7 +190,14 @@ describe('record and replay', () => {
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     expect(JSON.parse(lines[0] as string)).toMatchObject({ type: '@xrepl.frame', seq: 0 });
     const types = new Set(lines.map((l) => (JSON.parse(l) as { type: string }).type));
-    expect([...types].sort()).toEqual(['@xrepl.frame', '@xrepl.graph', '@xrepl.report', '@xstate.actor', '@xstate.event', '@xstate.snapshot']);
+    expect([...types].sort()).toEqual([
+      '@xrepl.frame',
+      '@xrepl.graph',
+      '@xrepl.report',
+      '@xstate.actor',
+      '@xstate.event',
+      '@xstate.snapshot',
+    ]);
 
     const replay = await startVisualizer({ port: 0, root, scriptDir, replay: file });
     const session = JSON.parse((await httpGet(`${replay.url}api/session`)).body) as SessionInfo;
@@ -204,39 +212,67 @@ describe('record and replay', () => {
   test('reports are recorded at most once a second, and always the last', () => {
     const file = join(dir, 'thin.jsonl');
     const rec = new Recorder(file);
-    const report = (state: string) => ({ type: '@xrepl.report' as const, createdAt: '0', report: { state } as never });
-    for (let i = 0; i < 25; i++) rec.write({ seq: i, time: i * 100, droppedEvents: 0, messages: [report('attempting')] });
+    const report = (state: string) => ({
+      type: '@xrepl.report' as const,
+      createdAt: '0',
+      report: { state } as never,
+    });
+    for (let i = 0; i < 25; i++)
+      rec.write({ seq: i, time: i * 100, droppedEvents: 0, messages: [report('attempting')] });
     rec.close();
-    const frames = parseRecording(readFileSync(file, 'utf8').replace(/"report":\{"state":"attempting"\}/g, '"report":' + JSON.stringify(sampleReport())));
+    const frames = parseRecording(
+      readFileSync(file, 'utf8').replace(
+        /"report":\{"state":"attempting"\}/g,
+        '"report":' + JSON.stringify(sampleReport()),
+      ),
+    );
     expect(frames.map((f) => f.time)).toEqual([0, 1000, 2000, 2400]);
   });
 
   test('a bad recording is refused with the line that is wrong', async () => {
     const file = join(dir, 'bad.jsonl');
-    writeFileSync(file, '{"type":"@xrepl.frame","seq":0,"time":0,"droppedEvents":0}\n{"type":"@xrepl.report","createdAt":"0","report":{"state":"nope"}}\n');
-    await expect(startVisualizer({ port: 0, root, scriptDir, replay: file })).rejects.toThrow(/bad\.jsonl:2: invalid report/);
+    writeFileSync(
+      file,
+      '{"type":"@xrepl.frame","seq":0,"time":0,"droppedEvents":0}\n{"type":"@xrepl.report","createdAt":"0","report":{"state":"nope"}}\n',
+    );
+    await expect(startVisualizer({ port: 0, root, scriptDir, replay: file })).rejects.toThrow(
+      /bad\.jsonl:2: invalid report/,
+    );
     writeFileSync(file, 'not json\n');
-    await expect(startVisualizer({ port: 0, root, scriptDir, replay: file })).rejects.toThrow(/bad\.jsonl:1: not JSON/);
-    await expect(startVisualizer({ port: 0, root, scriptDir, replay: join(dir, 'missing.jsonl') })).rejects.toThrow(/cannot read recording/);
+    await expect(startVisualizer({ port: 0, root, scriptDir, replay: file })).rejects.toThrow(
+      /bad\.jsonl:1: not JSON/,
+    );
+    await expect(
+      startVisualizer({ port: 0, root, scriptDir, replay: join(dir, 'missing.jsonl') }),
+    ).rejects.toThrow(/cannot read recording/);
   });
 });
 
 describe('xrepl visualize', () => {
   test('--port 0 --replay FILE serves the recording and prints the URL', async () => {
     const file = join(dir, 'cli.jsonl');
-    writeFileSync(file, `{"type":"@xrepl.report","createdAt":"0","report":${JSON.stringify(sampleReport())}}\n`);
+    writeFileSync(
+      file,
+      `{"type":"@xrepl.report","createdAt":"0","report":${JSON.stringify(sampleReport())}}\n`,
+    );
     let out = '';
-    const cmd = await runVisualizeCommand(['visualize', '--port', '0', '--replay', file], { write: (t) => (out += t) });
+    const cmd = await runVisualizeCommand(['visualize', '--port', '0', '--replay', file], {
+      write: (t) => (out += t),
+    });
     expect(cmd).not.toBeNull();
     expect(out).toMatch(/xrepl visualizer \(replaying .*cli\.jsonl\): http:\/\/127\.0\.0\.1:\d+\//);
-    const frames = JSON.parse((await httpGet(`${cmd?.visualizer.url}api/replay.json`)).body) as Frame[];
+    const frames = JSON.parse(
+      (await httpGet(`${cmd?.visualizer.url}api/replay.json`)).body,
+    ) as Frame[];
     expect(frames).toHaveLength(1);
     await cmd?.stop();
   });
 
   test('--demo N runs a simulated replication until stopped', async () => {
     let out = '';
-    const cmd = await runVisualizeCommand(['--port', '0', '--demo', '5'], { write: (t) => (out += t) });
+    const cmd = await runVisualizeCommand(['--port', '0', '--demo', '5'], {
+      write: (t) => (out += t),
+    });
     expect(out).toContain('demo of 5 filesystems');
     expect(cmd?.demo).not.toBeNull();
     await cmd?.stop();
@@ -244,9 +280,15 @@ describe('xrepl visualize', () => {
   });
 
   test('bad arguments say what is wrong and show the usage', async () => {
-    await expect(runVisualizeCommand(['--port', 'http'])).rejects.toThrow(/--port must be an integer.*\n\nusage: xrepl visualize/s);
-    await expect(runVisualizeCommand(['--frobnicate'])).rejects.toThrow(/Unknown option '--frobnicate'.*usage/s);
-    await expect(runVisualizeCommand(['--demo', '--replay', 'x'])).rejects.toThrow(/exclude each other/);
+    await expect(runVisualizeCommand(['--port', 'http'])).rejects.toThrow(
+      /--port must be an integer.*\n\nusage: xrepl visualize/s,
+    );
+    await expect(runVisualizeCommand(['--frobnicate'])).rejects.toThrow(
+      /Unknown option '--frobnicate'.*usage/s,
+    );
+    await expect(runVisualizeCommand(['--demo', '--replay', 'x'])).rejects.toThrow(
+      /exclude each other/,
+    );
     let out = '';
     expect(await runVisualizeCommand(['--help'], { write: (t) => (out += t) })).toBeNull();
     expect(out).toContain('usage: xrepl visualize');

@@ -1,4 +1,9 @@
-import { applyFrame, emptyModel, modelToFrame, type ModelState } from '../../visualizer/web/model.js';
+import {
+  applyFrame,
+  emptyModel,
+  modelToFrame,
+  type ModelState,
+} from '../../visualizer/web/model.js';
 import type { Frame } from '../../visualizer/web/protocol.js';
 import { Timeline } from '../../visualizer/web/timeline.js';
 import { treeRows } from '../../visualizer/web/treeRows.js';
@@ -13,14 +18,21 @@ function fold(frames: Frame[], upTo: number): ModelState {
 
 /** What a page shows of a model: comparable with toEqual. */
 function view(m: ModelState): unknown {
-  return { actors: [...m.actors.entries()].sort(), graphs: [...m.graphs.keys()].sort(), report: m.report };
+  return {
+    actors: [...m.actors.entries()].sort(),
+    graphs: [...m.graphs.keys()].sort(),
+    report: m.report,
+  };
 }
 
 let run: RunFrames;
 beforeAll(async () => {
-  run = await runFrames([fsWith('pool', [1, 2]), fsWith('pool/a', [3]), fsWith('pool/b', [4, 5])], (script) => {
-    script.failures.set('step:pool/b:s2', new Error('disk full'));
-  });
+  run = await runFrames(
+    [fsWith('pool', [1, 2]), fsWith('pool/a', [3]), fsWith('pool/b', [4, 5])],
+    (script) => {
+      script.failures.set('step:pool/b:s2', new Error('disk full'));
+    },
+  );
 });
 
 describe('the model folded from frames', () => {
@@ -76,7 +88,8 @@ describe('the timeline goes forwards and backwards', () => {
     for (const f of run.frames) t.append(f);
     expect(t.length).toBeLessThanOrEqual(6);
     expect(t.dropped + t.length).toBe(run.frames.length);
-    for (let i = 0; i < t.length; i++) expect(view(t.stateAt(i))).toEqual(view(fold(run.frames, t.dropped + i)));
+    for (let i = 0; i < t.length; i++)
+      expect(view(t.stateAt(i))).toEqual(view(fold(run.frames, t.dropped + i)));
   });
 
   test('keeps a report in history at most once per reportEveryMs, and always the final one', () => {
@@ -85,7 +98,10 @@ describe('the timeline goes forwards and backwards', () => {
     for (const f of frames) t.append(f);
     const kept = t.frames.filter((f) => f.messages.some((m) => m.type === '@xrepl.report'));
     const final = (f: Frame): boolean =>
-      f.messages.some((m) => m.type === '@xrepl.report' && ['done', 'failed', 'cancelled'].includes(m.report.state));
+      f.messages.some(
+        (m) =>
+          m.type === '@xrepl.report' && ['done', 'failed', 'cancelled'].includes(m.report.state),
+      );
     expect(kept.length).toBeLessThan(frames.length);
     expect(kept[0]).toBe(frames[0]);
     expect(kept.slice(1).every(final)).toBe(true);
@@ -137,7 +153,8 @@ describe('the actor tree', () => {
 
   test('a collapsed attempt hides its filesystems', () => {
     const model = m();
-    const attempt = [...model.actors.values()].find((a) => a.machine === 'attempt')?.sessionId ?? '';
+    const attempt =
+      [...model.actors.values()].find((a) => a.machine === 'attempt')?.sessionId ?? '';
     const { rows, total } = treeRows(model, { text: '', state: 'all' }, new Set([attempt]));
     expect(rows.map((r) => r.label)).toEqual(['run', 'attempt 1']);
     expect(total).toBe(3);

@@ -28,7 +28,9 @@ export interface VisualizeCommand {
 function portOf(text: string): number {
   const port = Number(text);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`--port must be an integer from 0 to 65535, got "${text}"\n\n${VISUALIZE_USAGE}`);
+    throw new Error(
+      `--port must be an integer from 0 to 65535, got "${text}"\n\n${VISUALIZE_USAGE}`,
+    );
   }
   return port;
 }
@@ -69,7 +71,9 @@ export async function runVisualizeCommand(
   }
   const demoCount = positionals.length > 0 ? Number(positionals[0]) : 200;
   if (values.demo && (!Number.isInteger(demoCount) || demoCount < 1)) {
-    throw new Error(`--demo takes a positive number of filesystems, got "${positionals[0]}"\n\n${VISUALIZE_USAGE}`);
+    throw new Error(
+      `--demo takes a positive number of filesystems, got "${positionals[0]}"\n\n${VISUALIZE_USAGE}`,
+    );
   }
   if (values.demo && values.replay !== undefined) {
     throw new Error(`--demo and --replay exclude each other\n\n${VISUALIZE_USAGE}`);
@@ -90,7 +94,12 @@ export async function runVisualizeCommand(
     );
     visualizer.attachReplication(demo);
   }
-  const mode = values.replay !== undefined ? `replaying ${values.replay}` : values.demo ? `demo of ${demoCount} filesystems` : 'live';
+  const mode =
+    values.replay !== undefined
+      ? `replaying ${values.replay}`
+      : values.demo
+        ? `demo of ${demoCount} filesystems`
+        : 'live';
   out.write(`xrepl visualizer (${mode}): ${visualizer.url}\n`);
   return {
     visualizer,

@@ -160,7 +160,8 @@ export class Coalescer {
   private build(): Frame | null {
     this.trimEvents();
     const messages: Message[] = [];
-    const convert = (o: Observed): InspectMessage | null => convertInspectionEvent(o.ev, o.at, this.limits);
+    const convert = (o: Observed): InspectMessage | null =>
+      convertInspectionEvent(o.ev, o.at, this.limits);
     for (const o of this.actors.values()) {
       const machineId = machineIdOf(o.ev.actorRef);
       if (machineId !== null && !this.graphsSent.has(machineId)) {

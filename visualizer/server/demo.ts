@@ -52,7 +52,8 @@ class DemoStep implements Step {
     await sleep(this.ms * Math.min(1, failAt), signal, (f) => {
       this.replicated = Math.round(this.info.bytesExpected * Math.min(f, failAt));
     });
-    if (this.fails) throw new Error(`cannot receive ${this.info.to}: zfs receive: destination has been modified`);
+    if (this.fails)
+      throw new Error(`cannot receive ${this.info.to}: zfs receive: destination has been modified`);
     this.replicated = this.info.bytesExpected;
   }
   reportInfo(): StepInfo {
@@ -120,7 +121,15 @@ export function demoPlanner(options: DemoOptions = {}): Planner {
       fails: random() < failRate,
     }));
     const steps = (): Step[] =>
-      specs.map((s) => new DemoStep({ from: s.from, to: s.to, resumed: s.resumed, bytesExpected: s.bytesExpected }, s.date, s.ms, s.fails));
+      specs.map(
+        (s) =>
+          new DemoStep(
+            { from: s.from, to: s.to, resumed: s.resumed, bytesExpected: s.bytesExpected },
+            s.date,
+            s.ms,
+            s.fails,
+          ),
+      );
     return new DemoFS(name, steps, 100 + random() * 400);
   });
   return {

@@ -7,12 +7,7 @@ import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { attemptMachine } from '../../machines/attempt.machine.js';
 import { filesystemMachine } from '../../machines/filesystem.machine.js';
 import { runMachine } from '../../machines/run.machine.js';
-import type {
-  GraphState,
-  GraphTransition,
-  MachineGraph,
-  TransitionKind,
-} from '../web/protocol.js';
+import type { GraphState, GraphTransition, MachineGraph, TransitionKind } from '../web/protocol.js';
 
 /** What the conversion reads of a transition definition (XState's TransitionDefinition). */
 interface TransitionLike {
@@ -76,7 +71,7 @@ function describeEvent(node: AnyStateNode, event: string): { kind: TransitionKin
 }
 
 function stateOf(node: AnyStateNode): GraphState {
-  const initial = node.type === 'compound' ? node.initial?.target?.[0]?.id ?? null : null;
+  const initial = node.type === 'compound' ? (node.initial?.target?.[0]?.id ?? null) : null;
   return {
     id: node.id,
     key: node.key,
@@ -97,7 +92,9 @@ function transitionOf(
   n: number,
   always: boolean,
 ): GraphTransition {
-  const { kind, label } = always ? { kind: 'always' as const, label: 'always' } : describeEvent(node, event);
+  const { kind, label } = always
+    ? { kind: 'always' as const, label: 'always' }
+    : describeEvent(node, event);
   return {
     id: `${node.id}#${n}`,
     source: node.id,

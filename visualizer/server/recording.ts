@@ -101,11 +101,15 @@ export function parseRecording(text: string, source = 'recording'): Frame[] {
     try {
       value = JSON.parse(line);
     } catch (cause) {
-      throw new Error(`${source}:${i + 1}: not JSON; is this a recording made with --record?`, { cause });
+      throw new Error(`${source}:${i + 1}: not JSON; is this a recording made with --record?`, {
+        cause,
+      });
     }
     const type = (value as { type?: unknown } | null)?.type;
     if (typeof type !== 'string') {
-      throw new Error(`${source}:${i + 1}: a line without "type"; is this a recording made with --record?`);
+      throw new Error(
+        `${source}:${i + 1}: a line without "type"; is this a recording made with --record?`,
+      );
     }
     if (type === '@xrepl.frame') {
       const h = value as FrameHeader;
@@ -116,11 +120,18 @@ export function parseRecording(text: string, source = 'recording'): Frame[] {
     if (type === '@xrepl.report') {
       const parsed = ReportSchema.safeParse((value as ReportMessage).report);
       if (!parsed.success) {
-        throw new Error(`${source}:${i + 1}: invalid report: ${parsed.error.message}`, { cause: parsed.error });
+        throw new Error(`${source}:${i + 1}: invalid report: ${parsed.error.message}`, {
+          cause: parsed.error,
+        });
       }
     }
     if (current === null) {
-      current = { seq: 0, time: Number((value as { createdAt?: string }).createdAt) || 0, droppedEvents: 0, messages: [] };
+      current = {
+        seq: 0,
+        time: Number((value as { createdAt?: string }).createdAt) || 0,
+        droppedEvents: 0,
+        messages: [],
+      };
       frames.push(current);
     }
     current.messages.push(value as Message);

@@ -61,7 +61,12 @@ function isPlain(value: object): boolean {
 
 const DROP = Symbol('drop');
 
-function convert(value: unknown, depth: number, limits: SerializeLimits, seen: Set<object>): Json | typeof DROP {
+function convert(
+  value: unknown,
+  depth: number,
+  limits: SerializeLimits,
+  seen: Set<object>,
+): Json | typeof DROP {
   switch (typeof value) {
     case 'string':
       return value.length > limits.maxString ? `${value.slice(0, limits.maxString)}…` : value;
@@ -130,7 +135,10 @@ export function toJson(value: unknown, limits: SerializeLimits = DEFAULT_LIMITS)
 }
 
 /** The status, value, context, output and error of a snapshot; nothing internal. */
-export function serializeSnapshot(snapshot: unknown, limits: SerializeLimits = DEFAULT_LIMITS): SnapshotJson {
+export function serializeSnapshot(
+  snapshot: unknown,
+  limits: SerializeLimits = DEFAULT_LIMITS,
+): SnapshotJson {
   const s = (snapshot ?? {}) as Record<string, unknown>;
   const out: SnapshotJson = { status: typeof s.status === 'string' ? s.status : 'active' };
   for (const key of ['value', 'context', 'output', 'error'] as const) {
@@ -142,7 +150,10 @@ export function serializeSnapshot(snapshot: unknown, limits: SerializeLimits = D
 }
 
 /** An event object as JSON; always keeps `type`. */
-export function serializeEvent(event: unknown, limits: SerializeLimits = DEFAULT_LIMITS): EventJson {
+export function serializeEvent(
+  event: unknown,
+  limits: SerializeLimits = DEFAULT_LIMITS,
+): EventJson {
   const json = toJson(event, limits);
   const type = (event as { type?: unknown } | null)?.type;
   const base = typeof json === 'object' && json !== null && !Array.isArray(json) ? json : {};
@@ -153,12 +164,16 @@ export function serializeEvent(event: unknown, limits: SerializeLimits = DEFAULT
 export function machineIdOf(actorRef: unknown): string | null {
   const logic = (actorRef as { logic?: { id?: unknown; root?: unknown } } | null)?.logic;
   if (logic === undefined || logic === null) return null;
-  return typeof logic.id === 'string' && typeof logic.root === 'object' && logic.root !== null ? logic.id : null;
+  return typeof logic.id === 'string' && typeof logic.root === 'object' && logic.root !== null
+    ? logic.id
+    : null;
 }
 
 /** The state machine of an actor, if its logic is one. */
 export function machineOf(actorRef: unknown): { id: string; root: unknown } | null {
-  return machineIdOf(actorRef) === null ? null : ((actorRef as { logic: { id: string; root: unknown } }).logic);
+  return machineIdOf(actorRef) === null
+    ? null
+    : (actorRef as { logic: { id: string; root: unknown } }).logic;
 }
 
 /**

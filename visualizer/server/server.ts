@@ -32,6 +32,11 @@ export interface VisualizerOptions {
   reportIntervalMs?: number;
   /** Newest `@xstate.event` messages kept per frame (default 500). */
   maxEventsPerFrame?: number;
+  /**
+   * How often a report is checked with ReportSchema before it is sent (default 1000 ms; the
+   * first and the final report always are). 0 checks every report.
+   */
+  validateEveryMs?: number;
 }
 
 /** What `attachReplication` needs of a Replication (`replicate()`'s result). */
@@ -46,12 +51,16 @@ export interface VisualizerStats {
   messages: number;
   /** Bytes of frame JSON produced (sent once per client). */
   bytes: number;
+  /** Catch-up frames sent to pages that fell behind or joined late. */
+  catchUps: number;
   clients: number;
   /** Time spent building frames (serialising snapshots and events, not the report), ms total. */
   frameMs: number;
   /** Time spent computing, validating and encoding reports, ms total. */
   reportMs: number;
   reports: number;
+  /** Reports checked with ReportSchema. */
+  validations: number;
   /** Last error of report() or its validation, if any. */
   reportError: string | null;
 }
@@ -63,7 +72,7 @@ export interface Visualizer {
   inspect: (ev: unknown) => void;
   /** Appends every frame from now on (reports at most once a second, and the last) to a JSON Lines file. */
   record(file: string): void;
-  /** Pushes this replication's report with every frame, validated with ReportSchema. */
+  /** Pushes this replication's report with every frame (when it changed), checked with ReportSchema. */
   attachReplication(replication: ReportSource): void;
   stats(): VisualizerStats;
   /** Sends the last frame, closes the recording, every socket and the server. */
@@ -75,7 +84,9 @@ const BACKLOG_BYTES = 8 * 1024 * 1024;
 
 interface Client {
   ws: WebSocket;
+  /** Frames were skipped for it; it gets a catch-up frame once its backlog drains. */
   stale: boolean;
+  drainTimer: ReturnType<typeof setInterval> | null;
 }
 
 /**
@@ -100,15 +111,19 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
     frames: 0,
     messages: 0,
     bytes: 0,
+    catchUps: 0,
     clients: 0,
     frameMs: 0,
     reportMs: 0,
     reports: 0,
+    validations: 0,
     reportError: null,
   };
   let recorder: Recorder | null = null;
   let source: ReportSource | null = null;
   let lastReportText = '';
+  let lastValidated = -Infinity;
+  const validateEveryMs = options.validateEveryMs ?? 1000;
   let reportTimer: ReturnType<typeof setInterval> | null = null;
   let closed = false;
 
@@ -121,11 +136,27 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
     if (source === null) return [];
     const t0 = performance.now();
     try {
-      const text = JSON.stringify(ReportSchema.parse(source.report()));
+      const report = source.report();
+      const now = Date.now();
+      const final = report.state !== 'attempting' && report.state !== 'waiting-reconnect';
+      // Every report comes from runReport(); parsing each of them costs ~30 ms at 2,000
+      // filesystems, so the schema checks one a second, the first and the final one.
+      if (final || now - lastValidated >= validateEveryMs) {
+        ReportSchema.parse(report);
+        lastValidated = now;
+        stats.validations++;
+      }
+      const text = JSON.stringify(report);
       if (text === lastReportText) return [];
       lastReportText = text;
       stats.reports++;
-      return [{ type: '@xrepl.report', createdAt: String(Date.now()), report: JSON.parse(text) as ReportJson }];
+      return [
+        {
+          type: '@xrepl.report',
+          createdAt: String(Date.now()),
+          report: JSON.parse(text) as ReportJson,
+        },
+      ];
     } catch (err) {
       stats.reportError = err instanceof Error ? err.message : String(err);
       return [];
@@ -140,21 +171,33 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
     stats.messages += frame.messages.length;
     stats.bytes += data.length;
     for (const c of clients) {
-      if (c.ws.readyState !== c.ws.OPEN) continue;
-      if (c.ws.bufferedAmount > BACKLOG_BYTES) {
-        c.stale = true;
-      } else if (c.stale) {
-        c.stale = false;
-        sendCatchUp(c.ws);
-      } else {
-        c.ws.send(data);
-      }
+      if (c.ws.readyState !== c.ws.OPEN || c.stale) continue;
+      if (c.ws.bufferedAmount > BACKLOG_BYTES) markStale(c);
+      else c.ws.send(data);
     }
+  };
+
+  // A page that cannot keep up is skipped, and sent the whole current state once its backlog
+  // has drained (checked on a timer: no new frame may come if the run is idle).
+  const markStale = (c: Client): void => {
+    c.stale = true;
+    c.drainTimer = setInterval(() => {
+      if (c.ws.readyState !== c.ws.OPEN) return stopDrain(c);
+      if (c.ws.bufferedAmount > BACKLOG_BYTES / 4) return;
+      stopDrain(c);
+      c.stale = false;
+      sendCatchUp(c.ws);
+    }, 50);
+  };
+  const stopDrain = (c: Client): void => {
+    if (c.drainTimer !== null) clearInterval(c.drainTimer);
+    c.drainTimer = null;
   };
 
   const sendCatchUp = (ws: WebSocket): void => {
     if (model.seq < 0 && model.actors.size === 0) return;
     const frame = modelToFrame(model, model.seq, model.time || Date.now());
+    stats.catchUps++;
     ws.send(JSON.stringify({ type: 'frames', frames: [frame] } satisfies ServerMessage));
   };
 
@@ -170,7 +213,8 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
   });
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'GET only');
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return send(res, 405, 'text/plain', 'GET only');
     if (url.pathname === '/api/session') {
       const info: SessionInfo =
         replayJson !== null
@@ -208,15 +252,18 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const client: Client = { ws, stale: false };
+      const client: Client = { ws, stale: false, drainTimer: null };
       clients.add(client);
       stats.clients = clients.size;
       ws.on('close', () => {
+        stopDrain(client);
         clients.delete(client);
         stats.clients = clients.size;
       });
       ws.on('error', () => ws.terminate());
-      ws.send(JSON.stringify({ type: 'hello', mode: 'live', version: '1' } satisfies ServerMessage));
+      ws.send(
+        JSON.stringify({ type: 'hello', mode: 'live', version: '1' } satisfies ServerMessage),
+      );
       sendCatchUp(ws);
     });
   });
@@ -248,6 +295,7 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
     attachReplication(replication: ReportSource): void {
       source = replication;
       lastReportText = '';
+      lastValidated = -Infinity;
       stopReports();
       reportTimer = setInterval(() => coalescer.requestFlush(), options.reportIntervalMs ?? 1000);
       coalescer.requestFlush();
@@ -266,6 +314,7 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
       coalescer.close();
       recorder?.close();
       recorder = null;
+      for (const c of clients) stopDrain(c);
       await Promise.all([...clients].map((c) => closeSocket(c.ws)));
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await new Promise<void>((resolve) => {

@@ -45,13 +45,25 @@ function ctx(a: ActorState | undefined): { [k: string]: Json } {
 }
 
 export class App {
-  readonly stats: PageStats = { frames: 0, messages: 0, bytes: 0, renders: 0, renderMs: [], applyMs: 0, domRows: 0, problems: [], parts: { model: 0, tree: 0, chart: 0, report: 0, log: 0 } };
+  readonly stats: PageStats = {
+    frames: 0,
+    messages: 0,
+    bytes: 0,
+    renders: 0,
+    renderMs: [],
+    applyMs: 0,
+    domRows: 0,
+    problems: [],
+    parts: { model: 0, tree: 0, chart: 0, report: 0, log: 0 },
+  };
   private timeline: Timeline;
   /** Frame index shown; null follows the newest frame. */
   private position: number | null = null;
   private selected: string | null = null;
   private filter: TreeFilter = { text: '', state: 'all' };
   private readonly collapsed = new Set<string>();
+  /** After a filter change, scroll the selected row into view. */
+  private revealSelected = false;
   private readonly chart = new ChartView($('chart'));
   private readonly tree: VirtualList;
   private renderTimer: ReturnType<typeof setTimeout> | null = null;
@@ -65,7 +77,11 @@ export class App {
 
   constructor(private readonly mode: 'live' | 'replay') {
     this.timeline = this.newTimeline();
-    this.tree = new VirtualList($('tree'), (id) => this.select(id), (id) => this.toggle(id));
+    this.tree = new VirtualList(
+      $('tree'),
+      (id) => this.select(id),
+      (id) => this.toggle(id),
+    );
     this.wire();
     document.body.classList.add(`mode-${mode}`);
   }
@@ -139,7 +155,10 @@ export class App {
 
   private seek(index: number | null): void {
     const last = this.timeline.length - 1;
-    this.position = index === null || (this.mode === 'live' && index >= last) ? null : Math.max(0, Math.min(index, last));
+    this.position =
+      index === null || (this.mode === 'live' && index >= last)
+        ? null
+        : Math.max(0, Math.min(index, last));
     this.requestRender(true);
   }
 
@@ -167,9 +186,13 @@ export class App {
     const { index, model } = this.model();
     let t = lap('model', t0);
     const rows = treeRows(model, this.filter, this.collapsed);
-    if (this.selected === null && rows.rows[0] !== undefined) this.selected = rows.rows[0].sessionId;
+    if (this.selected === null && rows.rows[0] !== undefined)
+      this.selected = rows.rows[0].sessionId;
     this.tree.update(rows.rows, this.selected);
-    $('tree-count').textContent = rows.total > 0 ? `${rows.shown} of ${rows.total} filesystems` : '';
+    if (this.revealSelected && this.selected !== null) this.tree.reveal(this.selected);
+    this.revealSelected = false;
+    $('tree-count').textContent =
+      rows.total > 0 ? `${rows.shown} of ${rows.total} filesystems` : '';
     t = lap('tree', t);
     const actor = this.selected !== null ? model.actors.get(this.selected) : undefined;
     this.renderChart(model, actor);
@@ -178,7 +201,7 @@ export class App {
     this.renderSummary(model);
     t = lap('report', t);
     this.renderLog(index, model);
-    t = lap('log', t);
+    lap('log', t);
     this.renderTimeline(index, model);
     this.stats.renders++;
     this.stats.domRows = this.tree.domRows;
@@ -196,8 +219,16 @@ export class App {
   }
 
   private renderChart(model: ModelState, actor: ActorState | undefined): void {
-    const graph = actor?.machine !== null && actor !== undefined ? model.graphs.get(actor.machine) ?? null : null;
-    this.chart.show(graph, actor?.snapshot.value ?? null, actor?.lastEvent ?? null, actor?.sessionId ?? null);
+    const graph =
+      actor?.machine !== null && actor !== undefined
+        ? (model.graphs.get(actor.machine) ?? null)
+        : null;
+    this.chart.show(
+      graph,
+      actor?.snapshot.value ?? null,
+      actor?.lastEvent ?? null,
+      actor?.sessionId ?? null,
+    );
     const title = actor === undefined ? 'Statechart' : `${this.label(model, actor)}`;
     $('chart-title').textContent = title;
     let chips = '';
@@ -205,10 +236,12 @@ export class App {
       const value = valueText(actor.snapshot.value);
       chips += `<span class="chip s-${esc(topState(actor.snapshot.value))}" id="chart-value">${esc(value || actor.snapshot.status)}</span>`;
       if (actor.machine === 'filesystem') {
-        const blocked = actor.snapshot.status === 'active' ? blockedOnOf(actor.snapshot.value) : 'nothing';
+        const blocked =
+          actor.snapshot.status === 'active' ? blockedOnOf(actor.snapshot.value) : 'nothing';
         chips += `<span class="chip plain">blockedOn ${esc(blocked)}</span>`;
       }
-      if (actor.lastEvent !== null) chips += `<span class="chip plain muted" title="last event">⟵ ${esc(actor.lastEvent)}</span>`;
+      if (actor.lastEvent !== null)
+        chips += `<span class="chip plain muted" title="last event">⟵ ${esc(actor.lastEvent)}</span>`;
     }
     const el = $('chart-state');
     if (el.innerHTML !== chips) el.innerHTML = chips;
@@ -230,7 +263,12 @@ export class App {
       for (const a of model.actors.values()) {
         if (a.parentId === attempt.sessionId && a.machine === null && a.name === 'step-queue') {
           const q = ctx(a);
-          sel.queue = { concurrency: Number(q.concurrency), held: Number(q.held), waiting: Number(q.waiting), admitted: Number(q.admitted) };
+          sel.queue = {
+            concurrency: Number(q.concurrency),
+            held: Number(q.held),
+            waiting: Number(q.waiting),
+            admitted: Number(q.admitted),
+          };
         }
       }
     }
@@ -244,7 +282,8 @@ export class App {
       this.html.report = html;
       $('report').innerHTML = html;
     }
-    $('report-time').textContent = model.reportAt !== null ? `as of ${formatTime(model.reportAt)}` : '';
+    $('report-time').textContent =
+      model.reportAt !== null ? `as of ${formatTime(model.reportAt)}` : '';
   }
 
   private renderSummary(model: ModelState): void {
@@ -264,7 +303,11 @@ export class App {
 
   private renderLog(index: number, model: ModelState): void {
     const only = ($('log-selected') as HTMLInputElement).checked && this.selected !== null;
-    const events = this.timeline.eventsUpTo(index, LOG_SIZE, only ? (id) => id === this.selected : undefined);
+    const events = this.timeline.eventsUpTo(
+      index,
+      LOG_SIZE,
+      only ? (id) => id === this.selected : undefined,
+    );
     const html = eventLogHtml(events, (id) =>
       id === undefined ? '' : this.label(model, model.actors.get(id)) || (this.names.get(id) ?? id),
     );
@@ -273,7 +316,8 @@ export class App {
     // The log is a column-reverse scroller: it stays pinned to the newest event without
     // reading layout (no forced reflow during render).
     $('log').innerHTML = html;
-    $('log-count').textContent = `${events.length} shown${events.length === LOG_SIZE ? ' (newest)' : ''}`;
+    $('log-count').textContent =
+      `${events.length} shown${events.length === LOG_SIZE ? ' (newest)' : ''}`;
   }
 
   private renderTimeline(index: number, model: ModelState): void {
@@ -282,7 +326,10 @@ export class App {
     slider.max = String(Math.max(0, total - 1));
     slider.value = String(Math.max(0, index));
     const dropped = this.timeline.dropped;
-    $('tl-label').textContent = total === 0 ? 'no frames' : `frame ${index + 1 + dropped} / ${total + dropped} · ${formatTime(model.time)}`;
+    $('tl-label').textContent =
+      total === 0
+        ? 'no frames'
+        : `frame ${index + 1 + dropped} / ${total + dropped} · ${formatTime(model.time)}`;
     const live = $('tl-live');
     live.classList.toggle('following', this.position === null);
     live.textContent = this.position === null ? '● Live' : 'Go live';
@@ -329,11 +376,13 @@ export class App {
     const name = $('filter-name') as HTMLInputElement;
     name.addEventListener('input', () => {
       this.filter = { ...this.filter, text: name.value };
+      this.revealSelected = true;
       this.requestRender(true);
     });
     const state = $('filter-state') as HTMLSelectElement;
     state.addEventListener('change', () => {
       this.filter = { ...this.filter, state: state.value as StateFilter };
+      this.revealSelected = true;
       this.requestRender(true);
     });
     $('chart-fit').addEventListener('click', () => this.chart.fit());
@@ -346,7 +395,9 @@ export class App {
     $('tl-start').addEventListener('click', () => this.seek(0));
     $('tl-back').addEventListener('click', () => this.seek(this.model().index - 1));
     $('tl-fwd').addEventListener('click', () => this.seek(this.model().index + 1));
-    $('tl-end').addEventListener('click', () => this.seek(this.mode === 'live' ? null : this.timeline.length - 1));
+    $('tl-end').addEventListener('click', () =>
+      this.seek(this.mode === 'live' ? null : this.timeline.length - 1),
+    );
     $('tl-live').addEventListener('click', () => this.seek(null));
     $('tl-play').addEventListener('click', () => this.play());
     $('log-selected').addEventListener('change', () => this.requestRender(true));

@@ -23,11 +23,17 @@ import type { MachineGraph } from './protocol.js';
 
 declare const ELK: new () => { layout(graph: ElkNode): Promise<ElkNode> };
 
-const FONT_UI = '"Inter", "Segoe UI", system-ui, -apple-system, "Helvetica Neue", "DejaVu Sans", sans-serif';
-const FONT_MONO = '"JetBrains Mono", "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace';
+const FONT_UI =
+  '"Inter", "Segoe UI", system-ui, -apple-system, "Helvetica Neue", "DejaVu Sans", sans-serif';
+const FONT_MONO =
+  '"JetBrains Mono", "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace';
 /** Zoom at which the chart reads well; below it, `follow` zooms in on the active state. */
 const FOLLOW_ZOOM = 0.85;
-const FONTS = { title: `600 13px ${FONT_UI}`, row: `11px ${FONT_MONO}`, label: `500 11px ${FONT_UI}` };
+const FONTS = {
+  title: `600 13px ${FONT_UI}`,
+  row: `11px ${FONT_MONO}`,
+  label: `500 11px ${FONT_UI}`,
+};
 
 function canvasMeasure(): Measure {
   const ctx = document.createElement('canvas').getContext('2d');
@@ -47,7 +53,11 @@ function pathOf(points: { x: number; y: number }[], r = 7): string {
     const p = points[i - 1] as { x: number; y: number };
     const c = points[i] as { x: number; y: number };
     const n = points[i + 1] as { x: number; y: number };
-    const r1 = Math.min(r, Math.hypot(c.x - p.x, c.y - p.y) / 2, Math.hypot(n.x - c.x, n.y - c.y) / 2);
+    const r1 = Math.min(
+      r,
+      Math.hypot(c.x - p.x, c.y - p.y) / 2,
+      Math.hypot(n.x - c.x, n.y - c.y) / 2,
+    );
     const a = { x: c.x - Math.sign(c.x - p.x) * r1, y: c.y - Math.sign(c.y - p.y) * r1 };
     const b = { x: c.x + Math.sign(n.x - c.x) * r1, y: c.y + Math.sign(n.y - c.y) * r1 };
     d += ` L${a.x.toFixed(1)},${a.y.toFixed(1)} Q${c.x.toFixed(1)},${c.y.toFixed(1)} ${b.x.toFixed(1)},${b.y.toFixed(1)}`;
@@ -75,7 +85,9 @@ function drawChart(geo: ChartGeometry): string {
     out.push(`<g class="${cls}" data-id="${esc(s.id)}" data-path="${esc(path)}">`);
     out.push(`<rect class="box" x="${b.x}" y="${b.y}" width="${b.w}" height="${b.h}" rx="10"/>`);
     if (s.type === 'final') {
-      out.push(`<rect class="inner" x="${b.x + 3}" y="${b.y + 3}" width="${b.w - 6}" height="${b.h - 6}" rx="7"/>`);
+      out.push(
+        `<rect class="inner" x="${b.x + 3}" y="${b.y + 3}" width="${b.w - 6}" height="${b.h - 6}" rx="7"/>`,
+      );
     }
     const title = s.parent === null ? s.id : s.key;
     out.push(`<text class="title" x="${b.x + 12}" y="${b.y + 18}">${esc(title)}</text>`);
@@ -84,7 +96,9 @@ function drawChart(geo: ChartGeometry): string {
       out.push(`<line class="divider" x1="${b.x}" x2="${b.x + b.w}" y1="${y0}" y2="${y0}"/>`);
       b.rows.forEach((r, i) => {
         const ev = r.transition !== undefined ? ` data-event="${esc(r.transition.event)}"` : '';
-        out.push(`<text class="row row-${r.kind}" x="${b.x + 12}" y="${y0 + 13 + i * ROW_H}"${ev}>${esc(r.text)}</text>`);
+        out.push(
+          `<text class="row row-${r.kind}" x="${b.x + 12}" y="${y0 + 13 + i * ROW_H}"${ev}>${esc(r.text)}</text>`,
+        );
       });
     }
     out.push('</g>');
@@ -100,10 +114,14 @@ function drawChart(geo: ChartGeometry): string {
     );
     if (e.label !== null) {
       const l = e.label;
-      out.push(`<rect class="label-bg" x="${l.x}" y="${l.y}" width="${l.w}" height="${l.h}" rx="4"/>`);
+      out.push(
+        `<rect class="label-bg" x="${l.x}" y="${l.y}" width="${l.w}" height="${l.h}" rx="4"/>`,
+      );
       l.text.split('\n').forEach((line, i) => {
         const cls = line.startsWith('[') ? 'label guard' : 'label';
-        out.push(`<text class="${cls}" x="${l.x + l.w / 2}" y="${l.y + 13 + i * LABEL_LINE_H}">${esc(line)}</text>`);
+        out.push(
+          `<text class="${cls}" x="${l.x + l.w / 2}" y="${l.y + 13 + i * LABEL_LINE_H}">${esc(line)}</text>`,
+        );
       });
     }
     out.push('</g>');
@@ -170,7 +188,12 @@ export class ChartView {
    * Shows `graph` with the states of `value` active; `event` is what led there; `actor`
    * names whose states these are (another actor of the same machine re-focuses the view).
    */
-  show(graph: MachineGraph | null, value: unknown, event: string | null, actor: string | null = null): void {
+  show(
+    graph: MachineGraph | null,
+    value: unknown,
+    event: string | null,
+    actor: string | null = null,
+  ): void {
     if (actor !== this.actor) {
       this.actor = actor;
       this.prevActive = new Set();
@@ -239,7 +262,10 @@ export class ChartView {
     const sy = box.y * k + this.view.y;
     const inside = sx >= 16 && sy >= 16 && sx + box.w * k <= cw - 16 && sy + box.h * k <= ch - 16;
     if (!fresh && inside) return;
-    this.moveTo({ k, x: cw / 2 - (box.x + box.w / 2) * k, y: ch / 2 - (box.y + box.h / 2) * k }, !fresh);
+    this.moveTo(
+      { k, x: cw / 2 - (box.x + box.w / 2) * k, y: ch / 2 - (box.y + box.h / 2) * k },
+      !fresh,
+    );
   }
 
   private moveTo(target: { k: number; x: number; y: number }, animate: boolean): void {
@@ -288,7 +314,10 @@ export class ChartView {
       source: el.dataset.source ?? '',
       target: el.dataset.target ?? '',
       event: el.dataset.event ?? '',
-      kind: Array.from(el.classList).find((c) => c.startsWith('kind-'))?.slice(5) ?? '',
+      kind:
+        Array.from(el.classList)
+          .find((c) => c.startsWith('kind-'))
+          ?.slice(5) ?? '',
     }));
     const pathBoxes = new Map([...geo.boxes.values()].map((b) => [b.state.path.join('.'), b]));
     this.drawn = { graphId, geo, svg, viewport, states, paths, pathBoxes, edges };
@@ -300,15 +329,19 @@ export class ChartView {
     if (d === null) return;
     const active = new Set(['', ...activePaths(this.wanted.value)]);
     for (const [path, g] of d.states) g.classList.toggle('active', active.has(path));
-    const changed = active.size !== this.prevActive.size || [...active].some((p) => !this.prevActive.has(p));
-    const taken = changed && this.prevActive.size > 0 ? this.takenEdges(d, this.prevActive, active) : null;
+    const changed =
+      active.size !== this.prevActive.size || [...active].some((p) => !this.prevActive.has(p));
+    const taken =
+      changed && this.prevActive.size > 0 ? this.takenEdges(d, this.prevActive, active) : null;
     for (const e of d.edges) {
       const src = d.paths.get(e.source);
       const available = src !== undefined && active.has(src) && e.kind !== 'initial';
       e.el.classList.toggle('available', available);
       if (changed) e.el.classList.toggle('taken', taken?.has(e) ?? false);
       const hot = available || e.el.classList.contains('taken');
-      e.el.querySelector('path')?.setAttribute('marker-end', hot ? 'url(#arrow-hot)' : 'url(#arrow)');
+      e.el
+        .querySelector('path')
+        ?.setAttribute('marker-end', hot ? 'url(#arrow-hot)' : 'url(#arrow)');
     }
     this.prevActive = active;
     if (changed) this.keepInView(false);
@@ -344,14 +377,18 @@ export class ChartView {
       pattern === event || (pattern.endsWith('*') && event.startsWith(pattern.slice(0, -1)));
     for (const e of d.edges) {
       const src = d.paths.get(e.source);
-      if (src !== undefined && prev.has(src) && e.kind !== 'initial' && matches(e.event)) follow(e, 0);
+      if (src !== undefined && prev.has(src) && e.kind !== 'initial' && matches(e.event))
+        follow(e, 0);
     }
     return out;
   }
 
   private applyView(): void {
     const { k, x, y } = this.view;
-    this.drawn?.viewport.setAttribute('transform', `translate(${x.toFixed(1)},${y.toFixed(1)}) scale(${k.toFixed(4)})`);
+    this.drawn?.viewport.setAttribute(
+      'transform',
+      `translate(${x.toFixed(1)},${y.toFixed(1)}) scale(${k.toFixed(4)})`,
+    );
   }
 
   private installPanZoom(): void {
@@ -383,7 +420,11 @@ export class ChartView {
     });
     c.addEventListener('pointermove', (ev) => {
       if (drag === null) return;
-      this.view = { ...this.view, x: drag.vx + ev.clientX - drag.x, y: drag.vy + ev.clientY - drag.y };
+      this.view = {
+        ...this.view,
+        x: drag.vx + ev.clientX - drag.x,
+        y: drag.vy + ev.clientY - drag.y,
+      };
       this.applyView();
     });
     const end = (): void => {

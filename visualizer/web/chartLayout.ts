@@ -76,7 +76,8 @@ export function labelLines(t: GraphTransition): string[] {
 /** The rows a state box shows. */
 export function rowsOf(state: GraphState, transitions: GraphTransition[]): StateRow[] {
   const rows: StateRow[] = [];
-  if (state.entry.length > 0) rows.push({ kind: 'entry', text: `entry / ${state.entry.join(', ')}` });
+  if (state.entry.length > 0)
+    rows.push({ kind: 'entry', text: `entry / ${state.entry.join(', ')}` });
   for (const inv of state.invoke) rows.push({ kind: 'invoke', text: `invoke ${inv.src}` });
   if (state.exit.length > 0) rows.push({ kind: 'exit', text: `exit / ${state.exit.join(', ')}` });
   for (const t of transitions) {
@@ -164,7 +165,8 @@ export function toElkGraph(graph: MachineGraph, measure: Measure): ElkNode {
     });
   }
   for (const s of graph.states) {
-    if (s.initial !== null) edges.push({ id: `${s.id}#init`, sources: [`${s.id}#init`], targets: [s.initial] });
+    if (s.initial !== null)
+      edges.push({ id: `${s.id}#init`, sources: [`${s.id}#init`], targets: [s.initial] });
   }
   return { id: '__graph', layoutOptions: { ...ROOT_OPTIONS }, children: [node(root)], edges };
 }
@@ -203,7 +205,7 @@ export function geometryFrom(layout: ElkNode, graph: MachineGraph): ChartGeometr
       const l = e.labels?.[0];
       edges.push({
         id: e.id,
-        transition: tid !== null ? transitions.get(tid) ?? null : null,
+        transition: tid !== null ? (transitions.get(tid) ?? null) : null,
         source: e.sources[0] ?? '',
         target: e.targets[0] ?? '',
         points: points.map((p) => ({ x: p.x, y: p.y })),

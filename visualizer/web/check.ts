@@ -31,12 +31,14 @@ function isFs(v: unknown): boolean {
 /** The first problem found in a report, or null if it has the report's shape. */
 export function reportProblem(v: unknown): string | null {
   if (!isObj(v)) return 'report is not an object';
-  if (typeof v.state !== 'string' || !RUN_STATES.has(v.state)) return `unknown run state ${String(v.state)}`;
+  if (typeof v.state !== 'string' || !RUN_STATES.has(v.state))
+    return `unknown run state ${String(v.state)}`;
   if (!isDateOrNull(v.startAt) || v.startAt === null) return 'startAt is not a date';
   if (!isDateOrNull(v.finishAt)) return 'finishAt is not a date';
   if (!Array.isArray(v.attempts)) return 'attempts is not an array';
   for (const [i, a] of v.attempts.entries()) {
-    if (!isObj(a) || typeof a.state !== 'string' || !Array.isArray(a.filesystems)) return `attempt ${i} is malformed`;
+    if (!isObj(a) || typeof a.state !== 'string' || !Array.isArray(a.filesystems))
+      return `attempt ${i} is malformed`;
     const bad = a.filesystems.findIndex((f) => !isFs(f));
     if (bad >= 0) return `attempt ${i}, filesystem ${bad} is malformed`;
   }

@@ -24,7 +24,10 @@ function payload(event: Record<string, unknown>): string {
 const rowCache = new WeakMap<object, { key: string; html: string }>();
 
 /** Rows of the log, newest first (the log scrolls in reverse); `name` labels an actor by session id. */
-export function eventLogHtml(events: LoggedEvent[], name: (sessionId: string | undefined) => string): string {
+export function eventLogHtml(
+  events: LoggedEvent[],
+  name: (sessionId: string | undefined) => string,
+): string {
   if (events.length === 0) return '<div class="empty">No events yet.</div>';
   let html = '';
   for (let i = events.length - 1; i >= 0; i--) {

@@ -38,7 +38,13 @@ export function percent(done: number, total: number): number {
   return total > 0 ? Math.max(0, Math.min(100, (100 * done) / total)) : 0;
 }
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /** Text safe to put into HTML. */
 export function esc(text: unknown): string {

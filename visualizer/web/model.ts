@@ -78,7 +78,12 @@ export function applyMessage(model: ModelState, msg: Message): void {
     case '@xstate.snapshot': {
       const prev = model.actors.get(msg.sessionId);
       if (prev === undefined) break;
-      const actor = { ...prev, snapshot: msg.snapshot, lastEvent: msg.event.type, updatedAt: msg.createdAt };
+      const actor = {
+        ...prev,
+        snapshot: msg.snapshot,
+        lastEvent: msg.event.type,
+        updatedAt: msg.createdAt,
+      };
       if (keep(actor)) model.actors.set(msg.sessionId, actor);
       else model.actors.delete(msg.sessionId);
       break;
@@ -133,7 +138,11 @@ export function modelToFrame(model: ModelState, seq: number, time: number): Fram
     }
   }
   if (model.report !== null) {
-    messages.push({ type: '@xrepl.report', createdAt: model.reportAt ?? String(time), report: model.report });
+    messages.push({
+      type: '@xrepl.report',
+      createdAt: model.reportAt ?? String(time),
+      report: model.report,
+    });
   }
   return { seq, time, droppedEvents: 0, messages };
 }

@@ -99,8 +99,7 @@ export interface FrameHeader {
 
 /** Server -> page over the WebSocket. */
 export type ServerMessage =
-  | { type: 'hello'; mode: 'live'; version: string }
-  | { type: 'frames'; frames: Frame[] };
+  { type: 'hello'; mode: 'live'; version: string } | { type: 'frames'; frames: Frame[] };
 
 /** `GET /api/session`: how the page gets its data. */
 export interface SessionInfo {

@@ -4,7 +4,12 @@
  * byte progress, errors with times) and the attempt's errors. DOM-free: returns HTML.
  */
 import { esc, formatBytes, formatDuration, formatTime, percent } from './format.js';
-import type { AttemptReportJson, FilesystemReportJson, ReportJson, TimedErrorJson } from './protocol.js';
+import type {
+  AttemptReportJson,
+  FilesystemReportJson,
+  ReportJson,
+  TimedErrorJson,
+} from './protocol.js';
 import { bytesOf } from './treeRows.js';
 
 export interface ReportSelection {
@@ -40,7 +45,12 @@ function runCard(r: ReportJson, now: number): string {
   const end = r.finishAt !== null ? Date.parse(r.finishAt) : now;
   let html = `<section class="card"><div class="card-head"><h3>Run</h3>${badge(r.state)}</div>`;
   html += kv('started', formatTime(r.startAt));
-  html += kv(r.finishAt !== null ? 'finished' : 'running for', r.finishAt !== null ? `${formatTime(r.finishAt)} <span class="muted">(${formatDuration(end - Date.parse(r.startAt))})</span>` : formatDuration(end - Date.parse(r.startAt)));
+  html += kv(
+    r.finishAt !== null ? 'finished' : 'running for',
+    r.finishAt !== null
+      ? `${formatTime(r.finishAt)} <span class="muted">(${formatDuration(end - Date.parse(r.startAt))})</span>`
+      : formatDuration(end - Date.parse(r.startAt)),
+  );
   html += kv('attempts', String(r.attempts.length));
   if (r.waitReconnectSince !== null && r.waitReconnectUntil !== null) {
     const since = Date.parse(r.waitReconnectSince);
@@ -48,7 +58,10 @@ function runCard(r: ReportJson, now: number): string {
     const waiting = r.state === 'waiting-reconnect';
     html += `<div class="reconnect${waiting ? ' waiting' : ''}"><div class="reconnect-head">${waiting ? 'Waiting for reconnect' : 'Reconnect window'}</div>`;
     html += kv('since', formatTime(r.waitReconnectSince));
-    html += kv('deadline', `${formatTime(r.waitReconnectUntil)}${waiting ? ` <span class="muted">(${formatDuration(until - now)} left)</span>` : ''}`);
+    html += kv(
+      'deadline',
+      `${formatTime(r.waitReconnectUntil)}${waiting ? ` <span class="muted">(${formatDuration(until - now)} left)</span>` : ''}`,
+    );
     html += bar(Math.min(now, until) - since, until - since, 'amber');
     html += '</div>';
   }
@@ -56,7 +69,12 @@ function runCard(r: ReportJson, now: number): string {
   return `${html}</section>`;
 }
 
-function attemptTotals(a: AttemptReportJson): { counts: Record<string, number>; steps: [number, number]; bytes: [number, number]; blocked: Record<string, number> } {
+function attemptTotals(a: AttemptReportJson): {
+  counts: Record<string, number>;
+  steps: [number, number];
+  bytes: [number, number];
+  blocked: Record<string, number>;
+} {
   const counts: Record<string, number> = {};
   const blocked: Record<string, number> = {};
   let stepsDone = 0;
@@ -80,7 +98,10 @@ function attemptCard(a: AttemptReportJson, n: number, sel: ReportSelection, now:
   const total = a.filesystems.length;
   let html = `<section class="card"><div class="card-head"><h3>Attempt ${n + 1}</h3>${badge(a.state)}</div>`;
   const end = a.finishAt !== null ? Date.parse(a.finishAt) : now;
-  html += kv('started', `${formatTime(a.startAt)} <span class="muted">(${formatDuration(end - Date.parse(a.startAt))})</span>`);
+  html += kv(
+    'started',
+    `${formatTime(a.startAt)} <span class="muted">(${formatDuration(end - Date.parse(a.startAt))})</span>`,
+  );
   html += `<div class="stack" title="filesystems by state">`;
   for (const s of FS_STATES) {
     const c = t.counts[s] ?? 0;
@@ -94,13 +115,19 @@ function attemptCard(a: AttemptReportJson, n: number, sel: ReportSelection, now:
   html += kv('filesystems', String(total));
   html += kv('steps', `${t.steps[0]} / ${t.steps[1]}`);
   html += bar(t.steps[0], t.steps[1]);
-  html += kv('bytes', `${formatBytes(t.bytes[0])} / ${formatBytes(t.bytes[1])} <span class="muted">${percent(t.bytes[0], t.bytes[1]).toFixed(1)}%</span>`);
+  html += kv(
+    'bytes',
+    `${formatBytes(t.bytes[0])} / ${formatBytes(t.bytes[1])} <span class="muted">${percent(t.bytes[0], t.bytes[1]).toFixed(1)}%</span>`,
+  );
   html += bar(t.bytes[0], t.bytes[1], 'green');
-  const blocked = Object.entries(t.blocked).map(([k, v]) => `<span>${esc(k)} <b>${v}</b></span>`).join('');
-  if (blocked !== '') html += `<div class="kv block"><span class="k">blocked on</span><span class="v">${blocked}</span></div>`;
+  const blocked = Object.entries(t.blocked)
+    .map(([k, v]) => `<span>${esc(k)} <b>${v}</b></span>`)
+    .join('');
+  if (blocked !== '')
+    html += `<div class="kv block"><span class="k">blocked on</span><span class="v">${blocked}</span></div>`;
   if (sel.queue !== null) {
     const q = sel.queue;
-    html += kv('step queue', `${q.held}/${q.concurrency} held · ${q.waiting} waiting · ${q.admitted} admitted`);
+    html += `<div class="kv block"><span class="k">step queue</span><span class="v"><span>held <b>${q.held}</b>/${q.concurrency}</span><span>waiting <b>${q.waiting}</b></span><span>admitted <b>${q.admitted}</b></span></span></div>`;
   }
   html += errorHtml('planning failed', a.planError);
   return `${html}</section>`;
@@ -113,7 +140,14 @@ function fsCard(fs: FilesystemReportJson): string {
   if (fs.steps.length > 0) {
     html += '<ol class="steps">';
     fs.steps.forEach((s, i) => {
-      const st = i < fs.currentStep ? 'done' : i === fs.currentStep && fs.state === 'stepping' ? 'current' : fs.state === 'step-error' && i === fs.currentStep ? 'failed' : 'pending';
+      const st =
+        i < fs.currentStep
+          ? 'done'
+          : i === fs.currentStep && fs.state === 'stepping'
+            ? 'current'
+            : fs.state === 'step-error' && i === fs.currentStep
+              ? 'failed'
+              : 'pending';
       const from = s.info.from === '' ? '<span class="muted">full</span>' : esc(s.info.from);
       html += `<li class="step-${st}"><div class="step-head"><span>${from} → ${esc(s.info.to)}</span>${s.info.resumed ? '<span class="tag">resumed</span>' : ''}<span class="grow"></span><span class="muted">${formatBytes(s.info.bytesReplicated)} / ${formatBytes(s.info.bytesExpected)}</span></div>${bar(s.info.bytesReplicated, s.info.bytesExpected, st === 'failed' ? 'red' : 'green')}</li>`;
     });
@@ -136,13 +170,15 @@ function errorsCard(a: AttemptReportJson, n: number): string {
   for (const it of items.slice(0, 100)) {
     html += `<li data-attempt="${n}" data-index="${it.i}"><div class="error-head"><span class="fs-link">${esc(it.name)}</span><span class="muted">${it.kind}</span><span class="grow"></span><span class="time">${formatTime(it.e.time)}</span></div><div class="error-text">${esc(it.e.err)}</div></li>`;
   }
-  if (items.length > 100) html += `<li class="muted">… ${items.length - 100} more (filter the tree by errors)</li>`;
+  if (items.length > 100)
+    html += `<li class="muted">… ${items.length - 100} more (filter the tree by errors)</li>`;
   return `${html}</ul></section>`;
 }
 
 /** The panel's HTML for a report; `now` is the time the view shows (the frame's, in replay). */
 export function reportHtml(report: ReportJson | null, sel: ReportSelection, now: number): string {
-  if (report === null) return '<div class="empty">No report yet. Attach a replication to the visualizer.</div>';
+  if (report === null)
+    return '<div class="empty">No report yet. Attach a replication to the visualizer.</div>';
   let html = runCard(report, now);
   const n = sel.attempt ?? report.attempts.length - 1;
   const attempt = report.attempts[n];

@@ -21,7 +21,9 @@ export interface SourceHandlers {
 /** Drops report messages that do not have the report's shape. */
 export function checkFrames(frames: Frame[], onProblem: (p: string) => void): Frame[] {
   for (const f of frames) {
-    const bad = f.messages.findIndex((m) => m.type === '@xrepl.report' && reportProblem(m.report) !== null);
+    const bad = f.messages.findIndex(
+      (m) => m.type === '@xrepl.report' && reportProblem(m.report) !== null,
+    );
     if (bad < 0) continue;
     f.messages = f.messages.filter((m) => {
       if (m.type !== '@xrepl.report') return true;

@@ -57,7 +57,12 @@ export class Timeline {
     }
     // Forget in chunks of a checkpoint interval, so the new base is usually a checkpoint.
     if (this.frames.length > this.maxFrames) {
-      this.forget(Math.min(this.frames.length - 1, this.frames.length - this.maxFrames + this.checkpointEvery));
+      this.forget(
+        Math.min(
+          this.frames.length - 1,
+          this.frames.length - this.maxFrames + this.checkpointEvery,
+        ),
+      );
     }
   }
 

@@ -9,10 +9,11 @@ import type { TreeRow } from './treeRows.js';
 export const ROW_HEIGHT = 30;
 const OVERSCAN = 6;
 
+/** Short words for blockedOn in a row; the title has the report's word. */
 const BLOCKED: Record<string, string> = {
-  'plan-queue': 'plan queue',
+  'plan-queue': 'queued',
   'parent-initial-repl': 'parents',
-  'repl-queue': 'step queue',
+  'repl-queue': 'queued',
 };
 
 /** Inner HTML of one row. */
@@ -21,15 +22,27 @@ export function rowHtml(row: TreeRow, selected: boolean): string {
     row.childCount > 0
       ? `<button class="caret" data-toggle="${esc(row.sessionId)}" title="${row.collapsed ? 'expand' : 'collapse'}">${row.collapsed ? '▸' : '▾'}</button>`
       : '<span class="caret-space"></span>';
-  const blocked = row.blockedOn !== 'nothing' ? `<span class="blocked" title="blockedOn: ${esc(row.blockedOn)}">${esc(BLOCKED[row.blockedOn] ?? row.blockedOn)}</span>` : '';
-  const step = row.step !== null ? `<span class="step" title="step ${row.step.current} of ${row.step.total}">${Math.min(row.step.current, row.step.total)}/${row.step.total}</span>` : '';
+  const blocked =
+    row.blockedOn !== 'nothing'
+      ? `<span class="blocked" title="blockedOn: ${esc(row.blockedOn)}">${esc(BLOCKED[row.blockedOn] ?? row.blockedOn)}</span>`
+      : '';
+  const step =
+    row.step !== null
+      ? `<span class="step" title="step ${row.step.current} of ${row.step.total}">${Math.min(row.step.current, row.step.total)}/${row.step.total}</span>`
+      : '';
   let bar = '';
   if (row.bytes !== null) {
     const p = percent(row.bytes.done, row.bytes.total);
     bar = `<span class="mini-bar" title="${formatBytes(row.bytes.done)} of ${formatBytes(row.bytes.total)}"><span style="width:${p.toFixed(1)}%"></span></span>`;
   }
-  const err = row.error !== null ? `<span class="err-dot" title="${esc(`${formatTime(row.error.time)} ${row.error.err}`)}">!</span>` : '';
-  const count = row.kind === 'attempt' || row.kind === 'run' ? `<span class="count">${row.childCount}</span>` : '';
+  const err =
+    row.error !== null
+      ? `<span class="err-dot" title="${esc(`${formatTime(row.error.time)} ${row.error.err}`)}">!</span>`
+      : '';
+  const count =
+    row.kind === 'attempt' || row.kind === 'run'
+      ? `<span class="count">${row.childCount}</span>`
+      : '';
   return (
     `<div class="row-main${selected ? ' selected' : ''}" style="padding-left:${8 + row.depth * 16}px">` +
     `${caret}<span class="dot s-${esc(row.state)}"></span>` +
@@ -99,7 +112,10 @@ export class VirtualList {
     // Reads first (scroll position, size), then writes: no forced reflow.
     const height = `${this.rows.length * ROW_HEIGHT}px`;
     const first = Math.max(0, Math.floor(c.scrollTop / ROW_HEIGHT) - OVERSCAN);
-    const last = Math.min(this.rows.length, Math.ceil((c.scrollTop + c.clientHeight) / ROW_HEIGHT) + OVERSCAN);
+    const last = Math.min(
+      this.rows.length,
+      Math.ceil((c.scrollTop + c.clientHeight) / ROW_HEIGHT) + OVERSCAN,
+    );
     const needed = last - first;
     if (this.spacer.style.height !== height) this.spacer.style.height = height;
     while (this.pool.length < needed) {

@@ -7,7 +7,8 @@ import { blockedOnOf, topState, type ActorState, type ModelState } from './model
 import type { FilesystemReportJson, Json, ReportJson } from './protocol.js';
 import { valueText } from './format.js';
 
-export type StateFilter = 'all' | 'active' | 'errors' | 'planning' | 'stepping' | 'waiting' | 'done';
+export type StateFilter =
+  'all' | 'active' | 'errors' | 'planning' | 'stepping' | 'waiting' | 'done';
 
 export interface TreeFilter {
   text: string;
@@ -52,11 +53,17 @@ function num(v: Json | undefined, fallback: number): number {
 
 function timedError(v: Json | undefined): { err: string; time: string } | null {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
-  return typeof v.err === 'string' ? { err: v.err, time: typeof v.time === 'string' ? v.time : '' } : null;
+  return typeof v.err === 'string'
+    ? { err: v.err, time: typeof v.time === 'string' ? v.time : '' }
+    : null;
 }
 
 /** The report entry of a filesystem actor, found by its attempt number and index. */
-export function fsReportOf(report: ReportJson | null, attempt: number, index: number): FilesystemReportJson | null {
+export function fsReportOf(
+  report: ReportJson | null,
+  attempt: number,
+  index: number,
+): FilesystemReportJson | null {
   return report?.attempts[attempt]?.filesystems[index] ?? null;
 }
 
@@ -94,7 +101,8 @@ export function childrenByParent(model: ModelState): Map<string | undefined, Act
   const out = new Map<string | undefined, ActorState[]>();
   for (const a of model.actors.values()) {
     if (a.machine === null) continue;
-    const parent = a.parentId !== undefined && model.actors.has(a.parentId) ? a.parentId : undefined;
+    const parent =
+      a.parentId !== undefined && model.actors.has(a.parentId) ? a.parentId : undefined;
     const list = out.get(parent) ?? [];
     list.push(a);
     out.set(parent, list);
@@ -103,7 +111,8 @@ export function childrenByParent(model: ModelState): Map<string | undefined, Act
     const c = ctx(a);
     return num(c.index, num(c.number, Number.MAX_SAFE_INTEGER));
   };
-  for (const list of out.values()) list.sort((a, b) => key(a) - key(b) || (a.createdAt < b.createdAt ? -1 : 1));
+  for (const list of out.values())
+    list.sort((a, b) => key(a) - key(b) || (a.createdAt < b.createdAt ? -1 : 1));
   return out;
 }
 
@@ -111,7 +120,11 @@ export function childrenByParent(model: ModelState): Map<string | undefined, Act
  * The rows to show. Run and attempt rows always show (with their filesystem counts);
  * filesystem rows show when they match the filter; collapsed rows hide their subtree.
  */
-export function treeRows(model: ModelState, filter: TreeFilter, collapsed: ReadonlySet<string>): TreeRows {
+export function treeRows(
+  model: ModelState,
+  filter: TreeFilter,
+  collapsed: ReadonlySet<string>,
+): TreeRows {
   const children = childrenByParent(model);
   const text = filter.text.trim().toLowerCase();
   const rows: TreeRow[] = [];
@@ -140,7 +153,12 @@ export function treeRows(model: ModelState, filter: TreeFilter, collapsed: Reado
       case 'run':
         return { ...base, kind: 'run', label: 'run', error: timedError(c.waitReconnectError) };
       case 'attempt':
-        return { ...base, kind: 'attempt', label: `attempt ${num(c.number, 0) + 1}`, error: timedError(c.planError) };
+        return {
+          ...base,
+          kind: 'attempt',
+          label: `attempt ${num(c.number, 0) + 1}`,
+          error: timedError(c.planError),
+        };
       case 'filesystem': {
         const fs = fsReportOf(model.report, attemptNo, num(c.index, -1));
         const steps = Array.isArray(c.steps) ? c.steps.length : null;
@@ -149,7 +167,10 @@ export function treeRows(model: ModelState, filter: TreeFilter, collapsed: Reado
           kind: 'fs',
           label: typeof c.name === 'string' ? c.name : a.name,
           blockedOn: a.snapshot.status === 'active' ? blockedOnOf(a.snapshot.value) : 'nothing',
-          step: steps !== null ? { current: num(c.currentStep, 0), total: fs?.steps.length ?? steps } : null,
+          step:
+            steps !== null
+              ? { current: num(c.currentStep, 0), total: fs?.steps.length ?? steps }
+              : null,
           bytes: fs !== null && fs.steps.length > 0 ? bytesOf(fs) : null,
           error: timedError(c.planError) ?? timedError(c.stepError),
         };
