@@ -28,7 +28,7 @@ const FONT_UI =
 const FONT_MONO =
   '"JetBrains Mono", "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace';
 /** Zoom at which the chart reads well; below it, `follow` zooms in on the active state. */
-const FOLLOW_ZOOM = 0.85;
+const FOLLOW_ZOOM = 0.8;
 const FONTS = {
   title: `600 13px ${FONT_UI}`,
   row: `11px ${FONT_MONO}`,
@@ -42,6 +42,15 @@ function canvasMeasure(): Measure {
     ctx.font = FONTS[role];
     return ctx.measureText(text).width;
   };
+}
+
+/**
+ * A pan offset that leaves no empty margin beyond the chart's edges: centred if the chart
+ * is smaller than the view along this axis, else kept within [view - size - 16, 16].
+ */
+function clampPan(offset: number, size: number, view: number): number {
+  if (size <= view - 32) return (view - size) / 2;
+  return Math.min(16, Math.max(view - size - 16, offset));
 }
 
 /** Rounded orthogonal polyline through the points. */
@@ -262,8 +271,13 @@ export class ChartView {
     const sy = box.y * k + this.view.y;
     const inside = sx >= 16 && sy >= 16 && sx + box.w * k <= cw - 16 && sy + box.h * k <= ch - 16;
     if (!fresh && inside) return;
+    const { width, height } = d.geo;
     this.moveTo(
-      { k, x: cw / 2 - (box.x + box.w / 2) * k, y: ch / 2 - (box.y + box.h / 2) * k },
+      {
+        k,
+        x: clampPan(cw / 2 - (box.x + box.w / 2) * k, width * k, cw),
+        y: clampPan(ch / 2 - (box.y + box.h / 2) * k, height * k, ch),
+      },
       !fresh,
     );
   }

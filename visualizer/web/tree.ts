@@ -128,7 +128,13 @@ export class VirtualList {
       const el = this.pool[k] as HTMLDivElement;
       const row = k < needed ? this.rows[first + k] : undefined;
       if (row === undefined) {
-        el.style.display = 'none';
+        // A spare element: empty, so no stale row can be found or clicked.
+        if (el.style.display !== 'none') {
+          el.style.display = 'none';
+          (el as { _html?: string })._html = '';
+          el.innerHTML = '';
+          for (const key of ['session', 'name', 'kind', 'state', 'blocked']) delete el.dataset[key];
+        }
         continue;
       }
       el.style.display = '';
