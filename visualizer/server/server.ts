@@ -7,13 +7,22 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { ReportSchema, type Report } from '../../src/report/schema.js';
+import { WebSocketServer } from 'ws';
 import { applyFrame, emptyModel, modelToFrame } from '../web/model.js';
-import type { Frame, Message, ReportJson, ServerMessage, SessionInfo } from '../web/protocol.js';
-import { assetPaths, contentType, findPackageRoot, resolveAsset } from './assets.js';
+import type { SessionInfo } from '../web/protocol.js';
+import {
+  assetPaths,
+  contentType,
+  findPackageRoot,
+  resolveAsset,
+  type AssetPaths,
+} from './assets.js';
+import { Clients } from './clients.js';
 import { Coalescer } from './coalescer.js';
 import { readRecording, Recorder } from './recording.js';
+import { ReportFeed, type ReportSource } from './reportFeed.js';
+
+export type { ReportSource } from './reportFeed.js';
 
 export interface VisualizerOptions {
   /** 0 picks a free port. */
@@ -39,12 +48,6 @@ export interface VisualizerOptions {
   validateEveryMs?: number;
 }
 
-/** What `attachReplication` needs of a Replication (`replicate()`'s result). */
-export interface ReportSource {
-  report(): Report;
-  wait?(): Promise<unknown>;
-}
-
 /** Counters for measuring the relay. */
 export interface VisualizerStats {
   frames: number;
@@ -56,7 +59,7 @@ export interface VisualizerStats {
   clients: number;
   /** Time spent building frames (serialising snapshots and events, not the report), ms total. */
   frameMs: number;
-  /** Time spent computing, validating and encoding reports, ms total. */
+  /** Time spent computing, checking and encoding reports, ms total. */
   reportMs: number;
   reports: number;
   /** Reports checked with ReportSchema. */
@@ -79,16 +82,6 @@ export interface Visualizer {
   close(): Promise<void>;
 }
 
-/** Above this many unsent bytes a page is skipped and later sent one catch-up frame instead. */
-const BACKLOG_BYTES = 8 * 1024 * 1024;
-
-interface Client {
-  ws: WebSocket;
-  /** Frames were skipped for it; it gets a catch-up frame once its backlog drains. */
-  stale: boolean;
-  drainTimer: ReturnType<typeof setInterval> | null;
-}
-
 /**
  * Starts the visualizer server.
  *
@@ -102,170 +95,73 @@ interface Client {
 export async function startVisualizer(options: VisualizerOptions): Promise<Visualizer> {
   const host = options.host ?? '127.0.0.1';
   const paths = assetPaths(options.root ?? findPackageRoot(), options.scriptDir);
-  const replayFrames = options.replay !== undefined ? readRecording(options.replay) : null;
-  const replayJson = replayFrames !== null ? JSON.stringify(replayFrames) : null;
+  const replay =
+    options.replay !== undefined
+      ? { json: JSON.stringify(readRecording(options.replay)), name: basename(options.replay) }
+      : null;
 
+  // The current state, for pages that join late or fall behind, and for a recording's start.
   const model = emptyModel();
-  const clients = new Set<Client>();
-  const stats: VisualizerStats = {
-    frames: 0,
-    messages: 0,
-    bytes: 0,
-    catchUps: 0,
-    clients: 0,
-    frameMs: 0,
-    reportMs: 0,
-    reports: 0,
-    validations: 0,
-    reportError: null,
-  };
+  const clients = new Clients(() =>
+    model.seq < 0 && model.actors.size === 0 ? null : modelToFrame(model, model.seq, model.time),
+  );
+  const sent = { frames: 0, messages: 0, bytes: 0 };
   let recorder: Recorder | null = null;
-  let source: ReportSource | null = null;
-  let lastReportText = '';
-  let lastValidated = -Infinity;
-  const validateEveryMs = options.validateEveryMs ?? 1000;
-  let reportTimer: ReturnType<typeof setInterval> | null = null;
   let closed = false;
 
-  const currentStats = (): VisualizerStats => ({
-    ...stats,
-    frameMs: coalescer.timing.buildMs - coalescer.timing.extrasMs,
+  const feed = new ReportFeed({
+    requestFlush: () => coalescer.requestFlush(),
+    intervalMs: options.reportIntervalMs,
+    validateEveryMs: options.validateEveryMs,
   });
-
-  const reportMessages = (): Message[] => {
-    if (source === null) return [];
-    const t0 = performance.now();
-    try {
-      const report = source.report();
-      const now = Date.now();
-      const final = report.state !== 'attempting' && report.state !== 'waiting-reconnect';
-      // Every report comes from runReport(); parsing each of them costs ~30 ms at 2,000
-      // filesystems, so the schema checks one a second, the first and the final one.
-      if (final || now - lastValidated >= validateEveryMs) {
-        ReportSchema.parse(report);
-        lastValidated = now;
-        stats.validations++;
-      }
-      const text = JSON.stringify(report);
-      if (text === lastReportText) return [];
-      lastReportText = text;
-      stats.reports++;
-      return [
-        {
-          type: '@xrepl.report',
-          createdAt: String(Date.now()),
-          report: JSON.parse(text) as ReportJson,
-        },
-      ];
-    } catch (err) {
-      stats.reportError = err instanceof Error ? err.message : String(err);
-      return [];
-    } finally {
-      stats.reportMs += performance.now() - t0;
-    }
-  };
-
-  const broadcast = (frame: Frame): void => {
-    const data = JSON.stringify({ type: 'frames', frames: [frame] } satisfies ServerMessage);
-    stats.frames++;
-    stats.messages += frame.messages.length;
-    stats.bytes += data.length;
-    for (const c of clients) {
-      if (c.ws.readyState !== c.ws.OPEN || c.stale) continue;
-      if (c.ws.bufferedAmount > BACKLOG_BYTES) markStale(c);
-      else c.ws.send(data);
-    }
-  };
-
-  // A page that cannot keep up is skipped, and sent the whole current state once its backlog
-  // has drained (checked on a timer: no new frame may come if the run is idle).
-  const markStale = (c: Client): void => {
-    c.stale = true;
-    c.drainTimer = setInterval(() => {
-      if (c.ws.readyState !== c.ws.OPEN) return stopDrain(c);
-      if (c.ws.bufferedAmount > BACKLOG_BYTES / 4) return;
-      stopDrain(c);
-      c.stale = false;
-      sendCatchUp(c.ws);
-    }, 50);
-  };
-  const stopDrain = (c: Client): void => {
-    if (c.drainTimer !== null) clearInterval(c.drainTimer);
-    c.drainTimer = null;
-  };
-
-  const sendCatchUp = (ws: WebSocket): void => {
-    if (model.seq < 0 && model.actors.size === 0) return;
-    const frame = modelToFrame(model, model.seq, model.time || Date.now());
-    stats.catchUps++;
-    ws.send(JSON.stringify({ type: 'frames', frames: [frame] } satisfies ServerMessage));
-  };
-
   const coalescer = new Coalescer({
     intervalMs: options.intervalMs,
     maxEventsPerFrame: options.maxEventsPerFrame,
-    extras: reportMessages,
+    extras: () => feed.messages(),
     onFrame: (frame) => {
       applyFrame(model, frame);
       recorder?.write(frame);
-      broadcast(frame);
+      sent.frames++;
+      sent.messages += frame.messages.length;
+      sent.bytes += clients.broadcast(frame);
     },
   });
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (req.method !== 'GET' && req.method !== 'HEAD')
-      return send(res, 405, 'text/plain', 'GET only');
-    if (url.pathname === '/api/session') {
+  const stats = (): VisualizerStats => ({
+    ...sent,
+    catchUps: clients.catchUps,
+    clients: clients.size,
+    frameMs: coalescer.timing.buildMs - coalescer.timing.extrasMs,
+    reportMs: feed.stats.ms,
+    reports: feed.stats.reports,
+    validations: feed.stats.validations,
+    reportError: feed.stats.error,
+  });
+
+  const api = (path: string): { type: string; body: string } | null => {
+    if (path === '/api/session') {
       const info: SessionInfo =
-        replayJson !== null
-          ? { mode: 'replay', replay: '/api/replay.json', source: basename(options.replay ?? '') }
+        replay !== null
+          ? { mode: 'replay', replay: '/api/replay.json', source: replay.name }
           : { mode: 'live', ws: '/ws' };
-      return send(res, 200, 'application/json', JSON.stringify(info));
+      return { type: 'application/json', body: JSON.stringify(info) };
     }
-    if (url.pathname === '/api/replay.json' && replayJson !== null) {
-      return send(res, 200, 'application/json', replayJson);
-    }
-    if (url.pathname === '/api/stats') {
-      return send(res, 200, 'application/json', JSON.stringify(currentStats()));
-    }
-    if (url.pathname === '/favicon.ico') return send(res, 204, 'text/plain', '');
-    const file = resolveAsset(paths, url.pathname);
-    if (file === null) return send(res, 404, 'text/plain', `not found: ${url.pathname}`);
-    try {
-      send(res, 200, contentType(file), await readFile(file));
-    } catch {
-      const hint = file.startsWith(paths.scriptDir)
-        ? ' (the page is not built: run `tsc -p visualizer/web/tsconfig.json`)'
-        : '';
-      send(res, 404, 'text/plain', `missing ${file}${hint}`);
-    }
+    if (path === '/api/replay.json' && replay !== null)
+      return { type: 'application/json', body: replay.json };
+    if (path === '/api/stats') return { type: 'application/json', body: JSON.stringify(stats()) };
+    return null;
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => send(res, 500, 'text/plain', String(err)));
+    handle(req, res, paths, api).catch((err: unknown) => send(res, 500, 'text/plain', String(err)));
   });
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path !== '/ws' || replayJson !== null || closed) {
+    if (path !== '/ws' || replay !== null || closed) {
       socket.destroy();
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const client: Client = { ws, stale: false, drainTimer: null };
-      clients.add(client);
-      stats.clients = clients.size;
-      ws.on('close', () => {
-        stopDrain(client);
-        clients.delete(client);
-        stats.clients = clients.size;
-      });
-      ws.on('error', () => ws.terminate());
-      ws.send(
-        JSON.stringify({ type: 'hello', mode: 'live', version: '1' } satisfies ServerMessage),
-      );
-      sendCatchUp(ws);
-    });
+    wss.handleUpgrade(req, socket, head, (ws) => clients.add(ws));
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -276,46 +172,27 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
     });
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
-
-  const stopReports = (): void => {
-    if (reportTimer !== null) clearInterval(reportTimer);
-    reportTimer = null;
-  };
 
   return {
-    url,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
     inspect: coalescer.inspect,
-    stats: currentStats,
+    stats,
     record(file: string): void {
       recorder?.close();
       recorder = new Recorder(file);
       if (model.seq >= 0) recorder.write(modelToFrame(model, model.seq, model.time));
     },
     attachReplication(replication: ReportSource): void {
-      source = replication;
-      lastReportText = '';
-      lastValidated = -Infinity;
-      stopReports();
-      reportTimer = setInterval(() => coalescer.requestFlush(), options.reportIntervalMs ?? 1000);
-      coalescer.requestFlush();
-      replication.wait?.().then(
-        () => {
-          stopReports();
-          if (!closed) coalescer.requestFlush();
-        },
-        () => stopReports(),
-      );
+      if (!closed) feed.attach(replication);
     },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      stopReports();
+      feed.stop();
       coalescer.close();
       recorder?.close();
       recorder = null;
-      for (const c of clients) stopDrain(c);
-      await Promise.all([...clients].map((c) => closeSocket(c.ws)));
+      await clients.close();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -325,20 +202,32 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
   };
 }
 
+/** GET only: the API, then the page's files. */
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  paths: AssetPaths,
+  api: (path: string) => { type: string; body: string } | null,
+): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    return send(res, 405, 'text/plain', 'GET only');
+  const answer = api(url.pathname);
+  if (answer !== null) return send(res, 200, answer.type, answer.body);
+  if (url.pathname === '/favicon.ico') return send(res, 204, 'text/plain', '');
+  const file = resolveAsset(paths, url.pathname);
+  if (file === null) return send(res, 404, 'text/plain', `not found: ${url.pathname}`);
+  try {
+    send(res, 200, contentType(file), await readFile(file));
+  } catch {
+    const hint = file.startsWith(paths.scriptDir)
+      ? ' (the page is not built: run `tsc -p visualizer/web/tsconfig.json`)'
+      : '';
+    send(res, 404, 'text/plain', `missing ${file}${hint}`);
+  }
+}
+
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
   res.end(body);
-}
-
-/** Closes a socket politely, giving the page a moment to read the last frame, then for sure. */
-function closeSocket(ws: WebSocket): Promise<void> {
-  return new Promise((resolve) => {
-    if (ws.readyState === ws.CLOSED) return resolve();
-    const timer = setTimeout(() => ws.terminate(), 500);
-    ws.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    ws.close(1001, 'visualizer closing');
-  });
 }

@@ -4,15 +4,16 @@
  * a second however fast frames arrive. `window.__xrepl` exposes counters for measurements.
  */
 import { ChartView } from './chart.js';
-import { esc, formatTime, valueText } from './format.js';
+import { formatTime } from './format.js';
 import { eventLogHtml } from './eventLog.js';
-import { blockedOnOf, topState, type ActorState, type ModelState } from './model.js';
-import type { Frame, Json } from './protocol.js';
-import { reportHtml, type ReportSelection } from './reportPanel.js';
+import { actorLabel, contextOf, type ActorState, type ModelState } from './model.js';
+import type { Frame } from './protocol.js';
+import { reportHtml } from './reportPanel.js';
 import type { ConnectionStatus } from './source.js';
 import { Timeline } from './timeline.js';
 import { VirtualList } from './tree.js';
 import { childrenByParent, treeRows, type StateFilter, type TreeFilter } from './treeRows.js';
+import { actorChipsHtml, reportSelection, summaryHtml } from './views.js';
 
 const RENDER_EVERY_MS = 100;
 const LOG_SIZE = 300;
@@ -37,11 +38,6 @@ function $(id: string): HTMLElement {
   const el = document.getElementById(id);
   if (el === null) throw new Error(`page is missing #${id}`);
   return el;
-}
-
-function ctx(a: ActorState | undefined): { [k: string]: Json } {
-  const c = a?.snapshot.context;
-  return typeof c === 'object' && c !== null && !Array.isArray(c) ? c : {};
 }
 
 export class App {
@@ -210,14 +206,6 @@ export class App {
     this.renderStats();
   }
 
-  private label(model: ModelState, a: ActorState | undefined): string {
-    if (a === undefined) return '';
-    const c = ctx(a);
-    if (a.machine === 'filesystem' && typeof c.name === 'string') return c.name;
-    if (a.machine === 'attempt' && typeof c.number === 'number') return `attempt ${c.number + 1}`;
-    return a.machine === 'run' ? 'run' : a.name;
-  }
-
   private renderChart(model: ModelState, actor: ActorState | undefined): void {
     const graph =
       actor?.machine !== null && actor !== undefined
@@ -229,55 +217,15 @@ export class App {
       actor?.lastEvent ?? null,
       actor?.sessionId ?? null,
     );
-    const title = actor === undefined ? 'Statechart' : `${this.label(model, actor)}`;
-    $('chart-title').textContent = title;
-    let chips = '';
-    if (actor !== undefined) {
-      const value = valueText(actor.snapshot.value);
-      chips += `<span class="chip s-${esc(topState(actor.snapshot.value))}" id="chart-value">${esc(value || actor.snapshot.status)}</span>`;
-      if (actor.machine === 'filesystem') {
-        const blocked =
-          actor.snapshot.status === 'active' ? blockedOnOf(actor.snapshot.value) : 'nothing';
-        chips += `<span class="chip plain">blockedOn ${esc(blocked)}</span>`;
-      }
-      if (actor.lastEvent !== null)
-        chips += `<span class="chip plain muted" title="last event">⟵ ${esc(actor.lastEvent)}</span>`;
-    }
+    $('chart-title').textContent = actor === undefined ? 'Statechart' : actorLabel(actor);
+    const chips = actorChipsHtml(actor);
     const el = $('chart-state');
     if (el.innerHTML !== chips) el.innerHTML = chips;
   }
 
-  private selection(model: ModelState, actor: ActorState | undefined): ReportSelection {
-    const sel: ReportSelection = { attempt: null, fsIndex: null, queue: null };
-    let attempt: ActorState | undefined;
-    if (actor?.machine === 'filesystem') {
-      attempt = actor.parentId !== undefined ? model.actors.get(actor.parentId) : undefined;
-      const i = ctx(actor).index;
-      sel.fsIndex = typeof i === 'number' ? i : null;
-    } else if (actor?.machine === 'attempt') {
-      attempt = actor;
-    }
-    const n = ctx(attempt).number;
-    if (typeof n === 'number') sel.attempt = n;
-    if (attempt !== undefined) {
-      for (const a of model.actors.values()) {
-        if (a.parentId === attempt.sessionId && a.machine === null && a.name === 'step-queue') {
-          const q = ctx(a);
-          sel.queue = {
-            concurrency: Number(q.concurrency),
-            held: Number(q.held),
-            waiting: Number(q.waiting),
-            admitted: Number(q.admitted),
-          };
-        }
-      }
-    }
-    return sel;
-  }
-
   private renderReport(model: ModelState, actor: ActorState | undefined): void {
     const now = this.position === null && this.mode === 'live' ? Date.now() : model.time;
-    const html = reportHtml(model.report, this.selection(model, actor), now);
+    const html = reportHtml(model.report, reportSelection(model, actor), now);
     if (html !== this.html.report) {
       this.html.report = html;
       $('report').innerHTML = html;
@@ -287,14 +235,7 @@ export class App {
   }
 
   private renderSummary(model: ModelState): void {
-    const r = model.report;
-    let html = '';
-    if (r !== null) {
-      const a = r.attempts[r.attempts.length - 1];
-      const done = a?.filesystems.filter((f) => f.state === 'done').length ?? 0;
-      const errors = a?.filesystems.filter((f) => f.state.endsWith('error')).length ?? 0;
-      html = `<span class="chip s-${esc(r.state)}">${esc(r.state)}</span><span>attempt ${r.attempts.length}</span><span><b>${done}</b>/${a?.filesystems.length ?? 0} done</span>${errors > 0 ? `<span class="err-count">${errors} failed</span>` : ''}`;
-    }
+    const html = summaryHtml(model.report);
     if (html !== this.html.summary) {
       this.html.summary = html;
       $('run-summary').innerHTML = html;
@@ -309,7 +250,7 @@ export class App {
       only ? (id) => id === this.selected : undefined,
     );
     const html = eventLogHtml(events, (id) =>
-      id === undefined ? '' : this.label(model, model.actors.get(id)) || (this.names.get(id) ?? id),
+      id === undefined ? '' : actorLabel(model.actors.get(id)) || (this.names.get(id) ?? id),
     );
     if (html === this.html.log) return;
     this.html.log = html;
@@ -363,8 +304,8 @@ export class App {
     const { model } = this.model();
     const children = childrenByParent(model);
     for (const a of model.actors.values()) {
-      if (a.machine !== 'attempt' || ctx(a).number !== attemptNo) continue;
-      const fs = (children.get(a.sessionId) ?? []).find((c) => ctx(c).index === index);
+      if (a.machine !== 'attempt' || contextOf(a).number !== attemptNo) continue;
+      const fs = (children.get(a.sessionId) ?? []).find((c) => contextOf(c).index === index);
       if (fs !== undefined) {
         this.select(fs.sessionId);
         this.tree.reveal(fs.sessionId);

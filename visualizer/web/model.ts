@@ -10,6 +10,7 @@
 import type {
   ActorMessage,
   Frame,
+  Json,
   MachineGraph,
   Message,
   ReportJson,
@@ -145,6 +146,21 @@ export function modelToFrame(model: ModelState, seq: number, time: number): Fram
     });
   }
   return { seq, time, droppedEvents: 0, messages };
+}
+
+/** An actor's context as a JSON object ({} if it has none). */
+export function contextOf(actor: ActorState | undefined): { [key: string]: Json } {
+  const c = actor?.snapshot.context;
+  return typeof c === 'object' && c !== null && !Array.isArray(c) ? c : {};
+}
+
+/** The name a person knows an actor by: the dataset for a filesystem, `attempt 2`, `run`. */
+export function actorLabel(actor: ActorState | undefined): string {
+  if (actor === undefined) return '';
+  const c = contextOf(actor);
+  if (actor.machine === 'filesystem' && typeof c.name === 'string') return c.name;
+  if (actor.machine === 'attempt' && typeof c.number === 'number') return `attempt ${c.number + 1}`;
+  return actor.machine === 'run' ? 'run' : actor.name;
 }
 
 /** The top-level state name of a state value: `'done'` or `{ stepping: 'running' }` -> `stepping`. */

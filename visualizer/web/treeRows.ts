@@ -3,7 +3,14 @@
  * nest under their parent the same way), with each row's state, blockedOn, step i/n, bytes
  * and error, filtered by name and state. DOM-free, so it is tested in Node.
  */
-import { blockedOnOf, topState, type ActorState, type ModelState } from './model.js';
+import {
+  actorLabel,
+  blockedOnOf,
+  contextOf,
+  topState,
+  type ActorState,
+  type ModelState,
+} from './model.js';
 import type { FilesystemReportJson, Json, ReportJson } from './protocol.js';
 import { valueText } from './format.js';
 
@@ -38,13 +45,6 @@ export interface TreeRows {
   /** Filesystem rows shown / in total. */
   shown: number;
   total: number;
-}
-
-type Obj = { [key: string]: Json };
-
-function ctx(actor: ActorState): Obj {
-  const c = actor.snapshot.context;
-  return typeof c === 'object' && c !== null && !Array.isArray(c) ? c : {};
 }
 
 function num(v: Json | undefined, fallback: number): number {
@@ -108,7 +108,7 @@ export function childrenByParent(model: ModelState): Map<string | undefined, Act
     out.set(parent, list);
   }
   const key = (a: ActorState): number => {
-    const c = ctx(a);
+    const c = contextOf(a);
     return num(c.index, num(c.number, Number.MAX_SAFE_INTEGER));
   };
   for (const list of out.values())
@@ -132,7 +132,7 @@ export function treeRows(
   let total = 0;
 
   const rowOf = (a: ActorState, depth: number, attemptNo: number): TreeRow => {
-    const c = ctx(a);
+    const c = contextOf(a);
     const kids = children.get(a.sessionId) ?? [];
     const base: TreeRow = {
       kind: 'actor',
@@ -151,21 +151,21 @@ export function treeRows(
     };
     switch (a.machine) {
       case 'run':
-        return { ...base, kind: 'run', label: 'run', error: timedError(c.waitReconnectError) };
-      case 'attempt':
         return {
           ...base,
-          kind: 'attempt',
-          label: `attempt ${num(c.number, 0) + 1}`,
-          error: timedError(c.planError),
+          kind: 'run',
+          label: actorLabel(a),
+          error: timedError(c.waitReconnectError),
         };
+      case 'attempt':
+        return { ...base, kind: 'attempt', label: actorLabel(a), error: timedError(c.planError) };
       case 'filesystem': {
         const fs = fsReportOf(model.report, attemptNo, num(c.index, -1));
         const steps = Array.isArray(c.steps) ? c.steps.length : null;
         return {
           ...base,
           kind: 'fs',
-          label: typeof c.name === 'string' ? c.name : a.name,
+          label: actorLabel(a),
           blockedOn: a.snapshot.status === 'active' ? blockedOnOf(a.snapshot.value) : 'nothing',
           step:
             steps !== null
@@ -189,7 +189,7 @@ export function treeRows(
     }
     rows.push(row);
     const kids = children.get(a.sessionId) ?? [];
-    const nextAttempt = a.machine === 'attempt' ? num(ctx(a).number, attemptNo) : attemptNo;
+    const nextAttempt = a.machine === 'attempt' ? num(contextOf(a).number, attemptNo) : attemptNo;
     if (row.collapsed) {
       for (const k of kids) if (k.machine === 'filesystem') total++;
       return;
