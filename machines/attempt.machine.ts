@@ -15,7 +15,11 @@ import {
   type ActorRefFrom,
   type AnyActorRef,
 } from 'xstate';
-import { filesystemMachine, type FilesystemToAttemptEvent } from './filesystem.machine.js';
+import {
+  filesystemMachine,
+  type FilesystemOutput,
+  type FilesystemToAttemptEvent,
+} from './filesystem.machine.js';
 import { stepQueueLogic } from './stepQueue.logic.js';
 import type { Clock, PreparedPlan, TimedError } from './types.js';
 
@@ -47,12 +51,14 @@ export interface AttemptContext {
   filesystems: FilesystemActor[];
   /** Filesystems that have not reached a final state yet. */
   running: number;
+  /** Whether a filesystem ended with an error (from the filesystems' outputs). */
+  anyFailed: boolean;
 }
 
 export type AttemptEvent =
   | { type: 'CANCEL'; reason: unknown }
   | FilesystemToAttemptEvent
-  | { type: 'xstate.done.actor.*'; output: { index: number } };
+  | { type: 'xstate.done.actor.*'; output: FilesystemOutput };
 
 export interface PlanInput {
   previous: AnyActorRef | null;
@@ -103,7 +109,7 @@ export const attemptMachine = setup({
   guards: {
     cancelled: ({ context }) => context.cancel !== null,
     allFilesystemsEnded: ({ context }) => context.running === 0,
-    anyFilesystemFailed: ({ context }) => context.filesystems.some((fs) => fsError(fs) !== null),
+    anyFilesystemFailed: ({ context }) => context.anyFailed,
   },
   actions: {
     recordCancel: assign({
@@ -116,20 +122,23 @@ export const attemptMachine = setup({
       },
     }),
     acceptPlan: assign({ plan: (_, params: { plan: PreparedPlan }) => params.plan }),
-    spawnFilesystems: assign(({ context, spawn }) => {
+    spawnFilesystems: assign(({ context, spawn, self }) => {
       const plan = context.plan as PreparedPlan;
       const queue = spawn('stepQueue', { id: 'step-queue', input: { concurrency: context.concurrency } });
       const filesystems = plan.filesystems.map((planned, index) =>
         spawn('filesystem', {
           id: `fs-${index}`,
-          input: { index, planned, queue, signal: context.signal, now: context.now },
+          input: { index, planned, attempt: self, queue, signal: context.signal, now: context.now },
         }),
       );
       return { queue, filesystems, running: filesystems.length };
     }),
-    countEnded: assign({ running: ({ context }) => context.running - 1 }),
+    countEnded: assign({
+      running: ({ context }) => context.running - 1,
+      anyFailed: ({ context }, params: { failed: boolean }) => context.anyFailed || params.failed,
+    }),
     relayToDescendants: enqueueActions(
-      ({ context, enqueue }, params: { index: number; event: { type: 'PARENT_PRESENT' } | { type: 'PARENT_FAILED'; name: string } }) => {
+      ({ context, enqueue }, params: { index: number; event: { type: 'PARENT_PRESENT' } | { type: 'PARENT_FAILED'; name: string; cause: unknown } }) => {
         const descendants = context.plan?.descendants[params.index] ?? [];
         for (const d of descendants) {
           const child = context.filesystems[d];
@@ -165,10 +174,11 @@ export const attemptMachine = setup({
     queue: null,
     filesystems: [],
     running: 0,
+    anyFailed: false,
   }),
   // The outcome mirrors the final state reached: planning-error, filesystem-error or done.
   output: ({ context }) => {
-    const failed = context.filesystems.some((fs) => fsError(fs) !== null);
+    const failed = context.anyFailed;
     return {
       state: context.planError !== null ? 'planning-error' : failed ? 'filesystem-error' : 'done',
       filesystems: context.filesystems.length,
@@ -179,6 +189,7 @@ export const attemptMachine = setup({
   states: {
     planning: {
       invoke: {
+        id: 'plan',
         src: 'plan',
         input: ({ context }) => ({ previous: context.previous, signal: context.signal }),
         onDone: [
@@ -224,11 +235,13 @@ export const attemptMachine = setup({
             type: 'relayToDescendants',
             params: ({ event }) => ({
               index: event.index,
-              event: { type: 'PARENT_FAILED' as const, name: event.name },
+              event: { type: 'PARENT_FAILED' as const, name: event.name, cause: event.cause },
             }),
           },
         },
-        'xstate.done.actor.*': { actions: 'countEnded' },
+        'xstate.done.actor.*': {
+          actions: { type: 'countEnded', params: ({ event }) => ({ failed: event.output.failed }) },
+        },
         CANCEL: {
           actions: [
             { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },

@@ -19,6 +19,8 @@ import type { Clock, PlannedFilesystem, PreviousPlan, TimedError } from './types
 export interface FilesystemInput {
   index: number;
   planned: PlannedFilesystem;
+  /** The attempt, told when this filesystem becomes present or fails (D6). */
+  attempt: AnyActorRef;
   queue: AnyActorRef;
   signal: AbortSignal;
   now: Clock;
@@ -29,6 +31,7 @@ export interface FilesystemContext {
   name: string;
   fs: PlannedFilesystem['fs'];
   previous: PreviousPlan | undefined;
+  attempt: AnyActorRef;
   queue: AnyActorRef;
   signal: AbortSignal;
   now: Clock;
@@ -36,6 +39,9 @@ export interface FilesystemContext {
   parentsPending: number;
   /** Ancestors that failed before they became present, in arrival order (D6). */
   failedParents: string[];
+  /** The error of the first failed ancestor: the cause of this fs's own error, so the run
+   * classifies it as the ancestor's error (a dropped connection stays temporary, D9). */
+  parentFailure: unknown;
   /** Null until planning succeeded. */
   steps: Step[] | null;
   /** Index of the next step to run. */
@@ -52,12 +58,18 @@ export type FilesystemEvent =
   | { type: 'GRANTED' }
   | { type: 'CANCEL'; reason: unknown }
   | { type: 'PARENT_PRESENT' }
-  | { type: 'PARENT_FAILED'; name: string };
+  | { type: 'PARENT_FAILED'; name: string; cause: unknown };
+
+/** What a filesystem tells its attempt when it ends. */
+export interface FilesystemOutput {
+  index: number;
+  failed: boolean;
+}
 
 /** What a filesystem tells its attempt. */
 export type FilesystemToAttemptEvent =
   | { type: 'FS_PRESENT'; index: number }
-  | { type: 'FS_FAILED'; index: number; name: string };
+  | { type: 'FS_FAILED'; index: number; name: string; cause: unknown };
 
 export interface PlanFSInput {
   fs: PlannedFilesystem['fs'];
@@ -118,7 +130,7 @@ export const filesystemMachine = setup({
     context: {} as FilesystemContext,
     events: {} as FilesystemEvent,
     input: {} as FilesystemInput,
-    output: {} as { index: number },
+    output: {} as FilesystemOutput,
   },
   actors: {
     // Implementations arrive through .provide(): see src/driver/actors.ts.
@@ -180,6 +192,7 @@ export const filesystemMachine = setup({
         timed(
           new Error(
             `parent(s) failed during initial replication: ${context.failedParents.join(', ')}`,
+            { cause: context.parentFailure },
           ),
           context.now,
         ),
@@ -192,18 +205,27 @@ export const filesystemMachine = setup({
     prepareNextStep: assign({ next: ({ context }) => nextTarget(context) }),
     countParentPresent: assign({ parentsPending: ({ context }) => context.parentsPending - 1 }),
     recordParentFailed: assign({
-      failedParents: ({ context }, params: { name: string }) => [
+      failedParents: ({ context }, params: { name: string; cause: unknown }) => [
         ...context.failedParents,
         params.name,
       ],
+      parentFailure: ({ context }, params: { name: string; cause: unknown }) =>
+        context.failedParents.length === 0 ? params.cause : context.parentFailure,
     }),
     // Sent after the slot's release, so woken children join a later queue round (D8).
     announceIfNowPresent: enqueueActions(({ context, enqueue }) => {
-      if (becamePresent(context)) enqueue.sendParent({ type: 'FS_PRESENT', index: context.index });
+      if (becamePresent(context)) {
+        enqueue.sendTo(context.attempt, { type: 'FS_PRESENT', index: context.index });
+      }
     }),
     announceFailureIfNotPresent: enqueueActions(({ context, enqueue }) => {
       if (!presentOnReceiver(context)) {
-        enqueue.sendParent({ type: 'FS_FAILED', index: context.index, name: context.name });
+        enqueue.sendTo(context.attempt, {
+          type: 'FS_FAILED',
+          index: context.index,
+          name: context.name,
+          cause: (context.planError ?? context.stepError)?.cause,
+        });
       }
     }),
   },
@@ -214,11 +236,13 @@ export const filesystemMachine = setup({
     name: input.planned.name,
     fs: input.planned.fs,
     previous: input.planned.previous,
+    attempt: input.attempt,
     queue: input.queue,
     signal: input.signal,
     now: input.now,
     parentsPending: input.planned.ancestors,
     failedParents: [],
+    parentFailure: undefined,
     steps: null,
     currentStep: 0,
     planError: null,
@@ -226,12 +250,15 @@ export const filesystemMachine = setup({
     cancel: null,
     next: null,
   }),
-  output: ({ context }) => ({ index: context.index }),
+  output: ({ context }) => ({
+    index: context.index,
+    failed: context.planError !== null || context.stepError !== null,
+  }),
   initial: 'planning',
   on: {
     PARENT_PRESENT: { actions: 'countParentPresent' },
     PARENT_FAILED: {
-      actions: { type: 'recordParentFailed', params: ({ event }) => ({ name: event.name }) },
+      actions: { type: 'recordParentFailed', params: ({ event }) => ({ name: event.name, cause: event.cause }) },
     },
   },
   states: {
@@ -254,6 +281,7 @@ export const filesystemMachine = setup({
         },
         running: {
           invoke: {
+            id: 'planFS',
             src: 'planFS',
             input: ({ context }) => ({
               fs: context.fs,
@@ -313,7 +341,7 @@ export const filesystemMachine = setup({
             PARENT_PRESENT: { target: 'parents-changed', actions: 'countParentPresent' },
             PARENT_FAILED: {
               target: 'parents-changed',
-              actions: { type: 'recordParentFailed', params: ({ event }) => ({ name: event.name }) },
+              actions: { type: 'recordParentFailed', params: ({ event }) => ({ name: event.name, cause: event.cause }) },
             },
             CANCEL: {
               target: '#filesystem.step-error',
@@ -354,6 +382,7 @@ export const filesystemMachine = setup({
         },
         running: {
           invoke: {
+            id: 'runStep',
             src: 'runStep',
             input: ({ context }) => ({
               step: (context.steps as Step[])[context.currentStep] as Step,

@@ -221,6 +221,7 @@ export const runMachine = setup({
         },
       ],
       invoke: {
+        id: 'waitForConnectivity',
         src: 'waitForConnectivity',
         input: ({ context }) => ({ signal: context.signal }),
         onDone: {

@@ -43,9 +43,9 @@ function validSteps(steps: unknown, name: string): Step[] {
   return steps as Step[];
 }
 
-/** The run machine with every invoked actor bound to `planner`. */
-export function provideRunMachine(planner: Planner) {
-  const filesystem = filesystemMachine.provide({
+/** The filesystem machine with its invoked actors (planFS with D5 correlation, step). */
+export function provideFilesystemMachine() {
+  return filesystemMachine.provide({
     actors: {
       planFS: fromPromise<Step[], PlanFSInput>(async ({ input }) => {
         const steps = validSteps(await input.fs.planFS(input.signal), input.name);
@@ -56,18 +56,26 @@ export function provideRunMachine(planner: Planner) {
       }),
     },
   });
-  const attempt = attemptMachine.provide({
+}
+
+/** The attempt machine with its invoked actors bound to `planner`. */
+export function provideAttemptMachine(planner: Planner) {
+  return attemptMachine.provide({
     actors: {
-      filesystem,
+      filesystem: provideFilesystemMachine(),
       plan: fromPromise<PreparedPlan, PlanInput>(async ({ input }) => {
         const planned = await planner.plan(input.signal);
         return preparePlan(planned, previousFilesystems(input.previous), input.signal);
       }),
     },
   });
+}
+
+/** The run machine with every invoked actor bound to `planner`. */
+export function provideRunMachine(planner: Planner) {
   return runMachine.provide({
     actors: {
-      attempt,
+      attempt: provideAttemptMachine(planner),
       // The actor's own signal aborts at the reconnect deadline and on cancel (state exit).
       waitForConnectivity: fromPromise<void, WaitForConnectivityInput>(async ({ signal }) => {
         await planner.waitForConnectivity(signal);

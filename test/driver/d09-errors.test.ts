@@ -2,7 +2,7 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { classifyError, replicate } from '../../src/index.js';
 import { GRPC_UNAVAILABLE } from '../../src/errors/classify.js';
 import { Script, fsWith } from '../helpers/scripted.js';
-import { config, tickingClock } from '../helpers/driver.js';
+import { config, temporary, tickingClock } from '../helpers/driver.js';
 
 const grpcError = (code: number, details = 'x') =>
   Object.assign(new Error(`${code} ${details}`), { code, details, metadata: new Metadata() });
@@ -90,5 +90,28 @@ describe('D9 errors', () => {
     const retried = await replicate(config({ maxAttempts: 2 }), lastIsTemporary, { now: frozen }).wait();
     expect(retried.attempts).toHaveLength(2);
     expect(retried.state).toBe('done');
+  });
+  test("a child failing because its parent dropped the connection inherits the parent's class: the run retries", async () => {
+    const clock = tickingClock();
+    const script = new Script([fsWith('pool', [1]), fsWith('pool/a', [2]), fsWith('pool/a/b', [3])]);
+    script.failures.set('step:pool:s1', temporary('connection dropped'));
+    script.waitForConnectivity = async () => script.failures.clear();
+    const report = await replicate(config({ maxAttempts: 2 }), script, { now: clock.now }).wait();
+    const first = report.attempts[0]!;
+    const [, a, b] = first.filesystems;
+    // The children's errors are recorded after the parent's, so they are the most recent (D9)...
+    expect(a!.stepError!.err).toBe('parent(s) failed during initial replication: pool');
+    expect(b!.stepError!.time.getTime()).toBeGreaterThan(first.filesystems[0]!.stepError!.time.getTime());
+    // ...and still classified as the parent's temporary error, through `cause`.
+    expect(report.attempts).toHaveLength(2);
+    expect(report.state).toBe('done');
+  });
+
+  test("a child of a parent that failed permanently fails the run without retry", async () => {
+    const script = new Script([fsWith('pool', [1]), fsWith('pool/a', [2])]);
+    script.failures.set('step:pool:s1', new Error('disk full'));
+    const report = await replicate(config({ maxAttempts: 2 }), script, { now: tickingClock().now }).wait();
+    expect(report.attempts).toHaveLength(1);
+    expect(report.state).toBe('failed');
   });
 });

@@ -19,7 +19,8 @@ export interface Call {
 export interface StepSpec {
   from?: string;
   to: string;
-  date: number | Date;
+  /** 'throws': targetDate() throws (D8). */
+  date: number | Date | 'throws';
   bytes?: number;
 }
 
@@ -39,6 +40,7 @@ export class ScriptedStep implements Step {
     return other instanceof ScriptedStep && other.spec.to === this.spec.to;
   }
   targetDate(): Date {
+    if (this.spec.date === 'throws') throw new Error(`no creation date for ${this.spec.to}`);
     return this.spec.date instanceof Date ? this.spec.date : new Date(this.spec.date);
   }
   async step(signal: AbortSignal): Promise<void> {

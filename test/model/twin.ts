@@ -1,0 +1,120 @@
+/**
+ * Model-based testing support.
+ *
+ * `createTestModel` (xstate/graph) refuses machines with invocations and delayed transitions,
+ * and ours have both: the invoked actors are the planner calls. `testTwin` builds the same
+ * chart with every `invoke` turned into its `xstate.done.actor.<id>` / `xstate.error.actor.<id>`
+ * transitions and every `after` into its `xstate.after.<delay>.<state id>` transition: the same
+ * states, the same transitions under the same event types, the same implementations. Paths
+ * generated from the twin are then executed against the real driver.
+ */
+import { createActor, createMachine, type AnyStateMachine, type AnyStateNode } from 'xstate';
+
+type StateConfig = Record<string, unknown> & {
+  states?: Record<string, StateConfig>;
+  on?: Record<string, unknown>;
+  invoke?: { id: string; onDone?: unknown; onError?: unknown } | { id: string }[];
+  after?: Record<string, unknown>;
+};
+
+function transform(config: StateConfig, id: string): StateConfig {
+  const { invoke, after, states, on, ...rest } = config;
+  const out: StateConfig = { ...rest };
+  const transitions: Record<string, unknown> = { ...(on ?? {}) };
+  for (const inv of invoke === undefined ? [] : Array.isArray(invoke) ? invoke : [invoke]) {
+    const { id: invokeId, onDone, onError } = inv as { id: string; onDone?: unknown; onError?: unknown };
+    if (!invokeId) throw new Error(`invoke without id in ${id}: give it one`);
+    if (onDone !== undefined) transitions[`xstate.done.actor.${invokeId}`] = onDone;
+    if (onError !== undefined) transitions[`xstate.error.actor.${invokeId}`] = onError;
+  }
+  for (const [delay, target] of Object.entries(after ?? {})) {
+    transitions[`xstate.after.${delay}.${id}`] = target;
+  }
+  if (Object.keys(transitions).length > 0) out.on = transitions;
+  if (states !== undefined) {
+    out.states = Object.fromEntries(
+      Object.entries(states).map(([key, child]) => [key, transform(child, `${id}.${key}`)]),
+    );
+  }
+  return out;
+}
+
+/** The machine's invocation-free, delay-free twin (see above). */
+export function testTwin<T extends AnyStateMachine>(machine: T): T {
+  const config = machine.config as unknown as StateConfig & { id: string };
+  return createMachine(transform(config, config.id) as never).provide(
+    machine.implementations as never,
+  ) as unknown as T;
+}
+
+/** Every state node id of a machine, from its definition. */
+export function allStates(machine: AnyStateMachine): string[] {
+  const out: string[] = [];
+  const walk = (node: AnyStateNode): void => {
+    out.push(node.id);
+    for (const child of Object.values(node.states)) walk(child as AnyStateNode);
+  };
+  walk(machine.root);
+  return out.sort();
+}
+
+/** A transition's identity: source state, event type, position among that event's branches. */
+export function transitionKey(t: {
+  source: AnyStateNode;
+  eventType: string;
+}): string {
+  const { source } = t;
+  const list =
+    t.eventType === '' ? (source.always ?? []) : (source.transitions.get(t.eventType) ?? []);
+  const index = (list as unknown[]).indexOf(t);
+  return `${source.id} --${t.eventType || '(always)'}[${index}]`;
+}
+
+/** Every transition of a machine, from its definition (on, always, invoke, after). */
+export function allTransitions(machine: AnyStateMachine): string[] {
+  const out: string[] = [];
+  const walk = (node: AnyStateNode): void => {
+    for (const [, list] of node.transitions) {
+      for (const t of list) out.push(transitionKey(t as never));
+    }
+    for (const t of node.always ?? []) out.push(transitionKey(t as never));
+    for (const child of Object.values(node.states)) walk(child as AnyStateNode);
+  };
+  walk(machine.root);
+  return out.sort();
+}
+
+/**
+ * Runs `events` on an actor of `machine` and returns the states entered and transitions taken
+ * (read from the inspection API's microsteps).
+ */
+export function coverageOf(
+  machine: AnyStateMachine,
+  input: unknown,
+  events: { type: string }[],
+  parent?: unknown,
+): { states: Set<string>; transitions: Set<string> } {
+  const states = new Set<string>();
+  const transitions = new Set<string>();
+  const record = (snapshot: { _nodes?: AnyStateNode[] }): void => {
+    for (const n of snapshot._nodes ?? []) states.add(n.id);
+  };
+  const actor = createActor(machine, {
+    input,
+    ...(parent !== undefined ? { parent: parent as never } : {}),
+    inspect: (ev) => {
+      if (ev.type === '@xstate.microstep' && ev.actorRef === actor) {
+        for (const t of ev._transitions) transitions.add(transitionKey(t as never));
+        record(ev.snapshot as never);
+      }
+    },
+  });
+  actor.start();
+  record(actor.getSnapshot() as never);
+  for (const e of events) {
+    actor.send(e as never);
+    record(actor.getSnapshot() as never);
+  }
+  actor.stop();
+  return { states, transitions };
+}
