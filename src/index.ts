@@ -25,3 +25,18 @@ export type {
   FilesystemState,
   BlockedOn,
 } from './report/schema.js';
+
+// The planner over two endpoints (REPLICATION.md), and the endpoints shipped with xrepl.
+export { createPlanner, PlanningError } from './planner/index.js';
+export type { PlannerOptions, InitialPolicy, PlanningErrorKind } from './planner/index.js';
+export type {
+  Endpoint,
+  Sender,
+  Receiver,
+  FilesystemVersion,
+  EndpointFilesystem,
+  SendReq,
+  ReceiveReq,
+} from './endpoints/types.js';
+export { MemoryPool, memorySender, memoryReceiver, Faults, parsePoolFixture } from './endpoints/memory/index.js';
+export { zfsSender, zfsReceiver, ZfsError } from './endpoints/zfs/index.js';
