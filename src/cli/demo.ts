@@ -1,0 +1,193 @@
+/**
+ * `xrepl demo` (what `npm start` runs): a replication between two simulated pools with live
+ * progress. The receiver's connection drops once 40% has arrived, so the retry is visible;
+ * at the end a summary, and a check that the receiver has the sender's snapshot guids.
+ */
+import { pipeline, Transform, type Readable } from 'node:stream';
+import type { Command } from 'commander';
+import type { Receiver } from '../endpoints/types.js';
+import {
+  Faults,
+  memoryReceiver,
+  memorySender,
+  type MemoryPool,
+} from '../endpoints/memory/index.js';
+import { createPlanner } from '../planner/index.js';
+import type { CommandContext } from './context.js';
+import type { OpenedEndpoint } from './endpoints.js';
+import { demoPools, guidMismatches, RECEIVER_ROOT, SENDER_ROOT } from './demo-pools.js';
+import { EXIT, type CliIO } from './io.js';
+import { createLogger } from './logger.js';
+import { parsePort, type LogLevel } from './options.js';
+import { formatBytes, formatDuration } from './progress/format.js';
+import { displayFor, printOutcome } from './replicate.js';
+import { exitCodeOf, interruptible, openVisualizer, runReplication } from './run.js';
+
+export interface DemoOptions {
+  fast?: boolean;
+  visualize?: number;
+  record?: string;
+  logLevel: LogLevel;
+}
+
+/** How the demo paces itself: `--fast` is for tests (well under a second). */
+const PACE = {
+  normal: { unit: 1 << 20, throttle: 5 << 20, restoreAfterMs: 1500 },
+  fast: { unit: 16 << 10, throttle: 0, restoreAfterMs: 20 },
+};
+
+/** Share of the bytes to send after which the receiver's connection drops. */
+const DROP_AT = 0.4;
+
+/**
+ * The demo's receiver over `pool`. REPLICATION.md serves it over gRPC on loopback: this is
+ * the one place that changes when the transport arrives (a loopback server over this
+ * endpoint, and its client returned here). `faults` stays on the serving side.
+ */
+async function openDemoReceiver(
+  pool: MemoryPool,
+  faults: Faults,
+): Promise<OpenedEndpoint<Receiver>> {
+  return {
+    endpoint: memoryReceiver(pool, RECEIVER_ROOT, { faults, resumable: true }),
+    close: async () => {},
+  };
+}
+
+/** `receiver` with every received byte counted by `onBytes` on its way in. */
+function countingReceiver(receiver: Receiver, onBytes: (n: number) => void): Receiver {
+  return {
+    listFilesystems: (signal) => receiver.listFilesystems(signal),
+    listFilesystemVersions: (fs, signal) => receiver.listFilesystemVersions(fs, signal),
+    waitForConnectivity: (signal) => receiver.waitForConnectivity(signal),
+    receive(req, stream: Readable, signal) {
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          onBytes(chunk.length);
+          callback(null, chunk);
+        },
+      });
+      // Errors reach the receive through `counter`; pipeline destroys both ends on failure.
+      pipeline(stream, counter, () => {});
+      return receiver.receive(req, counter, signal);
+    },
+  };
+}
+
+/**
+ * Drops the receiver's connection once `threshold` bytes have arrived and restores it
+ * `restoreAfterMs` later. `dispose()` clears a pending restore.
+ */
+function dropMidway(
+  faults: Faults,
+  threshold: number,
+  restoreAfterMs: number,
+  announce: (text: string) => void,
+): { onBytes(n: number): void; dispose(): void } {
+  let received = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let dropped = false;
+  return {
+    onBytes(n) {
+      received += n;
+      if (dropped || received < threshold) return;
+      dropped = true;
+      announce(
+        `>> injected fault: the receiver's connection drops after ${formatBytes(received)}; ` +
+          `it comes back in ${formatDuration(restoreAfterMs)}`,
+      );
+      faults.drop();
+      timer = setTimeout(() => {
+        timer = undefined;
+        faults.restore();
+        announce('>> the receiver is reachable again');
+      }, restoreAfterMs);
+    },
+    dispose() {
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Waits for Ctrl-C (the visualizer stays up after the demo until then). */
+function untilInterrupted(io: CliIO): Promise<void> {
+  return new Promise((resolve) => {
+    const dispose = io.onInterrupt(() => {
+      dispose();
+      resolve();
+    });
+  });
+}
+
+async function demoCommand(options: DemoOptions, ctx: CommandContext): Promise<number> {
+  const { io } = ctx;
+  const pace = options.fast ? PACE.fast : PACE.normal;
+  const pools = demoPools({ unit: pace.unit });
+  const sender = memorySender(pools.sender, SENDER_ROOT);
+  sender.faults.setThrottle(pace.throttle);
+  const faults = new Faults();
+  const display = displayFor(io, false);
+  const print = (text: string): void => display.print(() => io.stdout.write(`${text}\n`));
+  const drop = dropMidway(faults, pools.bytesToSend * DROP_AT, pace.restoreAfterMs, print);
+  const interrupt = interruptible(io);
+  const receiver = await openDemoReceiver(pools.receiver, faults);
+  let visualizer = null;
+  try {
+    io.stdout.write(
+      `xrepl demo: ${pools.datasets.length} datasets below ${SENDER_ROOT} -> ${RECEIVER_ROOT}, ` +
+        `${pools.snapshotsPerDataset} snapshots each, ${formatBytes(pools.bytesToSend)} to send; ` +
+        `${pools.incremental.length} datasets are partly there already and go incremental\n` +
+        `the receiver's connection will drop at ${DROP_AT * 100}% and the driver will retry\n`,
+    );
+    visualizer = await openVisualizer(options.visualize, options.record, io.stdout);
+    const report = await runReplication({
+      io,
+      config: { stepQueueConcurrency: 4, maxAttempts: 5, reconnectHardFailTimeoutMs: 30_000 },
+      planner: createPlanner(sender, countingReceiver(receiver.endpoint, drop.onBytes), {
+        initial: 'all',
+      }),
+      logger: createLogger(options.logLevel, io.stderr, (write) => display.print(write)),
+      display,
+      signal: interrupt.signal,
+      visualizer,
+    });
+    printOutcome(io, report, false);
+    if (report.state !== 'done') return exitCodeOf(report);
+    const mismatches = guidMismatches(pools);
+    if (mismatches.length > 0) {
+      io.stderr.write(
+        `error: snapshot guids differ on the receiver for ${mismatches.join(', ')}\n`,
+      );
+      return EXIT.failed;
+    }
+    io.stdout.write(
+      `verified: the receiver has the sender's snapshot guids for all ${pools.datasets.length} datasets\n`,
+    );
+    if (visualizer !== null && options.visualize !== undefined && !interrupt.signal.aborted) {
+      io.stdout.write(`the visualizer stays up at ${visualizer.url}; press Ctrl-C to exit\n`);
+      interrupt.dispose();
+      await untilInterrupted(io);
+    }
+    return EXIT.done;
+  } finally {
+    drop.dispose();
+    await visualizer?.close();
+    await receiver.close();
+    interrupt.dispose();
+  }
+}
+
+/** Registers `demo`. */
+export function registerDemo(program: Command, ctx: CommandContext): void {
+  program
+    .command('demo')
+    .description('replicate a simulated tree with a dropped connection, live (what npm start runs)')
+    .option('--fast', 'small and unthrottled: done in well under a second (for tests)')
+    .option('--visualize <port>', 'serve the statechart visualizer on this port', (v) =>
+      parsePort(v, '--visualize'),
+    )
+    .option('--record <file>', 'record the run for `xrepl visualize --replay <file>`')
+    .action(async (_options: unknown, command: Command) => {
+      ctx.exit(await demoCommand(command.optsWithGlobals<DemoOptions>(), ctx));
+    });
+}

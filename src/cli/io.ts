@@ -1,0 +1,81 @@
+/**
+ * What a command may touch of the world: output streams, the terminal, interrupts, a clock
+ * and timers. `main()` takes it as an argument so tests run commands in-process with
+ * captured output, a fake clock and a hand-fired Ctrl-C; `processIO()` is the real one.
+ */
+
+/** Something to write text to (a stream, or a test's buffer). */
+export interface TextSink {
+  write(text: string): unknown;
+}
+
+export interface CliIO {
+  stdout: TextSink;
+  stderr: TextSink;
+  /** Whether stdout is a terminal: progress redraws in place, else prints plain lines. */
+  isTTY: boolean;
+  /** Terminal width and height (used on a TTY; defaults 100 x 30). */
+  columns?: number;
+  rows?: number;
+  /** Calls `listener` on every Ctrl-C (SIGINT); returns the function that unsubscribes. */
+  onInterrupt(listener: () => void): () => void;
+  /** Leaves at once with `code` (a second Ctrl-C). */
+  exit(code: number): void;
+  /** Milliseconds since the epoch (default `Date.now`). */
+  now?: () => number;
+  /** Timers of the progress display (default the global ones). */
+  setInterval?: (fn: () => void, ms: number) => unknown;
+  clearInterval?: (handle: unknown) => void;
+}
+
+/** Exit codes of xrepl. */
+export const EXIT = {
+  done: 0,
+  failed: 1,
+  usage: 2,
+  interrupted: 130,
+} as const;
+
+/**
+ * Bad input from the command line: `main()` prints the message as one line and exits 2,
+ * without a stack trace.
+ */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The real process: its streams, SIGINT, `process.exit`. */
+export function processIO(): CliIO {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    isTTY: process.stdout.isTTY === true,
+    columns: process.stdout.columns,
+    rows: process.stdout.rows,
+    onInterrupt(listener) {
+      process.on('SIGINT', listener);
+      return () => process.off('SIGINT', listener);
+    },
+    exit(code) {
+      process.exit(code);
+    },
+  };
+}
+
+/** The clock and timers of `io`, with the real ones as defaults. */
+export function clockOf(io: CliIO): {
+  now: () => number;
+  every: (ms: number, fn: () => void) => () => void;
+} {
+  const now = io.now ?? Date.now;
+  const set = io.setInterval ?? ((fn: () => void, ms: number) => setInterval(fn, ms));
+  const clear =
+    io.clearInterval ?? ((h: unknown) => clearInterval(h as ReturnType<typeof setInterval>));
+  return {
+    now,
+    every(ms, fn) {
+      const handle = set(fn, ms);
+      return () => clear(handle);
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/** Parsers of option values; each throws a UsageError naming the option and what it accepts. */
+import type { InitialPolicy } from '../planner/index.js';
+import { UsageError } from './io.js';
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A duration such as `30s`, `5m`, `1h30m` or `250ms`, in milliseconds (> 0).
+ *
+ * @example parseDuration('1m30s', '--reconnect-timeout') // 90000
+ */
+export function parseDuration(text: string, option: string): number {
+  const parts = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/.test(text)
+    ? [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)]
+    : [];
+  const ms = parts.reduce((sum, [, n, unit]) => sum + Number(n) * (UNIT_MS[unit ?? ''] ?? NaN), 0);
+  if (parts.length === 0 || !(ms > 0) || !Number.isFinite(ms)) {
+    throw new UsageError(
+      `${option} takes a positive duration with a unit, e.g. 30s, 5m, 1h30m (got "${text}")`,
+    );
+  }
+  return ms;
+}
+
+/** An integer >= `min`; `alsoAllowed` lists extra accepted values (e.g. -1 for unlimited). */
+export function parseInteger(
+  text: string,
+  option: string,
+  min: number,
+  alsoAllowed: readonly number[] = [],
+): number {
+  const n = /^-?\d+$/.test(text) ? Number(text) : NaN;
+  if (Number.isSafeInteger(n) && (n >= min || alsoAllowed.includes(n))) return n;
+  const extra = alsoAllowed.length > 0 ? ` (or ${alsoAllowed.join(', ')})` : '';
+  throw new UsageError(`${option} takes an integer >= ${min}${extra} (got "${text}")`);
+}
+
+const POLICIES: readonly InitialPolicy[] = ['most-recent', 'all', 'fail'];
+
+/** `most-recent`, `all` or `fail`. */
+export function parseInitialPolicy(text: string): InitialPolicy {
+  const policy = POLICIES.find((p) => p === text);
+  if (policy === undefined) {
+    throw new UsageError(`--initial takes one of ${POLICIES.join(', ')} (got "${text}")`);
+  }
+  return policy;
+}
+
+/** A TCP port, 0 to 65535 (0 picks a free one). */
+export function parsePort(text: string, option: string): number {
+  const port = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(port) || port > 65535) {
+    throw new UsageError(`${option} takes a port from 0 to 65535 (got "${text}")`);
+  }
+  return port;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A pino level name. */
+export function parseLogLevel(text: string): LogLevel {
+  const level = LOG_LEVELS.find((l) => l === text);
+  if (level === undefined) {
+    throw new UsageError(`--log-level takes one of ${LOG_LEVELS.join(', ')} (got "${text}")`);
+  }
+  return level;
+}

@@ -1,0 +1,49 @@
+/**
+ * Progress without a terminal (a pipe, a log file, CI): one plain line per change of the
+ * run, of an attempt, or of a filesystem's state or step. No escape sequences.
+ */
+import { formatProgress } from './format.js';
+import type { FilesystemRow, ProgressView } from './view.js';
+
+function fsLine(row: FilesystemRow): string {
+  const step = row.step > 0 ? ` ${row.step}/${row.steps}` : '';
+  const bytes = row.step > 0 ? ` ${formatProgress(row.bytes, row.expected)}` : '';
+  const error = row.error !== null ? `: ${row.error}` : '';
+  return `${row.name}: ${row.state}${step}${bytes}${error}`;
+}
+
+/** Remembers what was printed; `lines(view)` returns the lines for what changed since. */
+export class ChangeLines {
+  private run = '';
+  private attempt = '';
+  private readonly filesystems = new Map<string, string>();
+
+  lines(view: ProgressView): string[] {
+    const out: string[] = [];
+    const attemptKey = `${view.attempt}:${view.attemptState}`;
+    if (view.attempt > 0 && attemptKey !== this.attempt) {
+      if (view.attempt !== Number(this.attempt.split(':')[0])) this.filesystems.clear();
+      this.attempt = attemptKey;
+      const error = view.planError !== null ? `: ${view.planError}` : '';
+      out.push(`attempt ${view.attempt}: ${view.attemptState}${error}`);
+    }
+    for (const row of view.rows) {
+      const key = `${row.state}:${row.step}:${row.error ?? ''}`;
+      if (this.filesystems.get(row.name) === key) continue;
+      this.filesystems.set(row.name, key);
+      out.push(fsLine(row));
+    }
+    const runKey = `${view.state}:${view.waitReconnect?.error ?? ''}`;
+    if (runKey !== this.run) {
+      this.run = runKey;
+      if (view.state === 'waiting-reconnect') {
+        const until = view.waitReconnect?.until?.toISOString() ?? 'the deadline';
+        out.push(`run: waiting-reconnect until ${until}`);
+      } else if (view.state !== 'attempting') {
+        const error = view.waitReconnect?.error ? `: ${view.waitReconnect.error}` : '';
+        out.push(`run: ${view.state}${error}`);
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * `xrepl replicate --from <endpoint> --to <endpoint> [...]`: one run of the driver with the
+ * planner over two endpoints, progress on stdout, logs on stderr, the report with `--json`.
+ */
+import { Option, type Command } from 'commander';
+import { createPlanner, type InitialPolicy } from '../planner/index.js';
+import { ReportSchema, type Report } from '../report/schema.js';
+import type { CommandContext } from './context.js';
+import { endpointHelp, openEndpoint, type OpenedEndpoint } from './endpoints.js';
+import type { CliIO } from './io.js';
+import { createLogger } from './logger.js';
+import {
+  parseDuration,
+  parseInitialPolicy,
+  parseInteger,
+  parsePort,
+  type LogLevel,
+} from './options.js';
+import { createDisplay } from './progress/display.js';
+import { exitCodeOf, interruptible, openVisualizer, runReplication } from './run.js';
+import { summarize, summaryLine } from './summary.js';
+
+export interface ReplicateOptions {
+  from: string;
+  to: string;
+  concurrency: number;
+  maxAttempts: number;
+  reconnectTimeout: number;
+  initial: InitialPolicy;
+  json?: boolean;
+  visualize?: number;
+  record?: string;
+  logLevel: LogLevel;
+}
+
+/** The report as JSON, checked against ReportSchema (a report that does not parse is a bug). */
+export function reportJson(report: Report): string {
+  const json = JSON.stringify(report, null, 2);
+  ReportSchema.parse(JSON.parse(json));
+  return json;
+}
+
+/** The progress mode for `io`: none with `--json` (stdout is for the report). */
+export function displayFor(io: CliIO, json: boolean): ReturnType<typeof createDisplay> {
+  return createDisplay({
+    mode: json ? 'none' : io.isTTY ? 'tty' : 'plain',
+    out: io.stdout,
+    columns: io.columns,
+    rows: io.rows,
+  });
+}
+
+/** Prints the summary line, and each error on stderr. */
+export function printOutcome(io: CliIO, report: Report, json: boolean): void {
+  const summary = summarize(report);
+  (json ? io.stderr : io.stdout).write(`${summaryLine(summary)}\n`);
+  for (const error of summary.errors) io.stderr.write(`error: ${error}\n`);
+}
+
+async function replicateCommand(options: ReplicateOptions, ctx: CommandContext): Promise<number> {
+  const { io } = ctx;
+  const json = options.json === true;
+  const interrupt = interruptible(io);
+  const opened: OpenedEndpoint<unknown>[] = [];
+  const display = displayFor(io, json);
+  let visualizer = null;
+  try {
+    const sender = await openEndpoint(options.from, 'sender', ctx.schemes);
+    opened.push(sender);
+    const receiver = await openEndpoint(options.to, 'receiver', ctx.schemes);
+    opened.push(receiver);
+    const planner = createPlanner(sender.endpoint, receiver.endpoint, { initial: options.initial });
+    const logger = createLogger(options.logLevel, io.stderr, (write) => display.print(write));
+    visualizer = await openVisualizer(
+      options.visualize,
+      options.record,
+      json ? io.stderr : io.stdout,
+    );
+    const report = await runReplication({
+      io,
+      config: {
+        stepQueueConcurrency: options.concurrency,
+        maxAttempts: options.maxAttempts,
+        reconnectHardFailTimeoutMs: options.reconnectTimeout,
+      },
+      planner,
+      logger,
+      display,
+      signal: interrupt.signal,
+      visualizer,
+    });
+    if (json) io.stdout.write(`${reportJson(report)}\n`);
+    printOutcome(io, report, json);
+    return exitCodeOf(report);
+  } finally {
+    await visualizer?.close();
+    for (const endpoint of opened.reverse()) await endpoint.close();
+    interrupt.dispose();
+  }
+}
+
+/** Registers `replicate`. */
+export function registerReplicate(program: Command, ctx: CommandContext): void {
+  program
+    .command('replicate')
+    .description('replicate every filesystem of one endpoint to another')
+    .requiredOption('--from <endpoint>', 'the sending side, e.g. zfs:tank/data')
+    .requiredOption('--to <endpoint>', 'the receiving side, e.g. zfs:backup/host1')
+    .addOption(
+      new Option('--concurrency <n>', 'transfers and plannings running at once')
+        .argParser((v) => parseInteger(v, '--concurrency', 1))
+        .default(1),
+    )
+    .addOption(
+      new Option('--max-attempts <n>', 'attempts before giving up, -1 for no limit')
+        .argParser((v) => parseInteger(v, '--max-attempts', 1, [-1]))
+        .default(3),
+    )
+    .addOption(
+      new Option('--reconnect-timeout <duration>', 'how long to wait for a lost connection')
+        .argParser((v) => parseDuration(v, '--reconnect-timeout'))
+        .default(600_000, '10m'),
+    )
+    .addOption(
+      new Option(
+        '--initial <policy>',
+        'first replication of a filesystem: most-recent, all or fail',
+      )
+        .argParser(parseInitialPolicy)
+        .default('most-recent'),
+    )
+    .option('--json', 'print the final report as JSON on stdout (no progress display)')
+    .addOption(
+      new Option('--visualize <port>', 'serve the statechart visualizer on this port').argParser(
+        (v) => parsePort(v, '--visualize'),
+      ),
+    )
+    .option('--record <file>', 'record the run for `xrepl visualize --replay <file>`')
+    .addHelpText('after', `\n${endpointHelp(ctx.schemes)}`)
+    .action(async (_options: unknown, command: Command) => {
+      ctx.exit(await replicateCommand(command.optsWithGlobals<ReplicateOptions>(), ctx));
+    });
+}
