@@ -1,0 +1,377 @@
+/**
+ * The client endpoint `grpc://HOST:PORT` (REPLICATION.md "Backends", 3): a Sender or a
+ * Receiver whose calls go to `xrepl serve` on another machine. Unary calls carry a deadline,
+ * streams an idle watchdog, the channel sends keepalive pings, and `waitForConnectivity`
+ * reconnects with exponential backoff. Every answer is validated with zod before use.
+ */
+import { Client, Metadata, type ChannelOptions, type ClientReadableStream } from '@grpc/grpc-js';
+import type { Readable } from 'node:stream';
+import type { z } from 'zod';
+import { classifyError } from '../errors/classify.js';
+import type {
+  EndpointFilesystem,
+  FilesystemVersion,
+  ReceiveReq,
+  Receiver,
+  SendReq,
+  Sender,
+} from '../endpoints/types.js';
+import { parseHostPort } from './address.js';
+import { fromCallError, GrpcEndpointError, GrpcTimeoutError } from './errors.js';
+import { METHODS } from './protocol.js';
+import { InboundStream, writeChunks, writeMessage } from './streams.js';
+import { channelCredentials, type ClientTls } from './tls.js';
+import {
+  describeIssues,
+  EmptySchema,
+  ListFilesystemsResponseSchema,
+  ListFilesystemVersionsResponseSchema,
+  MAX_REQUEST_MESSAGE_BYTES,
+  MAX_RESPONSE_MESSAGE_BYTES,
+  PingResponseSchema,
+  receiveHeaderToWire,
+  SendDryResponseSchema,
+  SendMessageSchema,
+  sendRequestToWire,
+} from './wire.js';
+
+/** Options of `grpcSender` and `grpcReceiver`; every duration in milliseconds. */
+export interface GrpcClientOptions {
+  /** TLS material; absent: plaintext (the server must be on loopback or allow it). */
+  tls?: ClientTls;
+  /** Deadline of each unary call (default 30 s). */
+  callTimeoutMs?: number;
+  /** A stream with no progress for this long while we wait on the peer fails (default 60 s). */
+  streamIdleTimeoutMs?: number;
+  /** Keepalive ping interval (default 20 s) and how long to wait for its answer (default 10 s). */
+  keepaliveTimeMs?: number;
+  keepaliveTimeoutMs?: number;
+  /** `waitForConnectivity`: first retry delay (default 200 ms), doubling up to `maxDelayMs` (5 s). */
+  reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** Source of the reconnect jitter, in [0, 1) (default Math.random). */
+  random?: () => number;
+}
+
+type Role = 'sender' | 'receiver';
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A protocol violation by the server: permanent, it would say the same again. */
+function invalidResponse(address: string, what: string, error: z.ZodError): Error {
+  return new Error(`${address}: invalid ${what} response: ${describeIssues(error)}`, {
+    cause: error,
+  });
+}
+
+/** What both client endpoints share: the channel, unary calls, and reconnecting. */
+class GrpcClientEndpoint {
+  /** `grpc://host:port`, for messages. */
+  readonly address: string;
+  private client: Client | undefined;
+  private closed = false;
+  private readonly target: string;
+  private readonly channelOptions: ChannelOptions;
+  protected readonly callTimeoutMs: number;
+  protected readonly streamIdleTimeoutMs: number;
+
+  constructor(
+    address: string,
+    private readonly role: Role,
+    private readonly options: GrpcClientOptions,
+  ) {
+    this.target = parseHostPort(address.replace(/^grpc:\/\//, ''), 'gRPC address').target;
+    this.address = `grpc://${this.target}`;
+    this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
+    this.streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? 60_000;
+    const maxDelay = options.reconnect?.maxDelayMs ?? 5_000;
+    this.channelOptions = {
+      'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? 20_000,
+      'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.max_send_message_length': MAX_REQUEST_MESSAGE_BYTES,
+      'grpc.max_receive_message_length': MAX_RESPONSE_MESSAGE_BYTES,
+      // Reconnecting is waitForConnectivity's job; grpc-js's own backoff stays short.
+      'grpc.initial_reconnect_backoff_ms': Math.min(1_000, maxDelay),
+      'grpc.max_reconnect_backoff_ms': maxDelay,
+      'grpc.enable_retries': 0,
+      ...(options.tls?.serverName !== undefined && {
+        'grpc.ssl_target_name_override': options.tls.serverName,
+        'grpc.default_authority': options.tls.serverName,
+      }),
+    };
+  }
+
+  async listFilesystems(signal: AbortSignal): Promise<EndpointFilesystem[]> {
+    return this.unary('listFilesystems', {}, ListFilesystemsResponseSchema, signal);
+  }
+
+  async listFilesystemVersions(fs: string, signal: AbortSignal): Promise<FilesystemVersion[]> {
+    const res = await this.unary(
+      'listFilesystemVersions',
+      { filesystem: fs },
+      ListFilesystemVersionsResponseSchema,
+      signal,
+    );
+    return res.versions;
+  }
+
+  /**
+   * Resolves once the server answers a ping as the expected role. Connection failures are
+   * retried with exponential backoff (and a fresh channel each time) until `signal` aborts;
+   * anything else (wrong role, refused certificate) rejects at once.
+   */
+  async waitForConnectivity(signal: AbortSignal): Promise<void> {
+    const initial = this.options.reconnect?.initialDelayMs ?? 200;
+    const max = this.options.reconnect?.maxDelayMs ?? 5_000;
+    const random = this.options.random ?? Math.random;
+    for (let delay = initial; ; delay = Math.min(max, delay * 2)) {
+      signal.throwIfAborted();
+      try {
+        const { role } = await this.unary('ping', {}, PingResponseSchema, signal);
+        const served = role === 'SENDER' ? 'sender' : 'receiver';
+        if (served !== this.role) {
+          throw new Error(
+            `${this.address} serves a ${served}, not a ${this.role} (see \`xrepl serve --role\`)`,
+          );
+        }
+        return;
+      } catch (err) {
+        if (signal.aborted || classifyError(err) !== 'temporary-connectivity') throw err;
+      }
+      this.resetChannel();
+      // Jitter in [delay/2, delay): clients of one server do not reconnect in lockstep.
+      await abortableDelay(delay / 2 + (random() * delay) / 2, signal);
+    }
+  }
+
+  /** Closes the channel; calls after this reject. Running calls are cancelled. */
+  close(): void {
+    this.closed = true;
+    this.resetChannel();
+  }
+
+  protected channel(): Client {
+    if (this.closed) throw new Error(`${this.address}: the client endpoint was closed`);
+    this.client ??= new Client(
+      this.target,
+      channelCredentials(this.options.tls),
+      this.channelOptions,
+    );
+    return this.client;
+  }
+
+  private resetChannel(): void {
+    this.client?.close();
+    this.client = undefined;
+  }
+
+  protected unary<S extends z.ZodType>(
+    method: keyof typeof METHODS,
+    request: unknown,
+    schema: S,
+    signal: AbortSignal,
+  ): Promise<z.output<S>> {
+    signal.throwIfAborted();
+    const m = METHODS[method];
+    return new Promise((resolve, reject) => {
+      const call = this.channel().makeUnaryRequest(
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize,
+        request,
+        new Metadata(),
+        { deadline: Date.now() + this.callTimeoutMs },
+        (err, value) => {
+          signal.removeEventListener('abort', onAbort);
+          if (signal.aborted) return reject(signal.reason);
+          if (err) return reject(fromCallError(err, this.address, method));
+          const parsed = schema.safeParse(value);
+          if (!parsed.success) return reject(invalidResponse(this.address, method, parsed.error));
+          resolve(parsed.data);
+        },
+      );
+      const onAbort = (): void => call.cancel();
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  protected stalled(what: string): Error {
+    return new GrpcTimeoutError(
+      `${this.address}: ${what}: no progress for ${this.streamIdleTimeoutMs} ms (the peer stalled)`,
+    );
+  }
+}
+
+/** The Sender served by `xrepl serve --role sender` at `address`. */
+export class GrpcSender extends GrpcClientEndpoint implements Sender {
+  constructor(address: string, options: GrpcClientOptions = {}) {
+    super(address, 'sender', options);
+  }
+
+  sendDry(req: SendReq, signal: AbortSignal): Promise<{ expectedSize: number }> {
+    return this.unary('sendDry', sendRequestToWire(req), SendDryResponseSchema, signal);
+  }
+
+  async sendCompleted(req: SendReq, signal: AbortSignal): Promise<void> {
+    await this.unary('sendCompleted', sendRequestToWire(req), EmptySchema, signal);
+  }
+
+  /**
+   * Resolves once the server has started the send (its header arrived); the stream then
+   * yields the bytes. Destroying the stream or aborting `signal` cancels the call.
+   */
+  async send(
+    req: SendReq,
+    signal: AbortSignal,
+  ): Promise<{ usedResumeToken: boolean; stream: Readable }> {
+    signal.throwIfAborted();
+    const m = METHODS.send;
+    const call: ClientReadableStream<unknown> = this.channel().makeServerStreamRequest(
+      m.path,
+      m.requestSerialize,
+      m.responseDeserialize,
+      sendRequestToWire(req),
+      new Metadata(),
+      {},
+    );
+    const stream = new InboundStream<{ usedResumeToken: boolean }>(
+      { stream: call, cancel: () => call.cancel() },
+      {
+        parse: (message) => {
+          const parsed = SendMessageSchema.safeParse(message);
+          if (!parsed.success) throw invalidResponse(this.address, 'send', parsed.error);
+          const value = parsed.data;
+          return value.message === 'header'
+            ? { header: value.header }
+            : { chunk: Buffer.from(value.chunk) };
+        },
+        idleTimeoutMs: this.streamIdleTimeoutMs,
+        stalled: () => this.stalled('send'),
+        failed: (err) =>
+          signal.aborted ? signal.reason : fromCallError(err, this.address, 'send'),
+      },
+    );
+    const onAbort = (): void => {
+      stream.destroy(
+        signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)),
+      );
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    stream.once('close', () => signal.removeEventListener('abort', onAbort));
+    const header = await stream.header;
+    return { usedResumeToken: header.usedResumeToken, stream };
+  }
+}
+
+/** The Receiver served by `xrepl serve --role receiver` at `address`. */
+export class GrpcReceiver extends GrpcClientEndpoint implements Receiver {
+  constructor(address: string, options: GrpcClientOptions = {}) {
+    super(address, 'receiver', options);
+  }
+
+  /**
+   * Streams `stream` to the server, which receives it into `req.filesystem`; resolves once the
+   * server has applied it. If `stream` fails, the call is cancelled (the server discards the
+   * partial receive, or keeps it for resume) and its error is rethrown.
+   */
+  async receive(req: ReceiveReq, stream: Readable, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) {
+      stream.destroy();
+      throw signal.reason;
+    }
+    const m = METHODS.receive;
+    const failed = new AbortController();
+    let callError: unknown;
+    let settle!: { resolve: () => void; reject: (err: unknown) => void };
+    const response = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    response.catch(() => undefined);
+    const call = this.channel().makeClientStreamRequest(
+      m.path,
+      m.requestSerialize,
+      m.responseDeserialize,
+      new Metadata(),
+      {},
+      (err) => {
+        if (!err) return settle.resolve();
+        callError = signal.aborted ? signal.reason : fromCallError(err, this.address, 'receive');
+        failed.abort(callError);
+        settle.reject(callError);
+      },
+    );
+    const both = AbortSignal.any([signal, failed.signal]);
+    const cancel = (): void => call.cancel();
+    both.addEventListener('abort', cancel, { once: true });
+    const options = {
+      signal: both,
+      idleTimeoutMs: this.streamIdleTimeoutMs,
+      stalled: () => this.stalled('receive'),
+    };
+    try {
+      await writeMessage(call, receiveHeaderToWire(req), options);
+      await writeChunks(stream, call, (chunk) => ({ chunk }), options);
+      call.end();
+      await this.settled(response, options);
+    } catch (err) {
+      call.cancel();
+      stream.destroy();
+      // The server's answer explains best; else the stream's own error, else ours.
+      if (callError !== undefined && !signal.aborted) throw callError;
+      throw err;
+    } finally {
+      both.removeEventListener('abort', cancel);
+    }
+  }
+
+  /** The server's answer, bounded by the idle timeout (it applies the received stream). */
+  private settled(
+    response: Promise<void>,
+    options: { signal: AbortSignal; stalled: () => Error },
+  ): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(options.stalled()), this.streamIdleTimeoutMs);
+      const onAbort = (): void => reject(options.signal.reason);
+      options.signal.addEventListener('abort', onAbort, { once: true });
+      response.then(resolve, reject).finally(() => {
+        clearTimeout(timer);
+        options.signal.removeEventListener('abort', onAbort);
+      });
+    });
+  }
+}
+
+/**
+ * The Sender at `address` (`grpc://HOST:PORT` or `HOST:PORT`), served by `xrepl serve --role sender`.
+ * Call `close()` when done.
+ *
+ * @example
+ * const sender = grpcSender('grpc://tank.example:7000', { tls: await loadClientTls({ ca: 'ca.pem' }) });
+ * const planner = createPlanner(sender, zfsReceiver({ root: 'backup/tank' }));
+ */
+export function grpcSender(address: string, options: GrpcClientOptions = {}): GrpcSender {
+  return new GrpcSender(address, options);
+}
+
+/**
+ * The Receiver at `address`, served by `xrepl serve --role receiver`. Call `close()` when done.
+ *
+ * @example
+ * const receiver = grpcReceiver('grpc://127.0.0.1:7000');
+ * const planner = createPlanner(zfsSender({ root: 'tank' }), receiver);
+ */
+export function grpcReceiver(address: string, options: GrpcClientOptions = {}): GrpcReceiver {
+  return new GrpcReceiver(address, options);
+}
+
+export { GrpcEndpointError, GrpcTimeoutError };

@@ -1,0 +1,120 @@
+/**
+ * Errors across the wire (D9). The server sends an endpoint's error as a status carrying the
+ * endpoint's own message and its class; the client turns every failed call back into an error
+ * the driver classifies right:
+ * - the endpoint failed (zfs said no): permanent, with zfs's message;
+ * - the connection failed (refused, dropped, reset, stalled past a deadline): gRPC UNAVAILABLE
+ *   or a network timeout, so the driver waits for connectivity and retries.
+ */
+import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { classifyError, errorMessage } from '../errors/classify.js';
+
+/** Trailing metadata by which a status from an endpoint is told apart from a transport failure. */
+const ORIGIN_KEY = 'xrepl-error-origin';
+const CLASS_KEY = 'xrepl-error-class';
+
+/** An error shaped as @grpc/grpc-js's ServiceError, so `classifyError` recognises its code. */
+export class GrpcEndpointError extends Error {
+  override readonly name = 'GrpcEndpointError';
+  readonly metadata: Metadata;
+
+  constructor(
+    message: string,
+    readonly code: status,
+    readonly details: string,
+    options?: { cause?: unknown; metadata?: Metadata },
+  ) {
+    super(message, options);
+    this.metadata = options?.metadata ?? new Metadata();
+  }
+}
+
+/** A stalled peer: a network timeout (D9: `code: 'ETIMEDOUT'`, `timeout: true`). */
+export class GrpcTimeoutError extends Error {
+  override readonly name = 'GrpcTimeoutError';
+  readonly code = 'ETIMEDOUT';
+  readonly timeout = true;
+}
+
+/** An endpoint error (or a refusal of the server's own) as the status the client receives. */
+export function endpointStatus(err: unknown, code?: status): Partial<StatusObject> {
+  const metadata = new Metadata();
+  metadata.set(ORIGIN_KEY, 'endpoint');
+  const temporary = classifyError(err) === 'temporary-connectivity';
+  metadata.set(CLASS_KEY, temporary ? 'temporary-connectivity' : 'permanent');
+  return {
+    code: code ?? (temporary ? status.UNAVAILABLE : status.FAILED_PRECONDITION),
+    details: errorMessage(err),
+    metadata,
+  };
+}
+
+/** A refusal by the server itself (bad request, unknown identity), with its own status code. */
+export function refusal(code: status, message: string): Partial<StatusObject> {
+  return endpointStatus(new Error(message), code);
+}
+
+function isServiceError(err: unknown): err is ServiceError {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as Partial<ServiceError>;
+  return typeof e.code === 'number' && typeof e.details === 'string';
+}
+
+/** Status codes by which gRPC reports a connection that failed rather than a call that did. */
+const CONNECTION_CODES = new Set<status>([
+  status.UNAVAILABLE,
+  status.CANCELLED, // the peer went away (a local cancel is handled before)
+  status.INTERNAL, // e.g. "Received RST_STREAM with code 2" when the server dies mid-stream
+  status.UNKNOWN,
+]);
+
+/** What a refused call means for the operator. */
+function hint(code: status): string {
+  switch (code) {
+    case status.UNAUTHENTICATED:
+    case status.PERMISSION_DENIED:
+      return " (check the client certificate and the server's --tls-ca)";
+    case status.UNIMPLEMENTED:
+      return ' (is the server serving the other role? see `xrepl serve --role`)';
+    case status.RESOURCE_EXHAUSTED:
+      return ' (a message exceeded the size limit)';
+    default:
+      return '';
+  }
+}
+
+/**
+ * The error a failed call rejects with. `address` names the server in the message; an error
+ * that is not a gRPC status (a local bug, a stream error) passes through unchanged.
+ */
+export function fromCallError(err: unknown, address: string, what: string): unknown {
+  if (!isServiceError(err)) return err;
+  const metadata = err.metadata instanceof Metadata ? err.metadata : new Metadata();
+  if (metadata.get(ORIGIN_KEY)[0] === 'endpoint') {
+    const temporary = metadata.get(CLASS_KEY)[0] === 'temporary-connectivity';
+    const code = temporary ? status.UNAVAILABLE : err.code;
+    return new GrpcEndpointError(`${address}: ${err.details}`, code, err.details, {
+      cause: err,
+      metadata,
+    });
+  }
+  if (err.code === status.DEADLINE_EXCEEDED) {
+    return new GrpcTimeoutError(`${address}: ${what}: no answer before the deadline`, {
+      cause: err,
+    });
+  }
+  if (CONNECTION_CODES.has(err.code)) {
+    return new GrpcEndpointError(
+      `${address}: ${what}: connection failed: ${err.details}`,
+      status.UNAVAILABLE,
+      err.details,
+      { cause: err },
+    );
+  }
+  return new GrpcEndpointError(
+    `${address}: ${what} refused: ${err.details}${hint(err.code)}`,
+    err.code,
+    err.details,
+    { cause: err },
+  );
+}

@@ -1,0 +1,22 @@
+/**
+ * The gRPC transport (REPLICATION.md "Backends", 3): `startServer` serves a local endpoint
+ * (what `xrepl serve` runs), `grpcSender`/`grpcReceiver` are the client endpoints of
+ * `grpc://HOST:PORT`. The protocol is `proto/xrepl.proto`.
+ *
+ * @example
+ * const server = await startServer({ listen: '127.0.0.1:0', role: 'receiver', endpoint: memoryReceiver(pool, 'backup') });
+ * const receiver = grpcReceiver(server.url);
+ * await replicate(config, createPlanner(memorySender(src, 'tank'), receiver)).wait();
+ * receiver.close();
+ * await server.close();
+ */
+export { grpcSender, grpcReceiver, GrpcSender, GrpcReceiver } from './client.js';
+export type { GrpcClientOptions } from './client.js';
+export { startServer } from './server.js';
+export type { ServeOptions, ServedEndpoint, RunningServer, ClientInfo } from './server.js';
+export { GrpcEndpointError, GrpcTimeoutError } from './errors.js';
+export { parseGrpcUrl, parseHostPort } from './address.js';
+export type { ClientTlsFiles, GrpcUrl, HostPort } from './address.js';
+export { loadClientTls, loadServerTls, isLoopback } from './tls.js';
+export type { ClientTls, ServerTls } from './tls.js';
+export { MAX_CHUNK_BYTES } from './wire.js';

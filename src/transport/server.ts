@@ -1,0 +1,373 @@
+/**
+ * The server side of `xrepl serve`: one local endpoint (a Sender or a Receiver) exposed over
+ * gRPC. Requests are validated with zod before the endpoint sees them; an endpoint's error
+ * goes back with its own message and class (errors.ts). Under mutual TLS the client
+ * certificate's common name is the client's identity and chooses its endpoint, so a receiver
+ * keeps each client under `<root>/<identity>`.
+ */
+import {
+  Server,
+  status,
+  type sendUnaryData,
+  type ServerReadableStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { z } from 'zod';
+
+/** What every kind of server call has (grpc-js does not export the name). */
+type ServerSurfaceCall = Pick<ServerUnaryCall<unknown, unknown>, 'getPeer' | 'getAuthContext'> & {
+  once(event: 'cancelled', listener: () => void): unknown;
+  off(event: 'cancelled', listener: () => void): unknown;
+};
+
+import type { Logger } from '../driver/types.js';
+import { errorMessage } from '../errors/classify.js';
+import type { Endpoint, ReceiveReq, Receiver, Sender } from '../endpoints/types.js';
+import { parseHostPort } from './address.js';
+import { endpointStatus, refusal } from './errors.js';
+import { service } from './protocol.js';
+import { InboundStream, writeChunks, writeMessage } from './streams.js';
+import { identityOf, isLoopback, serverCredentials, type ServerTls } from './tls.js';
+import {
+  describeIssues,
+  filesystemsToWire,
+  ListFilesystemVersionsRequestSchema,
+  MAX_REQUEST_MESSAGE_BYTES,
+  MAX_RESPONSE_MESSAGE_BYTES,
+  ReceiveMessageSchema,
+  SendRequestSchema,
+  versionToWire,
+} from './wire.js';
+
+/** Who is calling: under mutual TLS the common name of the client certificate. */
+export interface ClientInfo {
+  identity: string | undefined;
+}
+
+/** An endpoint for every client, or one chosen per client. */
+type Provider<E> = E | ((client: ClientInfo) => E);
+
+export type ServedEndpoint =
+  | { role: 'sender'; endpoint: Provider<Sender> }
+  | { role: 'receiver'; endpoint: Provider<Receiver> };
+
+export type ServeOptions = ServedEndpoint & {
+  /** `HOST:PORT`; port 0 picks a free port (see `RunningServer.port`). */
+  listen: string;
+  /** TLS; with `ca`, clients must present a certificate signed by it (mutual TLS). */
+  tls?: ServerTls;
+  /** Without TLS, listening beyond loopback is refused unless this is set. */
+  insecureListenAnywhere?: boolean;
+  /** A stream with no progress for this long (the client stalled) fails (default 120 s). */
+  streamIdleTimeoutMs?: number;
+  /** Keepalive ping interval (default 20 s) and how long to wait for its answer (default 10 s). */
+  keepaliveTimeMs?: number;
+  keepaliveTimeoutMs?: number;
+  logger?: Logger;
+};
+
+export interface RunningServer {
+  /** The bound port (the one picked when listening on port 0). */
+  readonly port: number;
+  /** `grpc://HOST:PORT`, for `--from`/`--to` and `grpcSender`/`grpcReceiver`. */
+  readonly url: string;
+  /** Stops accepting calls, lets running ones finish for up to `graceMs` (default 5 s), then drops them. */
+  close(graceMs?: number): Promise<void>;
+  /** Drops every connection at once, as a crash would; resolves when every handler has ended. */
+  kill(): Promise<void>;
+}
+
+/** Why the server cancels a handler when a call ends early. */
+function goneError(why: string): Error {
+  return Object.assign(new Error(why), { code: status.UNAVAILABLE, details: why, metadata: {} });
+}
+
+class RequestError extends Error {}
+
+function parseRequest<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new RequestError(`invalid ${what} request: ${describeIssues(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/** The status for a failed handler: refusals of the request, else the endpoint's error. */
+function statusOf(err: unknown): ReturnType<typeof endpointStatus> {
+  return err instanceof RequestError
+    ? refusal(status.INVALID_ARGUMENT, err.message)
+    : endpointStatus(err);
+}
+
+class EndpointServer {
+  readonly server: Server;
+  private readonly running = new Map<AbortController, Promise<void>>();
+  private readonly idleMs: number;
+
+  constructor(private readonly options: ServeOptions) {
+    this.idleMs = options.streamIdleTimeoutMs ?? 120_000;
+    this.server = new Server({
+      'grpc.max_receive_message_length': MAX_REQUEST_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_RESPONSE_MESSAGE_BYTES,
+      'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? 20_000,
+      'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? 10_000,
+    });
+    this.server.addService(service('Endpoint'), this.endpointHandlers());
+    if (options.role === 'sender') {
+      this.server.addService(service('Sender'), this.senderHandlers());
+    } else {
+      this.server.addService(service('Receiver'), this.receiverHandlers());
+    }
+  }
+
+  /** Aborts every running handler and waits for all of them to end. */
+  async abortAll(reason: Error): Promise<void> {
+    for (const controller of this.running.keys()) controller.abort(reason);
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  /** The endpoint for the caller of `call`, or a refusal when its identity is unusable. */
+  private endpointFor(call: ServerSurfaceCall): Endpoint {
+    let client: ClientInfo = { identity: undefined };
+    if (this.options.tls?.ca !== undefined) {
+      const found = identityOf(call.getAuthContext().sslPeerCertificate);
+      if ('problem' in found) throw new IdentityError(found.problem);
+      client = { identity: found.identity };
+    }
+    const { endpoint } = this.options;
+    return typeof endpoint === 'function' ? endpoint(client) : endpoint;
+  }
+
+  /**
+   * Runs one handler with an AbortSignal that aborts when the call is cancelled (the client
+   * went away) or the server is killed; `reply` gets the error status if `body` throws.
+   */
+  private handle(
+    call: ServerSurfaceCall,
+    what: string,
+    body: (endpoint: Endpoint, signal: AbortSignal) => Promise<void>,
+    reply: (status: ReturnType<typeof endpointStatus>) => void,
+  ): void {
+    const controller = new AbortController();
+    const cancelled = (): void =>
+      controller.abort(goneError(`the client cancelled ${what} or went away`));
+    call.once('cancelled', cancelled);
+    const run = (async () => {
+      try {
+        await body(this.endpointFor(call), controller.signal);
+      } catch (err) {
+        if (controller.signal.aborted) return; // nobody is listening any more
+        const failure =
+          err instanceof IdentityError
+            ? refusal(status.PERMISSION_DENIED, err.message)
+            : statusOf(err);
+        this.options.logger?.warn(
+          {
+            method: what,
+            peer: call.getPeer(),
+            code: status[failure.code ?? status.UNKNOWN],
+            err: errorMessage(err),
+          },
+          'call failed',
+        );
+        reply(failure);
+      } finally {
+        call.off('cancelled', cancelled);
+        this.running.delete(controller);
+      }
+    })();
+    this.running.set(controller, run);
+  }
+
+  private unary<T>(
+    what: string,
+    body: (endpoint: Endpoint, request: unknown, signal: AbortSignal) => Promise<T>,
+  ) {
+    return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>): void =>
+      this.handle(
+        call,
+        what,
+        async (endpoint, signal) => callback(null, await body(endpoint, call.request, signal)),
+        (failure) => callback(failure),
+      );
+  }
+
+  private endpointHandlers(): UntypedServiceImplementation {
+    return {
+      ListFilesystems: this.unary('listFilesystems', async (endpoint, _request, signal) =>
+        filesystemsToWire(await endpoint.listFilesystems(signal)),
+      ),
+      ListFilesystemVersions: this.unary(
+        'listFilesystemVersions',
+        async (endpoint, request, signal) => {
+          const { filesystem } = parseRequest(
+            ListFilesystemVersionsRequestSchema,
+            request,
+            'listFilesystemVersions',
+          );
+          const versions = await endpoint.listFilesystemVersions(filesystem, signal);
+          return { versions: versions.map(versionToWire) };
+        },
+      ),
+      Ping: this.unary('ping', async (endpoint, _request, signal) => {
+        // Answer only once the endpoint itself is reachable (a pool daemon, say).
+        await endpoint.waitForConnectivity(signal);
+        return { role: this.options.role === 'sender' ? 'SENDER' : 'RECEIVER' };
+      }),
+    };
+  }
+
+  private senderHandlers(): UntypedServiceImplementation {
+    const sender = (endpoint: Endpoint): Sender => endpoint as Sender;
+    return {
+      SendDry: this.unary('sendDry', async (endpoint, request, signal) => {
+        const req = parseRequest(SendRequestSchema, request, 'sendDry');
+        const { expectedSize } = await sender(endpoint).sendDry(req, signal);
+        return { expectedSize: String(Math.max(0, Math.floor(expectedSize))) };
+      }),
+      SendCompleted: this.unary('sendCompleted', async (endpoint, request, signal) => {
+        await sender(endpoint).sendCompleted(
+          parseRequest(SendRequestSchema, request, 'sendCompleted'),
+          signal,
+        );
+        return {};
+      }),
+      Send: (call: ServerWritableStream<unknown, unknown>) =>
+        this.handle(
+          call,
+          'send',
+          async (endpoint, signal) => {
+            const req = parseRequest(SendRequestSchema, call.request, 'send');
+            const { usedResumeToken, stream } = await sender(endpoint).send(req, signal);
+            const options = {
+              signal,
+              idleTimeoutMs: this.idleMs,
+              stalled: () => new Error(`the client read nothing for ${this.idleMs} ms`),
+            };
+            try {
+              await writeMessage(call, { header: { usedResumeToken } }, options);
+              await writeChunks(stream, call, (chunk) => ({ chunk }), options);
+            } catch (err) {
+              stream.destroy();
+              throw err;
+            }
+            call.end();
+          },
+          (failure) => call.emit('error', failure),
+        ),
+    };
+  }
+
+  private receiverHandlers(): UntypedServiceImplementation {
+    return {
+      Receive: (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) =>
+        this.handle(
+          call,
+          'receive',
+          async (endpoint, signal) => {
+            const inbound = new InboundStream<ReceiveReq>(
+              // The call ends with our status; nothing to cancel from this side.
+              { stream: call, cancel: () => undefined },
+              {
+                parse: (message) => {
+                  const value = parseRequest(ReceiveMessageSchema, message, 'receive');
+                  return value.message === 'header'
+                    ? { header: value.header }
+                    : { chunk: Buffer.from(value.chunk) };
+                },
+                idleTimeoutMs: this.idleMs,
+                stalled: () => new Error(`receive: no data from the client for ${this.idleMs} ms`),
+                failed: (err) => err,
+              },
+            );
+            const onAbort = (): void => {
+              inbound.destroy(
+                signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)),
+              );
+            };
+            signal.addEventListener('abort', onAbort, { once: true });
+            try {
+              const req = await inbound.header;
+              await (endpoint as Receiver).receive(req, inbound, signal);
+            } finally {
+              signal.removeEventListener('abort', onAbort);
+              inbound.destroy();
+            }
+            callback(null, {});
+          },
+          (failure) => callback(failure),
+        ),
+    };
+  }
+}
+
+class IdentityError extends Error {}
+
+/**
+ * Serves `options.endpoint` over gRPC until closed.
+ *
+ * @example
+ * const server = await startServer({
+ *   listen: '127.0.0.1:0',
+ *   role: 'receiver',
+ *   endpoint: memoryReceiver(pool, 'backup'),
+ * });
+ * const receiver = grpcReceiver(server.url);
+ * // ...
+ * await server.close();
+ */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const { host, target } = parseHostPort(options.listen, 'listen address');
+  if (options.tls === undefined && !isLoopback(host) && options.insecureListenAnywhere !== true) {
+    throw new Error(
+      `refusing to listen on ${target} without TLS: anyone who reaches it could read or write ` +
+        'your datasets. Give --tls-cert and --tls-key (and --tls-ca for client certificates), ' +
+        'listen on 127.0.0.1, or pass --insecure-listen-anywhere',
+    );
+  }
+  const role: unknown = options.role;
+  if (role !== 'sender' && role !== 'receiver') {
+    throw new Error(`invalid role ${JSON.stringify(role)}: use sender or receiver`);
+  }
+  const served = new EndpointServer(options);
+  const port = await new Promise<number>((resolve, reject) =>
+    served.server.bindAsync(target, serverCredentials(options.tls), (err, bound) =>
+      err
+        ? reject(new Error(`cannot listen on ${target}: ${err.message}`, { cause: err }))
+        : resolve(bound),
+    ),
+  );
+  const shownHost = target.slice(0, target.lastIndexOf(':'));
+  const url = `grpc://${shownHost}:${port}`;
+  const tlsMode =
+    options.tls === undefined ? 'none' : options.tls.ca === undefined ? 'tls' : 'mutual-tls';
+  options.logger?.info({ url, role: options.role, tls: tlsMode }, 'serving');
+  let stopped: Promise<void> | undefined;
+  return {
+    port,
+    url,
+    close(graceMs = 5_000) {
+      stopped ??= (async () => {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => served.server.forceShutdown(), graceMs);
+          served.server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        await served.abortAll(goneError('the server shut down'));
+        options.logger?.info({ url }, 'stopped');
+      })();
+      return stopped;
+    },
+    kill() {
+      stopped ??= (async () => {
+        served.server.forceShutdown();
+        await served.abortAll(goneError('the server was killed'));
+      })();
+      return stopped;
+    },
+  };
+}

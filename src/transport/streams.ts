@@ -1,0 +1,235 @@
+/**
+ * Byte streams over gRPC message streams, with flow control both ways: a stream is cut into
+ * chunks of at most MAX_CHUNK_BYTES, a writer waits for 'drain' before writing more, and a
+ * reader pauses the call while its consumer is not reading (grpc-js then stops reading, and
+ * HTTP/2 flow control holds the peer back). Memory stays bounded on a stream of any length.
+ *
+ * A stalled peer is caught by an idle watchdog that runs only while we wait on the network:
+ * a slow consumer on our side never counts against the peer.
+ */
+import { Readable, type Writable } from 'node:stream';
+import { MAX_CHUNK_BYTES } from './wire.js';
+
+/** Calls `onIdle` when armed for `ms` without being disarmed; re-armable. */
+export class Watchdog {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ms: number,
+    private readonly onIdle: () => void,
+  ) {}
+
+  arm(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.onIdle();
+    }, this.ms);
+  }
+
+  disarm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** `chunk` as pieces of at most MAX_CHUNK_BYTES (views, not copies). */
+export function* pieces(chunk: Uint8Array): Generator<Buffer> {
+  const buffer = Buffer.isBuffer(chunk)
+    ? chunk
+    : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  for (let offset = 0; offset < buffer.length; offset += MAX_CHUNK_BYTES) {
+    yield buffer.subarray(offset, offset + MAX_CHUNK_BYTES);
+  }
+}
+
+/** One parsed message of a stream whose first message is a header and the rest chunks. */
+export type Inbound<H> = { header: H } | { chunk: Buffer };
+
+/** The receiving end of a call's message stream. */
+export interface MessageSource {
+  readonly stream: Readable;
+  /** Ends the call (client: cancel; server: nothing more is read). */
+  cancel(): void;
+}
+
+export interface InboundOptions<H> {
+  /** Validates one message; throws a clear error for anything else. */
+  parse(message: unknown): Inbound<H>;
+  /** No message for this long while we wait for one: the peer stalled. */
+  idleTimeoutMs: number;
+  /** The error of a stall. */
+  stalled(): Error;
+  /** The error of a failed call (the stream's 'error'). */
+  failed(err: unknown): unknown;
+}
+
+/**
+ * The bytes of a header-then-chunks message stream. `header` settles with the first message;
+ * destroying the stream cancels the call. Backpressure: the call is paused while the buffer is
+ * full, and only a wanted read arms the idle watchdog.
+ */
+export class InboundStream<H> extends Readable {
+  readonly header: Promise<H>;
+  private resolveHeader!: (header: H) => void;
+  private rejectHeader!: (err: unknown) => void;
+  private gotHeader = false;
+  /** The consumer asked for data that has not come yet. */
+  private wanted = false;
+  private ended = false;
+  private readonly watchdog: Watchdog;
+
+  constructor(
+    private readonly source: MessageSource,
+    private readonly options: InboundOptions<H>,
+  ) {
+    super({ highWaterMark: MAX_CHUNK_BYTES });
+    this.header = new Promise<H>((resolve, reject) => {
+      this.resolveHeader = resolve;
+      this.rejectHeader = reject;
+    });
+    // Whoever awaits the header sees its failure, and the stream's reader the stream's error;
+    // before either listens, neither may be an unhandled rejection or an uncaught 'error'.
+    this.header.catch(() => undefined);
+    this.on('error', () => undefined);
+    this.watchdog = new Watchdog(options.idleTimeoutMs, () => this.destroy(this.options.stalled()));
+    this.watchdog.arm();
+    const { stream } = source;
+    stream.on('data', this.onMessage);
+    stream.once('end', this.onEnd);
+    stream.once('error', this.onError);
+  }
+
+  override _read(): void {
+    this.wanted = true;
+    if (this.ended || !this.gotHeader) return;
+    this.watchdog.arm();
+    this.source.stream.resume();
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.watchdog.disarm();
+    const { stream } = this.source;
+    stream.off('data', this.onMessage);
+    stream.off('end', this.onEnd);
+    // A late 'error' (the cancel below) must not become an uncaught one.
+    stream.off('error', this.onError);
+    stream.on('error', () => undefined);
+    if (!this.ended) this.source.cancel();
+    this.rejectHeader(err ?? new Error('the stream was closed before its header arrived'));
+    callback(err);
+  }
+
+  private readonly onMessage = (message: unknown): void => {
+    let parsed: Inbound<H>;
+    try {
+      parsed = this.options.parse(message);
+    } catch (err) {
+      this.destroy(err as Error);
+      return;
+    }
+    if ('header' in parsed) {
+      if (this.gotHeader) {
+        this.destroy(new Error('protocol error: a second stream header'));
+        return;
+      }
+      this.gotHeader = true;
+      this.watchdog.disarm();
+      // Nothing is read past the header until the consumer asks.
+      if (this.wanted) this.watchdog.arm();
+      else this.source.stream.pause();
+      this.resolveHeader(parsed.header);
+      return;
+    }
+    if (!this.gotHeader) {
+      this.destroy(new Error('protocol error: a chunk before the stream header'));
+      return;
+    }
+    if (this.push(parsed.chunk)) {
+      this.watchdog.arm();
+    } else {
+      this.wanted = false;
+      this.watchdog.disarm();
+      this.source.stream.pause();
+    }
+  };
+
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.watchdog.disarm();
+    if (!this.gotHeader) {
+      this.destroy(new Error('protocol error: the stream ended before its header'));
+      return;
+    }
+    this.push(null);
+  };
+
+  private readonly onError = (err: unknown): void => {
+    this.ended = true;
+    const failure = this.options.failed(err);
+    this.destroy(failure instanceof Error ? failure : new Error(String(failure)));
+  };
+}
+
+export interface OutboundOptions {
+  /** Aborts the writing: our caller's cancel, or the call failing under us. */
+  signal: AbortSignal;
+  /** Waiting this long for 'drain' means the peer stopped reading. */
+  idleTimeoutMs: number;
+  /** The error of a stall. */
+  stalled(): Error;
+}
+
+/** Resolves on 'drain'; rejects on abort or when the peer does not read for the idle timeout. */
+function drained(sink: Writable, options: OutboundOptions): Promise<void> {
+  const { signal } = options;
+  return new Promise((resolve, reject) => {
+    const done = (err?: unknown): void => {
+      clearTimeout(timer);
+      sink.off('drain', onDrain);
+      signal.removeEventListener('abort', onAbort);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onDrain = (): void => done();
+    const onAbort = (): void => done(signal.reason);
+    const timer = setTimeout(() => done(options.stalled()), options.idleTimeoutMs);
+    sink.on('drain', onDrain);
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+  });
+}
+
+/**
+ * Writes every chunk of `source` into `sink` as `wrap(piece)` messages, waiting for 'drain'
+ * whenever the sink is full. Does not end the sink. Rejects with the source's error, the
+ * signal's reason, or a stall.
+ */
+export async function writeChunks(
+  source: AsyncIterable<unknown>,
+  sink: Writable,
+  wrap: (piece: Buffer) => unknown,
+  options: OutboundOptions,
+): Promise<number> {
+  let bytes = 0;
+  options.signal.throwIfAborted();
+  for await (const chunk of source) {
+    if (!(chunk instanceof Uint8Array)) throw new Error('a byte stream yielded a non-binary chunk');
+    for (const piece of pieces(chunk)) {
+      options.signal.throwIfAborted();
+      bytes += piece.length;
+      if (!sink.write(wrap(piece))) await drained(sink, options);
+    }
+  }
+  return bytes;
+}
+
+/** Writes one message, waiting for 'drain' if the sink is full. */
+export async function writeMessage(
+  sink: Writable,
+  message: unknown,
+  options: OutboundOptions,
+): Promise<void> {
+  options.signal.throwIfAborted();
+  if (!sink.write(message)) await drained(sink, options);
+}
