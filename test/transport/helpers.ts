@@ -39,7 +39,10 @@ export function mismatches(src: MemoryPool, from: string, dst: MemoryPool, to: s
     if (source === undefined || source.placeholder) continue;
     const target = `${to}/${path.slice(from.length + 1)}`;
     const sent = source.snapshots.map((s) => s.guid).join(',');
-    const got = dst.get(target)?.snapshots.map((s) => s.guid).join(',');
+    const got = dst
+      .get(target)
+      ?.snapshots.map((s) => s.guid)
+      .join(',');
     if (sent !== got) problems.push(`${target}: expected [${sent}], got [${got}]`);
   }
   return problems;
