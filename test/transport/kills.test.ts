@@ -91,7 +91,6 @@ interface Window {
 async function runWithKills(options: { resumable: boolean; kills: number; everyBytes: number }) {
   const src = sourceTree({ size: 400_000 });
   const dst = new MemoryPool({ seed: 'dst' });
-  let restartable!: Restartable;
   let nextKillAt = options.everyBytes;
   const endpoint = counting(
     memoryReceiver(dst, 'backup', { resumable: options.resumable }),
@@ -102,7 +101,7 @@ async function runWithKills(options: { resumable: boolean; kills: number; everyB
       }
     },
   );
-  restartable = new Restartable({ role: 'receiver', endpoint });
+  const restartable: Restartable = new Restartable({ role: 'receiver', endpoint });
   await restartable.start();
   const receiver = grpcReceiver(`grpc://127.0.0.1:${restartable.port}`, {
     reconnect: { initialDelayMs: 5, maxDelayMs: 50 },
@@ -173,7 +172,6 @@ describe('the server killed mid-stream and restarted', () => {
 test('a served sender killed mid-stream 5 times: the local receiver ends consistent and complete', async () => {
   const src = sourceTree({ size: 400_000 });
   const dst = new MemoryPool({ seed: 'dst' });
-  let restartable!: Restartable;
   let nextKillAt = 700_000;
   const endpoint = countingSender(memorySender(src, 'tank'), (total) => {
     if (restartable.kills < 5 && total >= nextKillAt) {
@@ -181,7 +179,7 @@ test('a served sender killed mid-stream 5 times: the local receiver ends consist
       restartable.killAndRestart();
     }
   });
-  restartable = new Restartable({ role: 'sender', endpoint });
+  const restartable: Restartable = new Restartable({ role: 'sender', endpoint });
   await restartable.start();
   const sender = grpcSender(`grpc://127.0.0.1:${restartable.port}`, {
     reconnect: { initialDelayMs: 5, maxDelayMs: 50 },
