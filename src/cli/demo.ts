@@ -146,7 +146,10 @@ async function demoCommand(options: DemoOptions, ctx: CommandContext): Promise<n
       planner: createPlanner(sender, countingReceiver(receiver.endpoint, drop.onBytes), {
         initial: 'all',
       }),
-      logger: createLogger(options.logLevel, io.stderr, (write) => display.print(write)),
+      logger: createLogger(options.logLevel, io.stderr, {
+        readable: io.isTTY,
+        print: (write) => display.print(write),
+      }),
       display,
       signal: interrupt.signal,
       visualizer,

@@ -70,7 +70,10 @@ async function replicateCommand(options: ReplicateOptions, ctx: CommandContext):
     const receiver = await openEndpoint(options.to, 'receiver', ctx.schemes);
     opened.push(receiver);
     const planner = createPlanner(sender.endpoint, receiver.endpoint, { initial: options.initial });
-    const logger = createLogger(options.logLevel, io.stderr, (write) => display.print(write));
+    const logger = createLogger(options.logLevel, io.stderr, {
+      readable: io.isTTY,
+      print: (write) => display.print(write),
+    });
     visualizer = await openVisualizer(
       options.visualize,
       options.record,

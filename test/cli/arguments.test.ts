@@ -1,0 +1,87 @@
+/** Bad arguments: exit 2 and one clear line on stderr, no stack trace, nothing on stdout. */
+import { writeFileSync } from 'node:fs';
+import { lines, run, tempDir } from './helpers.js';
+
+const replicate = (...more: string[]): string[] => [
+  'replicate',
+  '--from',
+  'memory:',
+  '--to',
+  'memory:',
+  ...more,
+];
+
+describe('bad arguments exit 2 with one line', () => {
+  const tmp = tempDir();
+  afterAll(() => tmp.cleanup());
+
+  test.each([
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['replicate', '--to', 'memory:'], /required option '--from <endpoint>' not specified/],
+    [replicate('--bogus'), /unknown option '--bogus'/],
+    [
+      ['replicate', '--from', 'ftp://host/tank', '--to', 'memory:'],
+      /endpoint "ftp:\/\/host\/tank" has unknown scheme "ftp:" \(known: memory:, zfs:\)/,
+    ],
+    [
+      ['replicate', '--from', 'tank/data', '--to', 'memory:'],
+      /endpoint "tank\/data" has no scheme/,
+    ],
+    [['replicate', '--from', 'zfs:', '--to', 'memory:'], /zfs: endpoint needs a root dataset/],
+    [['replicate', '--from', 'zfs:/tank', '--to', 'memory:'], /leading "\/"/],
+    [replicate('--concurrency', '0'), /--concurrency takes an integer >= 1 \(got "0"\)/],
+    [replicate('--concurrency', '2.5'), /--concurrency takes an integer >= 1/],
+    [replicate('--max-attempts', '0'), /--max-attempts takes an integer >= 1 \(or -1\)/],
+    [
+      replicate('--reconnect-timeout', '30'),
+      /--reconnect-timeout takes a positive duration with a unit, e\.g\. 30s/,
+    ],
+    [replicate('--reconnect-timeout', '0s'), /positive duration/],
+    [
+      replicate('--initial', 'newest'),
+      /--initial takes one of most-recent, all, fail \(got "newest"\)/,
+    ],
+    [replicate('--visualize', '70000'), /--visualize takes a port from 0 to 65535/],
+    [replicate('--log-level', 'loud'), /--log-level takes one of fatal, error, warn/],
+    [
+      ['replicate', '--from', 'memory:/nonexistent/pool.json', '--to', 'memory:'],
+      /cannot read memory pool fixture \/nonexistent\/pool\.json/,
+    ],
+    [
+      ['replicate', '--from', 'memory:?depth=3', '--to', 'memory:'],
+      /memory: endpoint has no option "depth"/,
+    ],
+    [['visualize', '--port', 'x'], /--port must be an integer from 0 to 65535/],
+  ])('%j', async (argv, message) => {
+    const { code, io } = await run(argv);
+    expect(code).toBe(2);
+    expect(lines(io.err)).toHaveLength(1);
+    expect(io.err).toMatch(message);
+    expect(io.err).toMatch(/^error: /);
+    expect(io.err).not.toMatch(/\n\s+at /);
+    expect(io.out).toBe('');
+  });
+
+  test('an invalid fixture names the file and every issue', async () => {
+    const file = tmp.file('bad.json');
+    writeFileSync(file, '{"datasets": [{"path": 5}], "extra": 1}');
+    const { code, io } = await run(['replicate', '--from', `memory:${file}`, '--to', 'memory:']);
+    expect(code).toBe(2);
+    expect(lines(io.err)[0]).toBe(`error: ${file}: invalid memory pool fixture:`);
+    expect(io.err).toMatch(/datasets\.0\.path/);
+  });
+
+  test('no command prints the usage on stderr and exits 2', async () => {
+    const { code, io } = await run([]);
+    expect(code).toBe(2);
+    expect(io.err).toMatch(/Usage: xrepl \[options\] \[command\]/);
+  });
+
+  test('--help exits 0 and lists the endpoint schemes', async () => {
+    const { code, io } = await run(['replicate', '--help']);
+    expect(code).toBe(0);
+    expect(io.out).toMatch(/--reconnect-timeout <duration>/);
+    expect(io.out).toMatch(/memory:\[FIXTURE\.json\]/);
+    expect(io.out).toMatch(/zfs:ROOT/);
+  });
+});
