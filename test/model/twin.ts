@@ -22,7 +22,11 @@ function transform(config: StateConfig, id: string): StateConfig {
   const out: StateConfig = { ...rest };
   const transitions: Record<string, unknown> = { ...(on ?? {}) };
   for (const inv of invoke === undefined ? [] : Array.isArray(invoke) ? invoke : [invoke]) {
-    const { id: invokeId, onDone, onError } = inv as { id: string; onDone?: unknown; onError?: unknown };
+    const {
+      id: invokeId,
+      onDone,
+      onError,
+    } = inv as { id: string; onDone?: unknown; onError?: unknown };
     if (!invokeId) throw new Error(`invoke without id in ${id}: give it one`);
     if (onDone !== undefined) transitions[`xstate.done.actor.${invokeId}`] = onDone;
     if (onError !== undefined) transitions[`xstate.error.actor.${invokeId}`] = onError;
@@ -59,10 +63,7 @@ export function allStates(machine: AnyStateMachine): string[] {
 }
 
 /** A transition's identity: source state, event type, position among that event's branches. */
-export function transitionKey(t: {
-  source: AnyStateNode;
-  eventType: string;
-}): string {
+export function transitionKey(t: { source: AnyStateNode; eventType: string }): string {
   const { source } = t;
   const list =
     t.eventType === '' ? (source.always ?? []) : (source.transitions.get(t.eventType) ?? []);
@@ -117,4 +118,47 @@ export function coverageOf(
   }
   actor.stop();
   return { states, transitions };
+}
+
+/** A path's name for the test list: its events, short. */
+export function pathName(steps: { event: { type: string; label?: string } }[]): string {
+  const names = steps
+    .map((s) => s.event.label ?? s.event.type)
+    .filter((t) => t !== 'xstate.init')
+    .map((t) =>
+      t.replace(/^xstate\.(done|error)\.actor\./, (_, kind: string) =>
+        kind === 'done' ? '✓' : '✗',
+      ),
+    );
+  return names.length === 0 ? '(initial state)' : names.join(' → ');
+}
+
+/**
+ * Replays every path's events on the machine and returns what the paths cover, next to what
+ * the machine defines.
+ */
+export function pathCoverage(
+  machine: AnyStateMachine,
+  input: unknown,
+  paths: { steps: { event: { type: string } }[] }[],
+): {
+  states: string[];
+  transitions: string[];
+  coveredStates: Set<string>;
+  coveredTransitions: Set<string>;
+} {
+  const coveredStates = new Set<string>();
+  const coveredTransitions = new Set<string>();
+  for (const path of paths) {
+    const events = path.steps.map((s) => s.event).filter((e) => e.type !== 'xstate.init');
+    const { states, transitions } = coverageOf(machine, input, events);
+    for (const s of states) coveredStates.add(s);
+    for (const t of transitions) coveredTransitions.add(t);
+  }
+  return {
+    states: allStates(machine),
+    transitions: allTransitions(machine),
+    coveredStates,
+    coveredTransitions,
+  };
 }

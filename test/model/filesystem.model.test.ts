@@ -1,0 +1,243 @@
+/**
+ * Model-based tests of the filesystem statechart: paths generated from the machine (shortest
+ * and simple, with `xstate/graph`) run against the driver's filesystem actor with its real
+ * planFS and step actors over a scripted planner; the test plays the attempt and the step
+ * queue. After every event the report computed from the actor's snapshot must show the
+ * model's state, blockedOn, currentStep and errors.
+ */
+import { createActor, createEmptyActor, fromCallback } from 'xstate';
+import { createTestModel } from 'xstate/graph';
+import { filesystemMachine } from '../../machines/filesystem.machine.js';
+import { provideFilesystemMachine } from '../../src/driver/actors.js';
+import { filesystemReport } from '../../src/report/fromSnapshot.js';
+import { Script, ScriptedFS, ScriptedStep, type StepSpec } from '../helpers/scripted.js';
+import { until } from '../helpers/deferred.js';
+import { allStates, allTransitions, pathCoverage, pathName, testTwin } from './twin.js';
+
+const PLANS: Record<string, StepSpec[]> = {
+  none: [],
+  full2: [
+    { from: '', to: 's1', date: 1 },
+    { from: 's1', to: 's2', date: 2 },
+  ],
+  incremental: [{ from: 'base', to: 's1', date: 1 }],
+  badDate: [{ from: 'base', to: 's1', date: 'throws' }],
+};
+
+type ModelEvent =
+  | { type: 'GRANTED' }
+  | { type: 'CANCEL'; reason: unknown }
+  | { type: 'PARENT_PRESENT' }
+  | { type: 'PARENT_FAILED'; name: string; cause: unknown }
+  | { type: 'xstate.done.actor.planFS'; output: ScriptedStep[]; plan: string; label: string }
+  | { type: 'xstate.error.actor.planFS'; error: unknown }
+  | { type: 'xstate.done.actor.runStep' }
+  | { type: 'xstate.error.actor.runStep'; error: unknown };
+
+const dummyScript = new Script([]);
+const stepsOf = (plan: string) =>
+  (PLANS[plan] ?? []).map((s) => new ScriptedStep('p/t', s, dummyScript));
+
+const twin = testTwin(filesystemMachine);
+type Snap = ReturnType<typeof twin.getInitialSnapshot>;
+
+function events(s: Snap): ModelEvent[] {
+  const c = s.context;
+  const out: ModelEvent[] = [
+    { type: 'GRANTED' },
+    { type: 'CANCEL', reason: new Error('cancelled') },
+  ];
+  if (c.parentsPending > 0 && c.failedParents.length === 0) {
+    out.push(
+      { type: 'PARENT_PRESENT' },
+      { type: 'PARENT_FAILED', name: 'p', cause: new Error('p failed') },
+    );
+  }
+  for (const plan of Object.keys(PLANS)) {
+    out.push({
+      type: 'xstate.done.actor.planFS',
+      output: stepsOf(plan),
+      plan,
+      label: `✓planFS(${plan})`,
+    });
+  }
+  out.push({ type: 'xstate.error.actor.planFS', error: new Error('planFS failed') });
+  out.push({ type: 'xstate.done.actor.runStep' });
+  out.push({ type: 'xstate.error.actor.runStep', error: new Error('step failed') });
+  return out;
+}
+
+const modelInput = {
+  index: 1,
+  planned: { fs: {} as never, name: 'p/t', ancestors: 2 },
+  // Two PARENT_PRESENT events to wait for: the machine's general case (the attempt sends one).
+  parentsPending: 2,
+  attempt: createEmptyActor(),
+  queue: createEmptyActor(),
+  signal: new AbortController().signal,
+  now: () => new Date(0),
+};
+
+const model = createTestModel(twin, {
+  input: modelInput,
+  events: events as never,
+  // The traversal adds a bare `{ type }` for every event a state handles that `events` left out
+  // on purpose (e.g. a second PARENT_FAILED from the only parent): keep only ours.
+  filterEvents: ((s: Snap, e: ModelEvent) => events(s).some((x) => x.type === e.type)) as never,
+  serializeState: ((s: Snap) =>
+    JSON.stringify([
+      s.value,
+      s.context.currentStep,
+      s.context.steps?.map((st) => (st as ScriptedStep).spec),
+      s.context.parentsPending,
+      s.context.failedParents.length,
+      s.context.cancel !== null,
+      s.context.planError?.err,
+      s.context.stepError?.err,
+    ])) as never,
+} as never);
+
+/**
+ * The SUT: the driver's filesystem actor (`provideFilesystemMachine()`: real planFS and runStep
+ * actors) over a scripted FS. The test plays its attempt (PARENT_PRESENT / PARENT_FAILED,
+ * CANCEL) and its step queue (a REQUEST is granted when the path says GRANTED).
+ */
+function sut() {
+  const script = new Script([{ name: 'p/t', steps: [] }], () => false);
+  const requests: string[] = [];
+  const queue = createActor(
+    fromCallback<{ type: string }>(({ receive }) => {
+      receive((e) => {
+        if (
+          e.type === 'REQUEST' ||
+          (e.type === 'RELEASE' && (e as { next?: unknown }).next !== undefined)
+        ) {
+          requests.push(e.type);
+        } else if (e.type === 'WITHDRAW' || e.type === 'RELEASE') {
+          requests.length = 0;
+        }
+      });
+    }),
+  ).start();
+  const toAttempt: string[] = [];
+  const attempt = createActor(
+    fromCallback<{ type: string }>(({ receive }) => receive((e) => toAttempt.push(e.type))),
+  ).start();
+  const fs = createActor(provideFilesystemMachine(), {
+    input: {
+      ...modelInput,
+      planned: { fs: new ScriptedFS(script.fss[0]!, script), name: 'p/t', ancestors: 2 },
+      attempt,
+      queue,
+    },
+  }).start();
+  const grant = () => {
+    if (requests.length === 0) throw new Error('GRANTED without a pending request');
+    requests.length = 0;
+    fs.send({ type: 'GRANTED' });
+  };
+  const stop = () => {
+    for (const c of [...script.pending]) c.gate.reject(new Error('test over'));
+    fs.stop();
+    queue.stop();
+    attempt.stop();
+  };
+  return { script, fs, grant, stop, target: () => filesystemReport(fs.getSnapshot()) };
+}
+
+const BLOCKED: Record<string, string> = {
+  'planning.waiting-for-slot': 'plan-queue',
+  'stepping.waiting-for-parents': 'parent-initial-repl',
+  'stepping.waiting-for-slot': 'repl-queue',
+};
+
+async function runPath(path: { steps: { event: ModelEvent; state: Snap }[] }) {
+  const { script, fs, grant, stop, target } = sut();
+  const check = async (state: Snap) => {
+    const top = typeof state.value === 'string' ? state.value : Object.keys(state.value)[0]!;
+    const sub =
+      typeof state.value === 'string' ? '' : (state.value as Record<string, string>)[top]!;
+    const expected = {
+      state: top,
+      blockedOn: BLOCKED[`${top}.${sub}`] ?? 'nothing',
+      currentStep: state.context.currentStep,
+      planError: state.context.planError?.err ?? null,
+      stepError: state.context.stepError?.err ?? null,
+    };
+    const actual = () => {
+      const t = target();
+      return {
+        state: t.state,
+        blockedOn: t.blockedOn,
+        currentStep: t.currentStep,
+        planError: t.planError?.err ?? null,
+        stepError: t.stepError?.err ?? null,
+      };
+    };
+    // The calls settle through promises: give them turns, then compare.
+    await until(() => JSON.stringify(actual()) === JSON.stringify(expected), 50).catch(
+      () => undefined,
+    );
+    expect(actual()).toEqual(expected);
+  };
+  try {
+    for (const { event, state } of path.steps) {
+      switch (event.type) {
+        case 'GRANTED':
+          grant();
+          break;
+        case 'CANCEL':
+        case 'PARENT_PRESENT':
+        case 'PARENT_FAILED':
+          fs.send(event);
+          break;
+        case 'xstate.done.actor.planFS':
+          script.fss[0]!.steps = PLANS[event.plan]!;
+          script.find('planFS', 'p/t').gate.resolve(undefined);
+          break;
+        case 'xstate.error.actor.planFS':
+          script.find('planFS', 'p/t').gate.reject(event.error);
+          break;
+        case 'xstate.done.actor.runStep':
+          script.find('step', 'p/t').gate.resolve(undefined);
+          break;
+        case 'xstate.error.actor.runStep':
+          script.find('step', 'p/t').gate.reject(event.error);
+          break;
+      }
+      await check(state);
+    }
+  } finally {
+    stop();
+  }
+}
+
+describe("filesystem statechart: generated paths against the driver's filesystem actor", () => {
+  const shortest = model.getShortestPaths();
+  const simple = model.getSimplePaths();
+  const named = (paths: typeof shortest) =>
+    paths.map((p) => [pathName(p.steps as never), p] as const);
+
+  test('the twin has exactly the transitions of the machine (invocations and delays included)', () => {
+    expect(allTransitions(twin)).toEqual(allTransitions(filesystemMachine));
+    expect(allStates(twin)).toEqual(allStates(filesystemMachine));
+  });
+
+  test('the generated paths cover every state and every transition of the machine', () => {
+    const c = pathCoverage(twin, modelInput, [...shortest, ...simple]);
+    expect(c.states.filter((s) => !c.coveredStates.has(s))).toEqual([]);
+    expect(c.transitions.filter((t) => !c.coveredTransitions.has(t))).toEqual([]);
+  });
+
+  describe('shortest paths', () => {
+    test.each(named(shortest))('%s', async (_, path) => {
+      await runPath(path as never);
+    });
+  });
+
+  describe('simple paths', () => {
+    test.each(named(simple))('%s', async (_, path) => {
+      await runPath(path as never);
+    });
+  });
+});
