@@ -1,27 +1,41 @@
 /**
- * One attempt: a global planning, then every planned filesystem as a spawned child actor
- * running through one step queue (D3, D4, D6, D8, D11).
+ * One attempt: a global planning, then every planned filesystem as a child actor running
+ * through one step queue (D3, D4, D6, D8, D11).
  *
  * States are the report's words. The attempt relays initial-replication progress from a
- * filesystem to its descendants (FS_PRESENT -> PARENT_PRESENT, FS_FAILED -> PARENT_FAILED)
- * and counts the filesystems still running; it keeps no other record of their states: the
- * report reads the children's snapshots.
+ * filesystem to its descendants (FS_PRESENT -> PARENT_PRESENT once a descendant's last
+ * ancestor is present, FS_FAILED -> PARENT_FAILED) and counts the filesystems still running;
+ * it keeps no other record of their states: the report reads the children's snapshots.
+ *
+ * Scale (100,000 filesystems): the filesystems are started in chunks of `chunkSize`, one chunk
+ * per SPAWN_MORE event, with the injected Scheduler giving the event loop a turn between
+ * chunks. They are children of the attempt (their parent, for events and inspection) but
+ * are not kept in the snapshot's `children` map: XState copies that map once per child it
+ * stops, which made ending an attempt quadratic in its filesystems. A filesystem stops
+ * itself when it reaches a final state, and the attempt ends only after every filesystem
+ * did, so none is left running (D12).
  */
 import {
   assign,
+  createActor,
   enqueueActions,
   fromPromise,
   setup,
   type ActorRefFrom,
   type AnyActorRef,
+  type AnyStateMachine,
 } from 'xstate';
 import {
   filesystemMachine,
   type FilesystemOutput,
   type FilesystemToAttemptEvent,
 } from './filesystem.machine.js';
+import { synchronousScheduler } from './scheduler.js';
 import { stepQueueLogic } from './stepQueue.logic.js';
-import type { Clock, PreparedPlan, TimedError } from './types.js';
+import type { Clock, PreparedPlan, Scheduler, TimedError } from './types.js';
+
+/** Filesystems started per SPAWN_MORE event. */
+export const SPAWN_CHUNK = 500;
 
 export type FilesystemActor = ActorRefFrom<typeof filesystemMachine>;
 export type StepQueueActor = ActorRefFrom<typeof stepQueueLogic>;
@@ -34,6 +48,16 @@ export interface AttemptInput {
   previous: AnyActorRef | null;
   signal: AbortSignal;
   now: Clock;
+  /** Gives the event loop a turn between chunks of work; default: never. */
+  scheduler?: Scheduler;
+  /** Filesystems started per SPAWN_MORE (default SPAWN_CHUNK). */
+  chunkSize?: number;
+}
+
+/** A PARENT_FAILED for a filesystem not started yet: delivered when it starts. */
+interface ParentFailure {
+  name: string;
+  cause: unknown;
 }
 
 export interface AttemptContext {
@@ -42,13 +66,24 @@ export interface AttemptContext {
   previous: AnyActorRef | null;
   signal: AbortSignal;
   now: Clock;
+  scheduler: Scheduler;
+  chunkSize: number;
   startAt: Date;
   finishAt: Date | null;
   planError: TimedError | null;
   cancel: { reason: unknown } | null;
   plan: PreparedPlan | null;
   queue: StepQueueActor | null;
+  /** The filesystems started so far, in plan order (all of them once the fan-out is over). */
   filesystems: FilesystemActor[];
+  /**
+   * parentsLeft[i]: ancestors of filesystem i not yet present on the receiver (D6). Counters
+   * owned by this attempt and updated in place (like the step queue's heap): one FS_PRESENT
+   * of `pool` must not copy 100,000 numbers. Null before the fan-out.
+   */
+  parentsLeft: Int32Array | null;
+  /** Ancestors' failures for filesystems not started yet, by index. */
+  earlyFailures: Map<number, ParentFailure[]>;
   /** Filesystems that have not reached a final state yet. */
   running: number;
   /** Whether a filesystem ended with an error (from the filesystems' outputs). */
@@ -57,6 +92,8 @@ export interface AttemptContext {
 
 export type AttemptEvent =
   | { type: 'CANCEL'; reason: unknown }
+  /** Internal: start chunk `chunk` of the filesystems (sent through the Scheduler). */
+  | { type: 'SPAWN_MORE'; chunk: number }
   | FilesystemToAttemptEvent
   | { type: 'xstate.done.actor.*'; output: FilesystemOutput };
 
@@ -91,6 +128,12 @@ function mostRecentError(context: AttemptContext): TimedError | null {
   return newest;
 }
 
+/** The `filesystem` logic the attempt was provided with: what `spawn('filesystem')` would use. */
+function filesystemLogic(self: AnyActorRef): typeof filesystemMachine {
+  const machine = (self as unknown as { logic: AnyStateMachine }).logic;
+  return (machine.implementations.actors.filesystem ?? filesystemMachine) as typeof filesystemMachine;
+}
+
 export const attemptMachine = setup({
   types: {
     context: {} as AttemptContext,
@@ -109,6 +152,8 @@ export const attemptMachine = setup({
   guards: {
     cancelled: ({ context }) => context.cancel !== null,
     allFilesystemsEnded: ({ context }) => context.running === 0,
+    isNextChunk: ({ context, event }) =>
+      event.type === 'SPAWN_MORE' && event.chunk * context.chunkSize === context.filesystems.length,
     anyFilesystemFailed: ({ context }) => context.anyFailed,
   },
   actions: {
@@ -121,33 +166,108 @@ export const attemptMachine = setup({
         return { err: error instanceof Error ? error.message : String(error), time: context.now(), cause: error };
       },
     }),
-    acceptPlan: assign({ plan: (_, params: { plan: PreparedPlan }) => params.plan }),
-    spawnFilesystems: assign(({ context, spawn, self }) => {
-      const plan = context.plan as PreparedPlan;
-      const queue = spawn('stepQueue', { id: 'step-queue', input: { concurrency: context.concurrency } });
-      const filesystems = plan.filesystems.map((planned, index) =>
-        spawn('filesystem', {
-          id: `fs-${index}`,
-          input: { index, planned, attempt: self, queue, signal: context.signal, now: context.now },
+    acceptPlan: assign((_, params: { plan: PreparedPlan }) => ({
+      plan: params.plan,
+      parentsLeft: Int32Array.from(params.plan.filesystems, (f) => f.ancestors),
+      running: params.plan.filesystems.length,
+    })),
+    spawnQueue: assign({
+      queue: ({ context, spawn }) =>
+        spawn('stepQueue', {
+          id: 'step-queue',
+          input: {
+            concurrency: context.concurrency,
+            scheduler: context.scheduler,
+            plannings: context.plan?.filesystems.length ?? 0,
+          },
         }),
-      );
-      return { queue, filesystems, running: filesystems.length };
+    }),
+    // Creates the next chunk; startChunk starts it. Created like `spawn('filesystem')` would,
+    // with the attempt as parent, but outside `children` (see the top of this file).
+    spawnChunk: assign({
+      filesystems: ({ context, self }) => {
+        const plan = context.plan as PreparedPlan;
+        const left = context.parentsLeft as Int32Array;
+        const logic = filesystemLogic(self);
+        const from = context.filesystems.length;
+        const to = Math.min(plan.filesystems.length, from + context.chunkSize);
+        const chunk: FilesystemActor[] = [];
+        for (let index = from; index < to; index++) {
+          chunk.push(
+            createActor(logic, {
+              id: `fs-${index}`,
+              parent: self,
+              input: {
+                index,
+                planned: plan.filesystems[index] as PreparedPlan['filesystems'][number],
+                parentsPending: (left[index] as number) > 0 ? 1 : 0,
+                attempt: self,
+                queue: context.queue as StepQueueActor,
+                signal: context.signal,
+                now: context.now,
+              },
+            }) as FilesystemActor,
+          );
+        }
+        return context.filesystems.concat(chunk);
+      },
+    }),
+    // Starts the chunk just created, like spawn does, and asks for the next chunk after the
+    // event loop had a turn.
+    startChunk: ({ context, self }, params: { chunk: number }) => {
+      const from = params.chunk * context.chunkSize;
+      const to = context.filesystems.length;
+      for (let i = from; i < to; i++) (context.filesystems[i] as FilesystemActor).start();
+      if (to < (context.plan?.filesystems.length ?? 0)) {
+        const next = { type: 'SPAWN_MORE' as const, chunk: params.chunk + 1 };
+        context.scheduler.later(() => self.send(next));
+      }
+    },
+    // Tells the chunk just started what happened before it existed: ancestors that failed,
+    // cancellation (D6, D10).
+    catchUpChunk: enqueueActions(({ context, enqueue }, params: { chunk: number }) => {
+      const from = params.chunk * context.chunkSize;
+      const to = context.filesystems.length;
+      for (let i = from; i < to; i++) {
+        const child = context.filesystems[i] as FilesystemActor;
+        for (const f of context.earlyFailures.get(i) ?? []) {
+          enqueue.sendTo(child, { type: 'PARENT_FAILED', name: f.name, cause: f.cause });
+        }
+        if (context.cancel !== null) enqueue.sendTo(child, { type: 'CANCEL', reason: context.cancel.reason });
+      }
     }),
     countEnded: assign({
       running: ({ context }) => context.running - 1,
       anyFailed: ({ context }, params: { failed: boolean }) => context.anyFailed || params.failed,
     }),
-    relayToDescendants: enqueueActions(
-      ({ context, enqueue }, params: { index: number; event: { type: 'PARENT_PRESENT' } | { type: 'PARENT_FAILED'; name: string; cause: unknown } }) => {
-        const descendants = context.plan?.descendants[params.index] ?? [];
-        for (const d of descendants) {
-          const child = context.filesystems[d];
-          if (child !== undefined && child.getSnapshot().status === 'active') {
-            enqueue.sendTo(child, params.event);
-          }
+    // Counts down the descendants' missing ancestors; a descendant hears once, when its last
+    // ancestor became present (so a present `pool` costs one decrement per filesystem, not
+    // one event).
+    relayPresent: enqueueActions(({ context, enqueue }, params: { index: number }) => {
+      const left = context.parentsLeft as Int32Array;
+      const started = context.filesystems.length;
+      for (const d of context.plan?.descendants[params.index] ?? []) {
+        left[d] = (left[d] as number) - 1;
+        if (left[d] !== 0 || d >= started) continue;
+        const child = context.filesystems[d] as FilesystemActor;
+        if (child.getSnapshot().status === 'active') enqueue.sendTo(child, { type: 'PARENT_PRESENT' });
+      }
+    }),
+    relayFailed: enqueueActions(({ context, enqueue }, params: ParentFailure & { index: number }) => {
+      const started = context.filesystems.length;
+      for (const d of context.plan?.descendants[params.index] ?? []) {
+        if (d >= started) {
+          const list = context.earlyFailures.get(d);
+          if (list === undefined) context.earlyFailures.set(d, [{ name: params.name, cause: params.cause }]);
+          else list.push({ name: params.name, cause: params.cause });
+          continue;
         }
-      },
-    ),
+        const child = context.filesystems[d] as FilesystemActor;
+        if (child.getSnapshot().status === 'active') {
+          enqueue.sendTo(child, { type: 'PARENT_FAILED', name: params.name, cause: params.cause });
+        }
+      }
+    }),
     cancelFilesystems: enqueueActions(({ context, enqueue }) => {
       const reason = context.cancel?.reason;
       for (const child of context.filesystems) {
@@ -166,6 +286,8 @@ export const attemptMachine = setup({
     previous: input.previous,
     signal: input.signal,
     now: input.now,
+    scheduler: input.scheduler ?? synchronousScheduler,
+    chunkSize: input.chunkSize ?? SPAWN_CHUNK,
     startAt: input.now(),
     finishAt: null,
     planError: null,
@@ -173,6 +295,8 @@ export const attemptMachine = setup({
     plan: null,
     queue: null,
     filesystems: [],
+    parentsLeft: null,
+    earlyFailures: new Map(),
     running: 0,
     anyFailed: false,
   }),
@@ -181,7 +305,7 @@ export const attemptMachine = setup({
     const failed = context.anyFailed;
     return {
       state: context.planError !== null ? 'planning-error' : failed ? 'filesystem-error' : 'done',
-      filesystems: context.filesystems.length,
+      filesystems: context.plan?.filesystems.length ?? 0,
       mostRecentError: mostRecentError(context),
     };
   },
@@ -219,24 +343,31 @@ export const attemptMachine = setup({
       },
     },
     'fan-out-filesystems': {
-      entry: 'spawnFilesystems',
+      entry: [
+        'spawnQueue',
+        'spawnChunk',
+        { type: 'startChunk', params: { chunk: 0 } },
+        { type: 'catchUpChunk', params: { chunk: 0 } },
+      ],
       always: [
         { guard: 'allFilesystemsEnded', target: 'decide' },
       ],
       on: {
+        SPAWN_MORE: {
+          guard: 'isNextChunk',
+          actions: [
+            'spawnChunk',
+            { type: 'startChunk', params: ({ event }) => ({ chunk: event.chunk }) },
+            { type: 'catchUpChunk', params: ({ event }) => ({ chunk: event.chunk }) },
+          ],
+        },
         FS_PRESENT: {
-          actions: {
-            type: 'relayToDescendants',
-            params: ({ event }) => ({ index: event.index, event: { type: 'PARENT_PRESENT' as const } }),
-          },
+          actions: { type: 'relayPresent', params: ({ event }) => ({ index: event.index }) },
         },
         FS_FAILED: {
           actions: {
-            type: 'relayToDescendants',
-            params: ({ event }) => ({
-              index: event.index,
-              event: { type: 'PARENT_FAILED' as const, name: event.name, cause: event.cause },
-            }),
+            type: 'relayFailed',
+            params: ({ event }) => ({ index: event.index, name: event.name, cause: event.cause }),
           },
         },
         'xstate.done.actor.*': {

@@ -19,6 +19,11 @@ import type { Clock, PlannedFilesystem, PreviousPlan, TimedError } from './types
 export interface FilesystemInput {
   index: number;
   planned: PlannedFilesystem;
+  /**
+   * PARENT_PRESENT events to wait for before the first step (D6). The attempt sends one when
+   * the last ancestor became present; default: 1 if the filesystem has ancestors.
+   */
+  parentsPending?: number;
   /** The attempt, told when this filesystem becomes present or fails (D6). */
   attempt: AnyActorRef;
   queue: AnyActorRef;
@@ -35,7 +40,7 @@ export interface FilesystemContext {
   queue: AnyActorRef;
   signal: AbortSignal;
   now: Clock;
-  /** Ancestors not yet present on the receiver (D6). */
+  /** PARENT_PRESENT events still to come: ancestors not yet present on the receiver (D6). */
   parentsPending: number;
   /** Ancestors that failed before they became present, in arrival order (D6). */
   failedParents: string[];
@@ -240,7 +245,7 @@ export const filesystemMachine = setup({
     queue: input.queue,
     signal: input.signal,
     now: input.now,
-    parentsPending: input.planned.ancestors,
+    parentsPending: input.parentsPending ?? Math.min(1, input.planned.ancestors),
     failedParents: [],
     parentFailure: undefined,
     steps: null,

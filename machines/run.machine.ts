@@ -10,7 +10,8 @@
  */
 import { assign, enqueueActions, fromPromise, setup, type ActorRefFrom } from 'xstate';
 import { attemptMachine, type AttemptOutput } from './attempt.machine.js';
-import type { Clock, TimedError } from './types.js';
+import { synchronousScheduler } from './scheduler.js';
+import type { Clock, Scheduler, TimedError } from './types.js';
 import type { ErrorClass } from '../src/driver/types.js';
 
 /** Longest delay a timer can hold (2^31-1 ms); longer deadlines are re-armed. */
@@ -29,6 +30,8 @@ export interface RunInput {
   signal: AbortSignal;
   now: Clock;
   classify: (error: unknown) => ErrorClass;
+  /** Gives the event loop a turn in long runs of synchronous work; default: never. */
+  scheduler?: Scheduler;
   /** Set when the run's signal was already aborted at start (D10). */
   cancelledAtStart?: { reason: unknown };
 }
@@ -38,6 +41,7 @@ export interface RunContext {
   signal: AbortSignal;
   now: Clock;
   classify: (error: unknown) => ErrorClass;
+  scheduler: Scheduler;
   startAt: Date;
   finishAt: Date | null;
   attempts: AttemptActor[];
@@ -109,6 +113,7 @@ export const runMachine = setup({
             previous: context.attempts[context.attempts.length - 1] ?? null,
             signal: context.signal,
             now: context.now,
+            scheduler: context.scheduler,
           },
         }),
       ],
@@ -153,6 +158,7 @@ export const runMachine = setup({
     signal: input.signal,
     now: input.now,
     classify: input.classify,
+    scheduler: input.scheduler ?? synchronousScheduler,
     startAt: input.now(),
     finishAt: null,
     attempts: [],

@@ -2,17 +2,23 @@
  * The step queue (D8) as actor logic of its own: one per attempt, it bounds how many fs
  * plannings and steps run at once and decides who goes next.
  *
- * - Requests wait in a binary heap ordered by (plannings first, targetDate, request order);
- *   an invalid date (NaN) sorts after every valid one.
+ * - Plannings all share one priority, ahead of every step (D4): they wait in a FIFO, O(1) each.
+ *   Steps wait in a binary heap ordered by (targetDate, request order); an invalid date (NaN)
+ *   sorts after every valid one.
  * - `RELEASE` with `next` is the "same round" rule: the releasing filesystem's new request is
  *   registered before the freed slot is handed out.
  * - `WITHDRAW` removes a waiter at once (lazy deletion); withdrawing a request that was
  *   already granted frees its slot, so a grant in flight to a cancelled filesystem never leaks.
  *
- * Grants are sent to the requesting actor as `{ type: 'GRANTED' }`. The logic is pure apart
- * from those sends, which go through `actorScope.defer` like XState's own actions.
+ * Grants are sent to the requesting actor as `{ type: 'GRANTED' }` through the injected
+ * Scheduler, so a long run of grants for steps that resolve at once gives the event loop a
+ * turn now and then; who is admitted is decided here, at once, whatever the delivery. The
+ * logic is pure apart from those sends, which go through `actorScope.defer` like XState's own
+ * actions.
  */
 import type { ActorLogic, AnyActorRef, Snapshot } from 'xstate';
+import { synchronousScheduler } from './scheduler.js';
+import type { Scheduler } from './types.js';
 
 export type StepQueueEvent =
   /** `date`: milliseconds of the step's targetDate (NaN when invalid); null for a planning. */
@@ -23,11 +29,18 @@ export type StepQueueEvent =
 
 export interface StepQueueInput {
   concurrency: number;
+  /** How grants are delivered; default: at once. */
+  scheduler?: Scheduler;
+  /**
+   * Planning requests still to come (default 0). No step is admitted before they are all in,
+   * so an attempt that starts its filesystems in chunks admits in the same order as one that
+   * starts them all at once: every planning ahead of every step (D4, D8).
+   */
+  plannings?: number;
 }
 
 interface Ticket {
   owner: AnyActorRef;
-  planning: boolean;
   date: number; // NaN mapped to +Infinity
   seq: number;
   state: 'waiting' | 'granted' | 'withdrawn';
@@ -43,76 +56,111 @@ export interface StepQueueContext {
   admitted: number;
 }
 
+interface Internal {
+  /** Planning requests in request order; `head` is the next one to look at. */
+  plannings: Ticket[];
+  head: number;
+  steps: StepHeap;
+  /** The live ticket of each owner (by sessionId): waiting or granted. */
+  tickets: Map<string, Ticket>;
+  seq: number;
+  scheduler: Scheduler;
+  /** Planning requests announced by the input and not received yet. */
+  planningsToCome: number;
+}
+
 export type StepQueueSnapshot = Snapshot<undefined> & {
   context: StepQueueContext;
-  /** Internal bookkeeping, shared between snapshots: the heap and each owner's ticket. */
-  internal: { heap: BinaryHeap<Ticket>; tickets: Map<string, Ticket>; seq: number };
+  /** Internal bookkeeping, shared between snapshots: the waiters and each owner's ticket. */
+  internal: Internal;
 };
 
-/** A binary min-heap: O(log n) push and pop, so admission stays cheap with 100,000 waiters. */
-class BinaryHeap<T> {
-  private readonly items: T[] = [];
+const GRANTED = { type: 'GRANTED' } as const;
 
-  constructor(private readonly less: (a: T, b: T) => boolean) {}
+/**
+ * A binary min-heap of step tickets by (date, seq): O(log n) push and pop, so admission stays
+ * cheap with 100,000 waiters. Sifts move a hole instead of swapping.
+ */
+class StepHeap {
+  private readonly items: Ticket[] = [];
 
   get size(): number {
     return this.items.length;
   }
 
-  push(item: T): void {
+  push(item: Ticket): void {
     const items = this.items;
+    let i = items.length;
     items.push(item);
-    let i = items.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.less(items[i] as T, items[parent] as T)) break;
-      [items[i], items[parent]] = [items[parent] as T, items[i] as T];
+      const p = items[parent] as Ticket;
+      if (!before(item, p)) break;
+      items[i] = p;
       i = parent;
     }
+    items[i] = item;
   }
 
-  pop(): T | undefined {
+  pop(): Ticket | undefined {
     const items = this.items;
     const top = items[0];
-    const last = items.pop();
-    if (items.length > 0 && last !== undefined) {
-      items[0] = last;
+    const last = items.pop() as Ticket;
+    const n = items.length;
+    if (n > 0) {
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
+        let m = l;
         const r = l + 1;
-        let m = i;
-        if (l < items.length && this.less(items[l] as T, items[m] as T)) m = l;
-        if (r < items.length && this.less(items[r] as T, items[m] as T)) m = r;
-        if (m === i) break;
-        [items[i], items[m]] = [items[m] as T, items[i] as T];
+        if (r < n && before(items[r] as Ticket, items[l] as Ticket)) m = r;
+        const child = items[m] as Ticket;
+        if (!before(child, last)) break;
+        items[i] = child;
         i = m;
       }
+      items[i] = last;
     }
     return top;
   }
 }
 
-const before = (a: Ticket, b: Ticket): boolean => {
-  if (a.planning !== b.planning) return a.planning;
-  if (a.date !== b.date) return a.date < b.date;
-  return a.seq < b.seq;
-};
+function before(a: Ticket, b: Ticket): boolean {
+  return a.date !== b.date ? a.date < b.date : a.seq < b.seq;
+}
 
-function enqueue(
-  internal: StepQueueSnapshot['internal'],
-  owner: AnyActorRef,
-  date: number | null,
-): void {
+function enqueue(internal: Internal, owner: AnyActorRef, date: number | null): void {
   const ticket: Ticket = {
     owner,
-    planning: date === null,
     date: date === null ? -Infinity : Number.isNaN(date) ? Infinity : date,
     seq: internal.seq++,
     state: 'waiting',
   };
   internal.tickets.set(owner.sessionId, ticket);
-  internal.heap.push(ticket);
+  if (date === null) {
+    internal.plannings.push(ticket);
+    if (internal.planningsToCome > 0) internal.planningsToCome--;
+  } else internal.steps.push(ticket);
+}
+
+/** The next waiting ticket (plannings first), or undefined; skips withdrawn ones. */
+function next(internal: Internal): Ticket | undefined {
+  const { plannings } = internal;
+  while (internal.head < plannings.length) {
+    const ticket = plannings[internal.head++] as Ticket;
+    if (internal.head > 1024 && internal.head * 2 > plannings.length) {
+      plannings.splice(0, internal.head); // keep the FIFO's dead prefix small
+      internal.head = 0;
+    }
+    if (ticket.state === 'waiting') return ticket;
+  }
+  if (internal.planningsToCome > 0) return undefined;
+  while (internal.steps.size > 0) {
+    const ticket = internal.steps.pop() as Ticket;
+    if (ticket.state === 'waiting') return ticket;
+  }
+  return undefined;
 }
 
 /** The step queue's logic; spawn it once per attempt with `{ concurrency }`. */
@@ -122,7 +170,15 @@ export const stepQueueLogic: ActorLogic<StepQueueSnapshot, StepQueueEvent, StepQ
     output: undefined,
     error: undefined,
     context: { concurrency: input.concurrency, held: 0, waiting: 0, admitted: 0 },
-    internal: { heap: new BinaryHeap<Ticket>(before), tickets: new Map(), seq: 0 },
+    internal: {
+      plannings: [],
+      head: 0,
+      steps: new StepHeap(),
+      tickets: new Map(),
+      seq: 0,
+      scheduler: input.scheduler ?? synchronousScheduler,
+      planningsToCome: input.plannings ?? 0,
+    },
   }),
 
   transition: (snapshot, event, scope) => {
@@ -151,26 +207,31 @@ export const stepQueueLogic: ActorLogic<StepQueueSnapshot, StepQueueEvent, StepQ
         if (current === undefined) return snapshot;
         if (current.state === 'granted') held--;
         else waiting--;
-        current.state = 'withdrawn'; // a withdrawn ticket left in the heap is skipped on pop
+        current.state = 'withdrawn'; // a withdrawn ticket left in a queue is skipped
         internal.tickets.delete(event.owner.sessionId);
         break;
       default:
         return snapshot;
     }
-    while (held < snapshot.context.concurrency && internal.heap.size > 0) {
-      const ticket = internal.heap.pop() as Ticket;
-      if (ticket.state !== 'waiting') continue;
+    const { concurrency } = snapshot.context;
+    while (held < concurrency) {
+      const ticket = next(internal);
+      if (ticket === undefined) break;
       ticket.state = 'granted';
       held++;
       waiting--;
       admitted++;
       const owner = ticket.owner;
-      scope.defer(() => owner.send({ type: 'GRANTED' }));
+      const scheduler = internal.scheduler;
+      scope.defer(() => scheduler.run(() => owner.send(GRANTED)));
     }
     return {
-      ...snapshot,
-      context: { concurrency: snapshot.context.concurrency, held, waiting, admitted },
-    };
+      status: snapshot.status,
+      output: undefined,
+      error: undefined,
+      context: { concurrency, held, waiting, admitted },
+      internal,
+    } as StepQueueSnapshot;
   },
 
   getPersistedSnapshot: (snapshot) => ({

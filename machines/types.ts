@@ -11,6 +11,18 @@ export interface TimedError {
 /** Clock every recorded time comes from (injected: the machines never read a clock). */
 export type Clock = () => Date;
 
+/**
+ * How the actors give the event loop a turn during long runs of synchronous work (injected:
+ * the machines never touch timers). Steps that resolve at once, and the fan-out of a large
+ * plan, would otherwise run as one unbroken chain of microtasks.
+ */
+export interface Scheduler {
+  /** Runs `fn` now, or after the event loop had a turn when the current slice is used up. */
+  run(fn: () => void): void;
+  /** Runs `fn` after the event loop had a turn. */
+  later(fn: () => void): void;
+}
+
 /** What a filesystem keeps of its corresponding filesystem in the previous attempt (D5). */
 export interface PreviousPlan {
   /** The previous fs's steps from its `currentStep` on. */

@@ -9,6 +9,7 @@ import { classifyError } from '../errors/classify.js';
 import { runReport } from '../report/fromSnapshot.js';
 import type { Report } from '../report/schema.js';
 import { provideRunMachine } from './actors.js';
+import { eventLoopScheduler } from './scheduler.js';
 import type { ErrorClass, Logger, Planner } from './types.js';
 
 export interface DriverConfig {
@@ -99,6 +100,7 @@ export function replicate(
       signal: controller.signal,
       now,
       classify,
+      scheduler: eventLoopScheduler(),
       cancelledAtStart: external?.aborted ? { reason: external.reason } : undefined,
     },
     inspect: options.inspect,

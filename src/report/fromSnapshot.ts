@@ -87,13 +87,32 @@ export function filesystemReport(snapshot: FilesystemSnapshot): FilesystemReport
   };
 }
 
+/** A filesystem of the plan whose actor the fan-out has not started yet: it will first ask
+ * for a planning slot, so it is waiting for one (the attempt starts filesystems in chunks). */
+function notStartedReport(name: string): FilesystemReport {
+  return {
+    info: { name },
+    state: 'planning',
+    blockedOn: 'plan-queue',
+    planError: null,
+    stepError: null,
+    currentStep: 0,
+    steps: [],
+  };
+}
+
 export function attemptReport(snapshot: AttemptSnapshot): AttemptReport {
   const { context } = snapshot;
-  const filesystems = new Array<FilesystemReport>(context.filesystems.length);
-  for (let i = 0; i < filesystems.length; i++) {
+  const started = context.filesystems.length;
+  const planned = context.plan?.filesystems ?? [];
+  const filesystems = new Array<FilesystemReport>(Math.max(started, planned.length));
+  for (let i = 0; i < started; i++) {
     filesystems[i] = filesystemReport(
       (context.filesystems[i] as (typeof context.filesystems)[number]).getSnapshot(),
     );
+  }
+  for (let i = started; i < filesystems.length; i++) {
+    filesystems[i] = notStartedReport((planned[i] as (typeof planned)[number]).name);
   }
   return {
     state: topState(snapshot.value) as AttemptState,
