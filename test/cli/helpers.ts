@@ -20,12 +20,23 @@ export interface FakeIO extends CliIO {
   tick(ms?: number): void;
   /** Timers still registered (0 after a command has ended). */
   timers(): number;
+  /** Resolves once stdout has matched `pattern`. */
+  waitFor(pattern: RegExp): Promise<void>;
 }
 
 export function fakeIO(options: { isTTY?: boolean; columns?: number; rows?: number } = {}): FakeIO {
   let clock = Date.UTC(2024, 5, 1, 12);
   const listeners = new Set<() => void>();
   const timers = new Map<number, () => void>();
+  const waiters: { pattern: RegExp; resolve(): void }[] = [];
+  const wake = (): void => {
+    for (const w of [...waiters]) {
+      if (w.pattern.test(io.out)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
   let nextTimer = 1;
   const io: FakeIO = {
     out: '',
@@ -34,7 +45,12 @@ export function fakeIO(options: { isTTY?: boolean; columns?: number; rows?: numb
     isTTY: options.isTTY ?? false,
     columns: options.columns ?? 100,
     rows: options.rows ?? 30,
-    stdout: { write: (text: string) => (io.out += text) },
+    stdout: {
+      write(text: string) {
+        io.out += text;
+        wake();
+      },
+    },
     stderr: { write: (text: string) => (io.err += text) },
     onInterrupt(listener) {
       listeners.add(listener);
@@ -59,6 +75,10 @@ export function fakeIO(options: { isTTY?: boolean; columns?: number; rows?: numb
       for (const fn of [...timers.values()]) fn();
     },
     timers: () => timers.size,
+    waitFor(pattern) {
+      if (pattern.test(io.out)) return Promise.resolve();
+      return new Promise((resolve) => waiters.push({ pattern, resolve }));
+    },
   };
   return io;
 }

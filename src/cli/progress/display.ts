@@ -32,6 +32,7 @@ class TtyDisplay implements ProgressDisplay {
   private readonly rates = new Rates();
   private lastFrame: string[] = [];
   private drawn = 0;
+  private finished = false;
 
   constructor(
     private readonly out: TextSink,
@@ -40,6 +41,7 @@ class TtyDisplay implements ProgressDisplay {
   ) {}
 
   update(report: Report, now: number): void {
+    if (this.finished) return;
     const view = progressView(report);
     const counts = new Map(view.rows.map((r) => [r.name, r.bytes]));
     counts.set(TOTAL, view.bytes);
@@ -56,10 +58,15 @@ class TtyDisplay implements ProgressDisplay {
 
   finish(report: Report, now: number): void {
     this.update(report, now);
+    this.finished = true;
     this.drawn = 0; // the last frame stays
   }
 
   print(write: () => void): void {
+    if (this.finished) {
+      write();
+      return;
+    }
     this.erase();
     write();
     this.draw();

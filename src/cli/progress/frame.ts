@@ -98,11 +98,10 @@ export function renderFrame(view: ProgressView, options: FrameOptions): string[]
     const active = row.state === 'stepping' && row.blockedOn === 'nothing';
     const cells = [
       fit(row.name, nameWidth),
-      fit(row.state, 13),
+      fit(row.state, 14),
       fit(row.step > 0 ? `${row.step}/${row.steps}` : '-', 7),
-      fit(formatProgress(row.bytes, row.expected), 21),
-      fit(active && rate > 0 ? formatRate(rate) : '', 12),
-      note(row),
+      fit(row.steps > 0 ? formatProgress(row.bytes, row.expected) : '', 21),
+      active ? (rate > 0 ? formatRate(rate) : '') : note(row),
     ];
     lines.push(`  ${cells.join(' ').trimEnd()}`);
   }
