@@ -324,10 +324,12 @@ export class GrpcReceiver extends GrpcClientEndpoint implements Receiver {
       call.end();
       await this.settled(response, options);
     } catch (err) {
+      // The server's answer explains best; else the stream's own error, else ours. Taken
+      // before our cancel, whose own CANCELLED status explains nothing.
+      const serverSaid = callError;
       call.cancel();
       stream.destroy();
-      // The server's answer explains best; else the stream's own error, else ours.
-      if (callError !== undefined && !signal.aborted) throw callError;
+      if (serverSaid !== undefined && !signal.aborted) throw serverSaid;
       throw err;
     } finally {
       both.removeEventListener('abort', cancel);

@@ -10,6 +10,12 @@
 import { Readable, type Writable } from 'node:stream';
 import { MAX_CHUNK_BYTES } from './wire.js';
 
+/** The abort reason of `signal` as an Error. */
+export function reasonOf(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error(String(reason));
+}
+
 /** Calls `onIdle` when armed for `ms` without being disarmed; re-armable. */
 export class Watchdog {
   private timer: NodeJS.Timeout | undefined;
@@ -212,14 +218,28 @@ export async function writeChunks(
   options: OutboundOptions,
 ): Promise<number> {
   let bytes = 0;
-  options.signal.throwIfAborted();
-  for await (const chunk of source) {
-    if (!(chunk instanceof Uint8Array)) throw new Error('a byte stream yielded a non-binary chunk');
-    for (const piece of pieces(chunk)) {
-      options.signal.throwIfAborted();
-      bytes += piece.length;
-      if (!sink.write(wrap(piece))) await drained(sink, options);
+  const { signal } = options;
+  signal.throwIfAborted();
+  // An abort must also end a wait for the source's next chunk.
+  const stop = (): void => {
+    if (source instanceof Readable) source.destroy(reasonOf(signal));
+  };
+  signal.addEventListener('abort', stop, { once: true });
+  try {
+    for await (const chunk of source) {
+      if (!(chunk instanceof Uint8Array))
+        throw new Error('a byte stream yielded a non-binary chunk');
+      for (const piece of pieces(chunk)) {
+        signal.throwIfAborted();
+        bytes += piece.length;
+        if (!sink.write(wrap(piece))) await drained(sink, options);
+      }
     }
+  } catch (err) {
+    signal.throwIfAborted();
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', stop);
   }
   return bytes;
 }
