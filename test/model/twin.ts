@@ -100,16 +100,19 @@ export function coverageOf(
   const record = (snapshot: { _nodes?: AnyStateNode[] }): void => {
     for (const n of snapshot._nodes ?? []) states.add(n.id);
   };
+  // The initial microsteps happen inside createActor, before `actor` is assigned.
+  const holder: { actor?: ReturnType<typeof createActor> } = {};
   const actor = createActor(machine, {
     input,
     ...(parent !== undefined ? { parent: parent as never } : {}),
     inspect: (ev) => {
-      if (ev.type === '@xstate.microstep' && ev.actorRef === actor) {
+      if (ev.type === '@xstate.microstep' && (holder.actor === undefined || ev.actorRef === holder.actor)) {
         for (const t of ev._transitions) transitions.add(transitionKey(t as never));
         record(ev.snapshot as never);
       }
     },
   });
+  holder.actor = actor;
   actor.start();
   record(actor.getSnapshot() as never);
   for (const e of events) {
