@@ -45,8 +45,8 @@ describe('xrepl as a process', () => {
   test('bad arguments: exit 2, one line on stderr', async () => {
     const result = await xrepl(cli, ['replicate', '--from', 'nfs:tank', '--to', 'memory:']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe(
-      'error: endpoint "nfs:tank" has unknown scheme "nfs:" (known: memory:, zfs:)\n',
+    expect(result.stderr).toMatch(
+      /^error: endpoint "nfs:tank" has unknown scheme "nfs:" \(known: memory:, zfs:.*\)\n$/,
     );
   });
 

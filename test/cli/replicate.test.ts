@@ -166,8 +166,8 @@ describe('xrepl replicate over memory pools', () => {
     expect(frames[0]).toMatch(new RegExp(`${ESC}\\[\\d+A\\r$`));
     expect(lines(frames[1] ?? '').slice(0, 3)).toEqual([
       'done  attempt 1: done  2/2 filesystems done  0.0s',
-      '  data       done          1/1     19.7 KiB / 19.7 KiB',
-      '  data/home  done          1/1     19.7 KiB / 19.7 KiB',
+      '  data       done           1/1     19.7 KiB / 19.7 KiB',
+      '  data/home  done           1/1     19.7 KiB / 19.7 KiB',
     ]);
   });
 });
