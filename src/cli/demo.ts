@@ -13,6 +13,8 @@ import {
   type MemoryPool,
 } from '../endpoints/memory/index.js';
 import { createPlanner } from '../planner/index.js';
+import { grpcReceiver } from '../transport/client.js';
+import { startServer } from '../transport/server.js';
 import type { CommandContext } from './context.js';
 import type { OpenedEndpoint } from './endpoints.js';
 import { demoPools, guidMismatches, RECEIVER_ROOT, SENDER_ROOT } from './demo-pools.js';
@@ -40,17 +42,25 @@ const PACE = {
 const DROP_AT = 0.4;
 
 /**
- * The demo's receiver over `pool`. REPLICATION.md serves it over gRPC on loopback: this is
- * the one place that changes when the transport arrives (a loopback server over this
- * endpoint, and its client returned here). `faults` stays on the serving side.
+ * The demo's receiver over `pool`, served over gRPC on loopback (REPLICATION.md): an
+ * in-process `xrepl serve` on 127.0.0.1 and a client of it. `faults` stays on the serving side.
  */
 async function openDemoReceiver(
   pool: MemoryPool,
   faults: Faults,
 ): Promise<OpenedEndpoint<Receiver>> {
-  return {
+  const server = await startServer({
+    listen: '127.0.0.1:0',
+    role: 'receiver',
     endpoint: memoryReceiver(pool, RECEIVER_ROOT, { faults, resumable: true }),
-    close: async () => {},
+  });
+  const client = grpcReceiver(server.url);
+  return {
+    endpoint: client,
+    close: async () => {
+      client.close();
+      await server.close();
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import { SCHEMES, type EndpointScheme } from './endpoints.js';
 import { EXIT, UsageError, type CliIO } from './io.js';
 import { LOG_LEVELS, parseLogLevel } from './options.js';
 import { registerReplicate } from './replicate.js';
+import { registerServe } from './serve.js';
 import { registerVisualize } from './visualize.js';
 
 /** Every command of xrepl; a new one (e.g. `serve`) is one entry here. */
@@ -18,6 +19,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerReplicate,
   registerDemo,
   registerVisualize,
+  registerServe,
 ];
 
 export interface MainOptions {

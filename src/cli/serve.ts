@@ -1,0 +1,188 @@
+/**
+ * `xrepl serve --listen HOST:PORT (--zfs ROOT | --memory FIXTURE) --role sender|receiver
+ * [--tls-cert F --tls-key F [--tls-ca F]] [--insecure-listen-anywhere]`: serves one local
+ * endpoint over gRPC until Ctrl-C. With `--tls-ca`, clients need a certificate signed by it,
+ * and a receiver keeps each client's datasets under `<root>/<common name>`.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { MemoryPool, memoryReceiver, memorySender } from '../endpoints/memory/index.js';
+import { relativePathProblem } from '../endpoints/paths.js';
+import type { Receiver, Sender } from '../endpoints/types.js';
+import { zfsReceiver, zfsSender } from '../endpoints/zfs/index.js';
+import { startServer, type ClientInfo, type ServeOptions } from '../transport/server.js';
+import { loadServerTls } from '../transport/tls.js';
+import type { CommandContext } from './context.js';
+import { EXIT, UsageError } from './io.js';
+import { createLogger } from './logger.js';
+import type { LogLevel } from './options.js';
+import { interruptible } from './run.js';
+
+export interface ServeCommandOptions {
+  listen: string;
+  role: 'sender' | 'receiver';
+  zfs?: string;
+  memory?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  insecureListenAnywhere?: boolean;
+  logLevel: LogLevel;
+}
+
+/** What is served, and what to do when the server stops. */
+interface Backend {
+  sender(): Sender;
+  receiver(root: string | undefined, identity: string | undefined): Receiver;
+  /** The receiver root when none is given. */
+  defaultRoot: string | undefined;
+  close(): void;
+}
+
+function checkedRoot(root: string, option: string): string {
+  const problem = relativePathProblem(root);
+  if (problem !== undefined) throw new UsageError(`${option} "${root}" is invalid: ${problem}`);
+  return root;
+}
+
+/** `--memory FIXTURE[?root=DATASET]`: a receiver's fixture is created if missing and saved at the end. */
+function memoryBackend(spec: string, role: 'sender' | 'receiver'): Backend {
+  const [file = '', query] = spec.split('?', 2);
+  const params = new URLSearchParams(query ?? '');
+  const root = params.get('root') ?? undefined;
+  if (root !== undefined) checkedRoot(root, '--memory root');
+  let pool: MemoryPool;
+  if (file !== '' && existsSync(file)) {
+    try {
+      pool = MemoryPool.fromFixture(readFileSync(file, 'utf8'));
+    } catch (cause) {
+      throw new UsageError(`${file}: ${(cause as Error).message}`, { cause });
+    }
+  } else if (role === 'sender') {
+    throw new UsageError(`--memory: the sender's fixture ${JSON.stringify(file)} does not exist`);
+  } else {
+    pool = new MemoryPool({ seed: 'receiver' });
+  }
+  return {
+    sender: () => memorySender(pool, root),
+    receiver: (base, identity) =>
+      memoryReceiver(
+        pool,
+        identity === undefined ? (base ?? 'backup') : `${base ?? 'backup'}/${identity}`,
+        {
+          resumable: true,
+        },
+      ),
+    defaultRoot: root,
+    close() {
+      if (role === 'receiver' && file !== '') {
+        writeFileSync(file, `${JSON.stringify(pool.toFixture(), null, 2)}\n`);
+      }
+    },
+  };
+}
+
+function zfsBackend(root: string): Backend {
+  checkedRoot(root, '--zfs');
+  return {
+    sender: () => zfsSender({ root }),
+    receiver: (base, identity) =>
+      zfsReceiver({
+        root: identity === undefined ? (base ?? root) : `${base ?? root}/${identity}`,
+      }),
+    defaultRoot: root,
+    close: () => undefined,
+  };
+}
+
+/** One receiver per client identity, made on first use. */
+function perIdentity(backend: Backend): (client: ClientInfo) => Receiver {
+  const receivers = new Map<string, Receiver>();
+  return ({ identity }) => {
+    const key = identity ?? '';
+    let receiver = receivers.get(key);
+    if (receiver === undefined) {
+      receiver = backend.receiver(backend.defaultRoot, identity);
+      receivers.set(key, receiver);
+    }
+    return receiver;
+  };
+}
+
+async function serveCommand(options: ServeCommandOptions, ctx: CommandContext): Promise<number> {
+  const { io } = ctx;
+  if ((options.zfs === undefined) === (options.memory === undefined)) {
+    throw new UsageError('serve needs exactly one of --zfs ROOT and --memory FIXTURE');
+  }
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key go together');
+  }
+  if (options.tlsCa !== undefined && options.tlsCert === undefined) {
+    throw new UsageError('--tls-ca (client certificates) needs --tls-cert and --tls-key');
+  }
+  const backend =
+    options.zfs !== undefined
+      ? zfsBackend(options.zfs)
+      : memoryBackend(options.memory as string, options.role);
+  const tls =
+    options.tlsCert !== undefined && options.tlsKey !== undefined
+      ? await loadServerTls({
+          cert: options.tlsCert,
+          key: options.tlsKey,
+          ...(options.tlsCa !== undefined && { ca: options.tlsCa }),
+        }).catch((cause: unknown) => {
+          throw new UsageError((cause as Error).message, { cause });
+        })
+      : undefined;
+  const common = {
+    listen: options.listen,
+    ...(tls !== undefined && { tls }),
+    insecureListenAnywhere: options.insecureListenAnywhere === true,
+    logger: createLogger(options.logLevel, io.stderr, { readable: io.isTTY }),
+  };
+  // A sender serves every (authenticated) client alike; a receiver keeps clients apart.
+  const serveOptions: ServeOptions =
+    options.role === 'sender'
+      ? { ...common, role: 'sender', endpoint: backend.sender() }
+      : { ...common, role: 'receiver', endpoint: perIdentity(backend) };
+  const interrupt = interruptible(io);
+  try {
+    let server;
+    try {
+      server = await startServer(serveOptions);
+    } catch (cause) {
+      throw new UsageError((cause as Error).message, { cause });
+    }
+    io.stdout.write(`serving a ${options.role} at ${server.url} (Ctrl-C stops)\n`);
+    await new Promise<void>((resolve) =>
+      interrupt.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    await server.close();
+    return EXIT.interrupted;
+  } finally {
+    backend.close();
+    interrupt.dispose();
+  }
+}
+
+/** Registers `serve`. */
+export function registerServe(program: Command, ctx: CommandContext): void {
+  program
+    .command('serve')
+    .description('serve a local endpoint over gRPC, for `--from`/`--to grpc://HOST:PORT`')
+    .requiredOption('--listen <host:port>', 'where to listen, e.g. 127.0.0.1:7000')
+    .addOption(
+      new Option('--role <role>', 'what to serve')
+        .choices(['sender', 'receiver'])
+        .makeOptionMandatory(),
+    )
+    .option('--zfs <root>', 'serve the datasets below ROOT through the local zfs command')
+    .option('--memory <fixture>', 'serve a simulated pool from FIXTURE.json[?root=DATASET]')
+    .option('--tls-cert <file>', 'server certificate (PEM)')
+    .option('--tls-key <file>', 'server private key (PEM)')
+    .option('--tls-ca <file>', 'CA of client certificates: requires them (mutual TLS)')
+    .option('--insecure-listen-anywhere', 'allow plaintext beyond loopback (trusted networks only)')
+    .action(async (_options: unknown, command: Command) => {
+      ctx.exit(await serveCommand(command.optsWithGlobals<ServeCommandOptions>(), ctx));
+    });
+}

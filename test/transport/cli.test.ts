@@ -1,0 +1,155 @@
+/**
+ * `xrepl serve` and `--from`/`--to grpc://HOST:PORT`, in-process: two "machines" in one test,
+ * plaintext on loopback and with mutual TLS.
+ */
+import { readFileSync } from 'node:fs';
+import { MemoryPool } from '../../src/endpoints/memory/index.js';
+import { fakeIO, run, tempDir, type FakeIO } from '../cli/helpers.js';
+import { createTestPki, type TestPki } from './certs.js';
+import { mismatches, sourceTree } from './helpers.js';
+
+let pki: TestPki;
+beforeAll(() => (pki = createTestPki()));
+afterAll(() => pki.remove());
+const temp = tempDir();
+afterAll(() => temp.cleanup());
+
+/** Starts `xrepl serve ...` in-process; resolves with its URL and a stop function. */
+async function serve(
+  args: string[],
+): Promise<{ url: string; io: FakeIO; stop(): Promise<number> }> {
+  const io = fakeIO();
+  const running = run(['serve', ...args], io);
+  await Promise.race([
+    io.waitFor(/serving a \w+ at grpc:\/\/\S+/),
+    running.then(({ code }) => {
+      throw new Error(`serve ended with ${code}: ${io.err}`);
+    }),
+  ]);
+  const url = /serving a \w+ at (grpc:\/\/\S+)/.exec(io.out)?.[1] as string;
+  return {
+    url,
+    io,
+    async stop() {
+      io.interrupt();
+      return (await running).code;
+    },
+  };
+}
+
+describe('xrepl serve', () => {
+  test('a receiver on loopback, replicated to with --to grpc://', async () => {
+    const src = sourceTree({ snapshots: 2 });
+    const from = temp.file('src.json', src.toFixture());
+    const stored = temp.file('dst.json');
+    const server = await serve([
+      '--listen',
+      '127.0.0.1:0',
+      '--role',
+      'receiver',
+      '--memory',
+      stored,
+    ]);
+
+    const { code, io } = await run([
+      'replicate',
+      '--from',
+      `memory:${from}?root=tank`,
+      '--to',
+      server.url,
+      '--initial',
+      'all',
+    ]);
+    expect(io.err).toBe('');
+    expect(code).toBe(0);
+    expect(await server.stop()).toBe(130);
+    const dst = MemoryPool.fromFixture(readFileSync(stored, 'utf8'));
+    expect(mismatches(src, 'tank', dst, 'backup')).toEqual([]);
+  });
+
+  test('a sender with mutual TLS; the receiver side stores under its identity', async () => {
+    const src = sourceTree({ snapshots: 2 });
+    const from = temp.file('tls-src.json', src.toFixture());
+    const stored = temp.file('tls-dst.json');
+    const tlsArgs = ['--tls-cert', pki.server.certFile, '--tls-key', pki.server.keyFile];
+    const sender = await serve([
+      '--listen',
+      '127.0.0.1:0',
+      '--role',
+      'sender',
+      '--memory',
+      `${from}?root=tank`,
+      ...tlsArgs,
+      '--tls-ca',
+      pki.ca.certFile,
+    ]);
+    const receiver = await serve([
+      '--listen',
+      '127.0.0.1:0',
+      '--role',
+      'receiver',
+      '--memory',
+      stored,
+      ...tlsArgs,
+      '--tls-ca',
+      pki.ca.certFile,
+    ]);
+    const alice = pki.client('alice');
+    const query = `?tls-ca=${pki.ca.certFile}&tls-cert=${alice.certFile}&tls-key=${alice.keyFile}`;
+
+    const { code, io } = await run([
+      'replicate',
+      '--from',
+      `${sender.url}${query}`,
+      '--to',
+      `${receiver.url}${query}`,
+      '--initial',
+      'all',
+      '--log-level',
+      'debug',
+    ]);
+    expect(code).toBe(0);
+    expect(await sender.stop()).toBe(130);
+    expect(await receiver.stop()).toBe(130);
+    const dst = MemoryPool.fromFixture(readFileSync(stored, 'utf8'));
+    expect(mismatches(src, 'tank', dst, 'backup/alice')).toEqual([]);
+    for (const output of [io.out, io.err, sender.io.err, receiver.io.err]) {
+      expect(output).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
+    }
+  });
+});
+
+describe('bad arguments exit 2 with one line', () => {
+  test.each([
+    [['--listen', '127.0.0.1:0', '--role', 'receiver'], /exactly one of --zfs ROOT and --memory/],
+    [
+      ['--listen', '0.0.0.0:0', '--role', 'receiver', '--memory', 'x.json'],
+      /refusing to listen on 0\.0\.0\.0:0 without TLS/,
+    ],
+    [['--listen', 'nowhere', '--role', 'receiver', '--memory', 'x.json'], /invalid listen address/],
+    [
+      [
+        '--listen',
+        '127.0.0.1:0',
+        '--role',
+        'receiver',
+        '--memory',
+        'x.json',
+        '--tls-cert',
+        'c.pem',
+      ],
+      /--tls-cert and --tls-key go together/,
+    ],
+  ])('serve %j', async (args, message) => {
+    const { code, io } = await run(['serve', ...args]);
+    expect(code).toBe(2);
+    expect(io.err).toMatch(message);
+    expect(io.err.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('--to grpc:// without a port', async () => {
+    const { code, io } = await run(['replicate', '--from', 'memory:', '--to', 'grpc://backup']);
+    expect(code).toBe(2);
+    expect(io.err).toMatch(/invalid gRPC endpoint address "backup": use HOST:PORT/);
+  });
+});
