@@ -2,8 +2,13 @@
 import { Transform } from 'node:stream';
 import { MemoryPool } from '../../src/endpoints/memory/index.js';
 import type { Readable } from 'node:stream';
-import type { Receiver, Sender } from '../../src/endpoints/types.js';
-import { startServer, type RunningServer, type ServeOptions } from '../../src/transport/index.js';
+import type { Receiver, SendReq, Sender } from '../../src/endpoints/types.js';
+import {
+  startServer,
+  type RunningServer,
+  type ServedEndpoint,
+  type ServeOptions,
+} from '../../src/transport/index.js';
 
 export const at = (minute: number): Date => new Date(Date.UTC(2024, 0, 1, 0, minute));
 
@@ -92,4 +97,53 @@ export async function drain(stream: Readable): Promise<number> {
   let n = 0;
   for await (const chunk of stream) n += (chunk as Buffer).length;
   return n;
+}
+
+/** A sender whose send streams call `onBytes(total)` as bytes leave, counting over every send. */
+export function countingSender(inner: Sender, onBytes: (total: number) => void): Sender {
+  let total = 0;
+  return {
+    listFilesystems: (signal) => inner.listFilesystems(signal),
+    listFilesystemVersions: (fs, signal) => inner.listFilesystemVersions(fs, signal),
+    waitForConnectivity: (signal) => inner.waitForConnectivity(signal),
+    sendDry: (req, signal) => inner.sendDry(req, signal),
+    sendCompleted: (req, signal) => inner.sendCompleted(req, signal),
+    async send(req: SendReq, signal: AbortSignal) {
+      const { usedResumeToken, stream } = await inner.send(req, signal);
+      const counted = stream.pipe(tap((n) => onBytes((total += n))));
+      stream.once('error', (err) => counted.destroy(err));
+      counted.once('close', () => stream.destroy());
+      return { usedResumeToken, stream: counted };
+    },
+  };
+}
+
+/** A server on a fixed port that `kill()` drops and `restart()` brings back. */
+export class Restartable {
+  server!: RunningServer;
+  port = 0;
+  kills = 0;
+  private restarting: Promise<void> = Promise.resolve();
+
+  constructor(private readonly served: ServedEndpoint) {}
+
+  async start(): Promise<void> {
+    this.server = await startServer({ listen: `127.0.0.1:${this.port}`, ...this.served });
+    this.port = this.server.port;
+  }
+
+  /** Kills the server and starts it again on the same port. */
+  killAndRestart(): void {
+    this.kills++;
+    const server = this.server;
+    this.restarting = this.restarting.then(async () => {
+      await server.kill();
+      await this.start();
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.restarting;
+    await this.server.kill();
+  }
 }

@@ -5,18 +5,12 @@
  */
 import type { Readable } from 'node:stream';
 import { MemoryPool, memoryReceiver, memorySender } from '../../src/endpoints/memory/index.js';
-import type { ReceiveReq, Receiver, SendReq, Sender } from '../../src/endpoints/types.js';
+import type { ReceiveReq, Receiver } from '../../src/endpoints/types.js';
 import { createPlanner } from '../../src/planner/index.js';
 import { replicate, type Planner, type Report, type Replication } from '../../src/index.js';
-import {
-  grpcReceiver,
-  grpcSender,
-  startServer,
-  type RunningServer,
-  type ServedEndpoint,
-} from '../../src/transport/index.js';
+import { grpcReceiver, grpcSender } from '../../src/transport/index.js';
 import { config } from '../helpers/driver.js';
-import { mismatches, partials, sourceTree, tap } from './helpers.js';
+import { countingSender, mismatches, partials, Restartable, sourceTree, tap } from './helpers.js';
 
 /** A receiver that calls `onBytes(total)` as bytes arrive, counting over every receive. */
 function counting(inner: Receiver, onBytes: (total: number) => void): Receiver {
@@ -31,55 +25,6 @@ function counting(inner: Receiver, onBytes: (total: number) => void): Receiver {
       return inner.receive(req, counted, signal);
     },
   };
-}
-
-/** A sender whose send streams call `onBytes(total)` as bytes leave, counting over every send. */
-function countingSender(inner: Sender, onBytes: (total: number) => void): Sender {
-  let total = 0;
-  return {
-    listFilesystems: (signal) => inner.listFilesystems(signal),
-    listFilesystemVersions: (fs, signal) => inner.listFilesystemVersions(fs, signal),
-    waitForConnectivity: (signal) => inner.waitForConnectivity(signal),
-    sendDry: (req, signal) => inner.sendDry(req, signal),
-    sendCompleted: (req, signal) => inner.sendCompleted(req, signal),
-    async send(req: SendReq, signal: AbortSignal) {
-      const { usedResumeToken, stream } = await inner.send(req, signal);
-      const counted = stream.pipe(tap((n) => onBytes((total += n))));
-      stream.once('error', (err) => counted.destroy(err));
-      counted.once('close', () => stream.destroy());
-      return { usedResumeToken, stream: counted };
-    },
-  };
-}
-
-/** A server on a fixed port that `kill()` drops and `restart()` brings back. */
-class Restartable {
-  server!: RunningServer;
-  port = 0;
-  kills = 0;
-  private restarting: Promise<void> = Promise.resolve();
-
-  constructor(private readonly served: ServedEndpoint) {}
-
-  async start(): Promise<void> {
-    this.server = await startServer({ listen: `127.0.0.1:${this.port}`, ...this.served });
-    this.port = this.server.port;
-  }
-
-  /** Kills the server and starts it again on the same port. */
-  killAndRestart(): void {
-    this.kills++;
-    const server = this.server;
-    this.restarting = this.restarting.then(async () => {
-      await server.kill();
-      await this.start();
-    });
-  }
-
-  async stop(): Promise<void> {
-    await this.restarting;
-    await this.server.kill();
-  }
 }
 
 interface Window {
