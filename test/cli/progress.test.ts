@@ -113,6 +113,21 @@ describe('terminal frame', () => {
     for (const line of frame) expect(line.length).toBeLessThanOrEqual(39);
   });
 
+  test('without size estimates (zfs-fuse) rows show bytes only and the bar counts steps', () => {
+    const unknown = report([
+      fs('data', { state: 'done', currentStep: 1 }, [[0, 3 * MiB]]),
+      fs('data/home', {}, [
+        [0, MiB],
+        [0, 0],
+      ]),
+    ]);
+    const frame = renderFrame(progressView(unknown), options);
+    expect(frame[2]).toMatch(/^ {2}data\/home +stepping +1\/2 +1\.0 MiB +3\.0 MiB\/s$/);
+    expect(frame.at(-1)).toBe(
+      `${'█'.repeat(10)}${'░'.repeat(20)}  33%  1/3 steps, 4.0 MiB  5.0 MiB/s`,
+    );
+  });
+
   test('waiting for a reconnect says so', () => {
     const waiting = report(
       [
@@ -210,8 +225,8 @@ describe('plain progress lines', () => {
     );
     failed.attempts[0]!.state = 'filesystem-error';
     expect(lines.lines(progressView(failed))).toEqual([
-      'attempt 1: filesystem-error',
       'data: step-error 2/2 1.0 MiB / 2.0 MiB: 14 UNAVAILABLE: gone',
+      'attempt 1: filesystem-error',
       'run: waiting-reconnect until 2024-06-01T12:00:33.000Z',
     ]);
   });

@@ -144,9 +144,9 @@ describe('xrepl replicate over memory pools', () => {
     // The timer never fired: the first report and the final one.
     expect(lines(io.out)).toEqual([
       'attempt 1: planning',
-      'attempt 1: done',
       'data: done 2/2 19.9 KiB / 19.9 KiB',
       'data/home: done 2/2 19.9 KiB / 19.9 KiB',
+      'attempt 1: done',
       'run: done',
       'done: 2 filesystems, 4 snapshots received, 39.8 KiB in 0.0s (1 attempt)',
     ]);

@@ -106,12 +106,21 @@ export function renderFrame(view: ProgressView, options: FrameOptions): string[]
     lines.push(`  ${cells.join(' ').trimEnd()}`);
   }
   if (hidden.length > 0) lines.push(`  ... ${hidden.length} more (${countBy(hidden)})`);
-  const fraction = view.barTotal > 0 ? view.barDone / view.barTotal : view.state === 'done' ? 1 : 0;
   const rate =
     view.finishAt === null && options.totalRate > 0 ? `  ${formatRate(options.totalRate)}` : '';
+  const { done, total } = view.attemptSteps;
+  const [fraction, amount] =
+    view.barTotal > 0
+      ? [
+          view.barDone / view.barTotal,
+          `${formatBytes(view.barDone)} / ${formatBytes(view.barTotal)}`,
+        ]
+      : [
+          total > 0 ? done / total : view.state === 'done' ? 1 : 0,
+          `${done}/${total} steps, ${formatBytes(view.barDone)}`,
+        ];
   lines.push(
-    `${bar(fraction, 30)} ${String(Math.floor(fraction * 100)).padStart(3)}%  ` +
-      `${formatBytes(view.barDone)} / ${formatBytes(view.barTotal)}${rate}`,
+    `${bar(fraction, 30)} ${String(Math.floor(fraction * 100)).padStart(3)}%  ${amount}${rate}`,
   );
   return lines.map((line) => clip(line, width));
 }

@@ -21,11 +21,15 @@ export class ChangeLines {
   lines(view: ProgressView): string[] {
     const out: string[] = [];
     const attemptKey = `${view.attempt}:${view.attemptState}`;
-    if (view.attempt > 0 && attemptKey !== this.attempt) {
-      if (view.attempt !== Number(this.attempt.split(':')[0])) this.filesystems.clear();
-      this.attempt = attemptKey;
-      const error = view.planError !== null ? `: ${view.planError}` : '';
-      out.push(`attempt ${view.attempt}: ${view.attemptState}${error}`);
+    const error = view.planError !== null ? `: ${view.planError}` : '';
+    const attemptLine = `attempt ${view.attempt}: ${view.attemptState}${error}`;
+    const changed = view.attempt > 0 && attemptKey !== this.attempt;
+    const isNew = view.attempt !== Number(this.attempt.split(':')[0]);
+    this.attempt = attemptKey;
+    // A new attempt is announced before its filesystems, a change of its state after them.
+    if (changed && isNew) {
+      this.filesystems.clear();
+      out.push(attemptLine);
     }
     for (const row of view.rows) {
       const key = `${row.state}:${row.step}:${row.error ?? ''}`;
@@ -33,6 +37,7 @@ export class ChangeLines {
       this.filesystems.set(row.name, key);
       out.push(fsLine(row));
     }
+    if (changed && !isNew) out.push(attemptLine);
     const runKey = `${view.state}:${view.waitReconnect?.error ?? ''}`;
     if (runKey !== this.run) {
       this.run = runKey;

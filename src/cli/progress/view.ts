@@ -18,9 +18,11 @@ export interface FilesystemRow {
   /** The step running or next (1-based); `steps` once all are done; 0 while planning. */
   step: number;
   steps: number;
-  /** Bytes replicated in this attempt, and expected (0 = unknown). */
+  /** Bytes replicated in this attempt, and expected (0 = unknown: a step without an estimate). */
   bytes: number;
   expected: number;
+  /** Steps done in this attempt. */
+  stepsDone: number;
   error: string | null;
 }
 
@@ -41,7 +43,10 @@ export interface ProgressView {
    * (Bytes of a failed transfer count as moved: resumed, they are not sent again.)
    */
   barDone: number;
+  /** 0 when a size is unknown (no estimate): the bar then counts this attempt's steps. */
   barTotal: number;
+  /** Steps of this attempt: done and planned. */
+  attemptSteps: { done: number; total: number };
   /** Steps completed in the whole run: snapshots that arrived. */
   stepsDone: number;
 }
@@ -56,9 +61,11 @@ function rowOf(fs: FilesystemReport): FilesystemRow {
   const planned = fs.state !== 'planning' && fs.state !== 'planning-error';
   let bytes = 0;
   let expected = 0;
+  let unknown = false;
   for (const { info } of fs.steps) {
     bytes += info.bytesReplicated;
     expected += Math.max(info.bytesExpected, info.bytesReplicated);
+    if (info.bytesExpected === 0) unknown = true;
   }
   return {
     name: fs.info.name,
@@ -67,7 +74,8 @@ function rowOf(fs: FilesystemReport): FilesystemRow {
     step: !planned ? 0 : fs.currentStep >= steps ? steps : fs.currentStep + 1,
     steps,
     bytes,
-    expected,
+    expected: unknown ? 0 : expected,
+    stepsDone: Math.min(fs.currentStep, steps),
     error: fs.planError?.err ?? fs.stepError?.err ?? null,
   };
 }
@@ -86,6 +94,7 @@ export function progressView(report: Report): ProgressView {
   }
   const current = rows.reduce((sum, r) => sum + r.bytes, 0);
   const expected = rows.reduce((sum, r) => sum + r.expected, 0);
+  const sizeKnown = rows.every((r) => r.steps === 0 || r.expected > 0);
   const earlier = bytes - current;
   return {
     state: report.state,
@@ -101,7 +110,11 @@ export function progressView(report: Report): ProgressView {
     rows,
     bytes,
     barDone: bytes,
-    barTotal: earlier + expected,
+    barTotal: sizeKnown ? earlier + expected : 0,
+    attemptSteps: {
+      done: rows.reduce((sum, r) => sum + r.stepsDone, 0),
+      total: rows.reduce((sum, r) => sum + r.steps, 0),
+    },
     stepsDone,
   };
 }
