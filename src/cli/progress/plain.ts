@@ -26,18 +26,17 @@ export class ChangeLines {
     const changed = view.attempt > 0 && attemptKey !== this.attempt;
     const isNew = view.attempt !== Number(this.attempt.split(':')[0]);
     this.attempt = attemptKey;
-    // A new attempt is announced before its filesystems, a change of its state after them.
-    if (changed && isNew) {
-      this.filesystems.clear();
-      out.push(attemptLine);
-    }
+    // An attempt that ended is announced after its filesystems' last lines, any other change before.
+    const ended = view.attemptState !== 'planning' && view.attemptState !== 'fan-out-filesystems';
+    if (isNew) this.filesystems.clear();
+    if (changed && !ended) out.push(attemptLine);
     for (const row of view.rows) {
       const key = `${row.state}:${row.step}:${row.error ?? ''}`;
       if (this.filesystems.get(row.name) === key) continue;
       this.filesystems.set(row.name, key);
       out.push(fsLine(row));
     }
-    if (changed && !isNew) out.push(attemptLine);
+    if (changed && ended) out.push(attemptLine);
     const runKey = `${view.state}:${view.waitReconnect?.error ?? ''}`;
     if (runKey !== this.run) {
       this.run = runKey;
