@@ -117,5 +117,5 @@ export function createDisplay(options: DisplayOptions): ProgressDisplay {
   if (options.mode === 'none') return silentDisplay;
   if (options.mode === 'plain') return new PlainDisplay(options.out);
   const rows = options.rows ?? 30;
-  return new TtyDisplay(options.out, options.columns ?? 100, Math.max(3, Math.min(20, rows - 4)));
+  return new TtyDisplay(options.out, options.columns ?? 100, Math.max(3, Math.min(20, rows - 6)));
 }
