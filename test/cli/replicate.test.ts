@@ -30,6 +30,16 @@ function source(snapshots = ['s1', 's2']): PoolFixture {
   };
 }
 
+/** `replicate` from the pool of fixture file `src` (rooted at tank) to `to`. */
+const replicateArgs = (src: string, to: string, ...more: string[]): string[] => [
+  'replicate',
+  '--from',
+  `memory:${src}?root=tank`,
+  '--to',
+  to,
+  ...more,
+];
+
 function parseReport(json: string): Report {
   return ReportSchema.parse(JSON.parse(json));
 }
@@ -41,7 +51,7 @@ describe('xrepl replicate over memory pools', () => {
   test('initial replication, then an incremental one; the receiver is saved to its fixture', async () => {
     const src = tmp.file('src.json', source());
     const dst = tmp.file('dst-initial.json');
-    const argv = ['replicate', '--from', `memory:${src}?root=tank`, '--to', `memory:${dst}`];
+    const argv = replicateArgs(src, `memory:${dst}`);
 
     const first = await run([...argv, '--initial', 'all']);
     expect(first.code).toBe(0);
@@ -74,14 +84,7 @@ describe('xrepl replicate over memory pools', () => {
 
   test('--json prints only the final report on stdout, valid by ReportSchema', async () => {
     const src = tmp.file('src-json.json', source());
-    const { code, io } = await run([
-      'replicate',
-      '--from',
-      `memory:${src}?root=tank`,
-      '--to',
-      'memory:',
-      '--json',
-    ]);
+    const { code, io } = await run(replicateArgs(src, 'memory:', '--json'));
     expect(code).toBe(0);
     const report = parseReport(io.out);
     expect(report.state).toBe('done');
@@ -108,14 +111,7 @@ describe('xrepl replicate over memory pools', () => {
         },
       ],
     });
-    const { code, io } = await run([
-      'replicate',
-      '--from',
-      `memory:${src}?root=tank`,
-      '--to',
-      `memory:${dst}`,
-      '--json',
-    ]);
+    const { code, io } = await run(replicateArgs(src, `memory:${dst}`, '--json'));
     expect(code).toBe(1);
     const report = parseReport(io.out);
     expect(report.state).toBe('failed');
@@ -130,15 +126,7 @@ describe('xrepl replicate over memory pools', () => {
 
   test('without a terminal: one plain line per change, no escape sequences', async () => {
     const src = tmp.file('src-plain.json', source());
-    const { code, io } = await run([
-      'replicate',
-      '--from',
-      `memory:${src}?root=tank`,
-      '--to',
-      'memory:',
-      '--initial',
-      'all',
-    ]);
+    const { code, io } = await run(replicateArgs(src, 'memory:', '--initial', 'all'));
     expect(code).toBe(0);
     expect(io.out).not.toContain('\x1b');
     // The timer never fired: the first report and the final one.
@@ -156,10 +144,7 @@ describe('xrepl replicate over memory pools', () => {
   test('on a terminal the frame is redrawn in place and the last one stays', async () => {
     const src = tmp.file('src-tty.json', source());
     const io = fakeIO({ isTTY: true, columns: 80 });
-    const { code } = await run(
-      ['replicate', '--from', `memory:${src}?root=tank`, '--to', 'memory:'],
-      io,
-    );
+    const { code } = await run(replicateArgs(src, 'memory:'), io);
     expect(code).toBe(0);
     const frames = io.out.split('\x1b[J');
     expect(frames).toHaveLength(2); // the first frame, then erased and redrawn once at the end
