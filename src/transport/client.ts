@@ -19,7 +19,7 @@ import type {
 import { parseHostPort } from './address.js';
 import { fromCallError, GrpcEndpointError, GrpcTimeoutError } from './errors.js';
 import { METHODS } from './protocol.js';
-import { InboundStream, writeChunks, writeMessage } from './streams.js';
+import { asBuffer, InboundStream, writeChunks, writeMessage } from './streams.js';
 import { channelCredentials, type ClientTls } from './tls.js';
 import {
   describeIssues,
@@ -53,6 +53,9 @@ export interface GrpcClientOptions {
 }
 
 type Role = 'sender' | 'receiver';
+
+/** The receive window of a connection (bytes in flight towards us). */
+const FLOW_CONTROL_WINDOW_BYTES = 4 * 1024 * 1024;
 
 function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -102,6 +105,9 @@ class GrpcClientEndpoint {
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.max_send_message_length': MAX_REQUEST_MESSAGE_BYTES,
       'grpc.max_receive_message_length': MAX_RESPONSE_MESSAGE_BYTES,
+      // HTTP/2's default 64 KiB window costs a round trip per 64 KiB of a send stream; a
+      // bounded larger window keeps loopback and long links busy, and memory bounded.
+      'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
       // Reconnecting is waitForConnectivity's job; grpc-js's own backoff stays short.
       'grpc.initial_reconnect_backoff_ms': Math.min(1_000, maxDelay),
       'grpc.max_reconnect_backoff_ms': maxDelay,
@@ -255,7 +261,7 @@ export class GrpcSender extends GrpcClientEndpoint implements Sender {
           const value = parsed.data;
           return value.message === 'header'
             ? { header: value.header }
-            : { chunk: Buffer.from(value.chunk) };
+            : { chunk: asBuffer(value.chunk) };
         },
         idleTimeoutMs: this.streamIdleTimeoutMs,
         stalled: () => this.stalled('send'),

@@ -28,7 +28,7 @@ import type { Endpoint, ReceiveReq, Receiver, Sender } from '../endpoints/types.
 import { parseHostPort } from './address.js';
 import { endpointStatus, refusal } from './errors.js';
 import { service } from './protocol.js';
-import { InboundStream, writeChunks, writeMessage } from './streams.js';
+import { asBuffer, InboundStream, writeChunks, writeMessage } from './streams.js';
 import { identityOf, isLoopback, serverCredentials, type ServerTls } from './tls.js';
 import {
   describeIssues,
@@ -275,7 +275,7 @@ class EndpointServer {
                   const value = parseRequest(ReceiveMessageSchema, message, 'receive');
                   return value.message === 'header'
                     ? { header: value.header }
-                    : { chunk: Buffer.from(value.chunk) };
+                    : { chunk: asBuffer(value.chunk) };
                 },
                 idleTimeoutMs: this.idleMs,
                 stalled: () => new Error(`receive: no data from the client for ${this.idleMs} ms`),

@@ -39,11 +39,16 @@ export class Watchdog {
   }
 }
 
+/** `bytes` as a Buffer without copying (protobufjs decodes `bytes` fields as Buffers in Node). */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** `chunk` as pieces of at most MAX_CHUNK_BYTES (views, not copies). */
 export function* pieces(chunk: Uint8Array): Generator<Buffer> {
-  const buffer = Buffer.isBuffer(chunk)
-    ? chunk
-    : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  const buffer = asBuffer(chunk);
   for (let offset = 0; offset < buffer.length; offset += MAX_CHUNK_BYTES) {
     yield buffer.subarray(offset, offset + MAX_CHUNK_BYTES);
   }
