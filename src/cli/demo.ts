@@ -3,7 +3,6 @@
  * progress. The receiver's connection drops once 40% has arrived, so the retry is visible;
  * at the end a summary, and a check that the receiver has the sender's snapshot guids.
  */
-import { pipeline, Transform, type Readable } from 'node:stream';
 import type { Command } from 'commander';
 import type { Receiver } from '../endpoints/types.js';
 import {
@@ -21,9 +20,16 @@ import { demoPools, guidMismatches, RECEIVER_ROOT, SENDER_ROOT } from './demo-po
 import { EXIT, type CliIO } from './io.js';
 import { createLogger } from './logger.js';
 import { parsePort, type LogLevel } from './options.js';
-import { formatBytes, formatDuration } from './progress/format.js';
-import { displayFor, printOutcome } from './replicate.js';
-import { exitCodeOf, interruptible, openVisualizer, runReplication } from './run.js';
+import { countingReceiver, dropMidway } from './demo-faults.js';
+import { formatBytes } from './progress/format.js';
+import {
+  displayFor,
+  exitCodeOf,
+  interruptible,
+  openVisualizer,
+  printOutcome,
+  runReplication,
+} from './run.js';
 
 export interface DemoOptions {
   fast?: boolean;
@@ -64,61 +70,6 @@ async function openDemoReceiver(
   };
 }
 
-/** `receiver` with every received byte counted by `onBytes` on its way in. */
-function countingReceiver(receiver: Receiver, onBytes: (n: number) => void): Receiver {
-  return {
-    listFilesystems: (signal) => receiver.listFilesystems(signal),
-    listFilesystemVersions: (fs, signal) => receiver.listFilesystemVersions(fs, signal),
-    waitForConnectivity: (signal) => receiver.waitForConnectivity(signal),
-    receive(req, stream: Readable, signal) {
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          onBytes(chunk.length);
-          callback(null, chunk);
-        },
-      });
-      // Errors reach the receive through `counter`; pipeline destroys both ends on failure.
-      pipeline(stream, counter, () => {});
-      return receiver.receive(req, counter, signal);
-    },
-  };
-}
-
-/**
- * Drops the receiver's connection once `threshold` bytes have arrived and restores it
- * `restoreAfterMs` later. `dispose()` clears a pending restore.
- */
-function dropMidway(
-  faults: Faults,
-  threshold: number,
-  restoreAfterMs: number,
-  announce: (text: string) => void,
-): { onBytes(n: number): void; dispose(): void } {
-  let received = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let dropped = false;
-  return {
-    onBytes(n) {
-      received += n;
-      if (dropped || received < threshold) return;
-      dropped = true;
-      announce(
-        `>> injected fault: the receiver's connection drops after ${formatBytes(received)}; ` +
-          `it comes back in ${formatDuration(restoreAfterMs)}`,
-      );
-      faults.drop();
-      timer = setTimeout(() => {
-        timer = undefined;
-        faults.restore();
-        announce('>> the receiver is reachable again');
-      }, restoreAfterMs);
-    },
-    dispose() {
-      clearTimeout(timer);
-    },
-  };
-}
-
 /** Waits for Ctrl-C (the visualizer stays up after the demo until then). */
 function untilInterrupted(io: CliIO): Promise<void> {
   return new Promise((resolve) => {
@@ -140,9 +91,10 @@ async function demoCommand(options: DemoOptions, ctx: CommandContext): Promise<n
   const print = (text: string): void => display.print(() => io.stdout.write(`${text}\n`));
   const drop = dropMidway(faults, pools.bytesToSend * DROP_AT, pace.restoreAfterMs, print);
   const interrupt = interruptible(io);
-  const receiver = await openDemoReceiver(pools.receiver, faults);
+  let receiver: OpenedEndpoint<Receiver> | null = null;
   let visualizer = null;
   try {
+    receiver = await openDemoReceiver(pools.receiver, faults);
     io.stdout.write(
       `xrepl demo: ${pools.datasets.length} datasets below ${SENDER_ROOT} -> ${RECEIVER_ROOT}, ` +
         `${pools.snapshotsPerDataset} snapshots each, ${formatBytes(pools.bytesToSend)} to send; ` +
@@ -185,7 +137,7 @@ async function demoCommand(options: DemoOptions, ctx: CommandContext): Promise<n
   } finally {
     drop.dispose();
     await visualizer?.close();
-    await receiver.close();
+    await receiver?.close();
     interrupt.dispose();
   }
 }

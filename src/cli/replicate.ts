@@ -7,7 +7,6 @@ import { createPlanner, type InitialPolicy } from '../planner/index.js';
 import { ReportSchema, type Report } from '../report/schema.js';
 import type { CommandContext } from './context.js';
 import { endpointHelp, openEndpoint, type OpenedEndpoint } from './endpoints.js';
-import type { CliIO } from './io.js';
 import { createLogger } from './logger.js';
 import {
   parseDuration,
@@ -16,9 +15,14 @@ import {
   parsePort,
   type LogLevel,
 } from './options.js';
-import { createDisplay } from './progress/display.js';
-import { exitCodeOf, interruptible, openVisualizer, runReplication } from './run.js';
-import { summarize, summaryLine } from './summary.js';
+import {
+  displayFor,
+  exitCodeOf,
+  interruptible,
+  openVisualizer,
+  printOutcome,
+  runReplication,
+} from './run.js';
 
 export interface ReplicateOptions {
   from: string;
@@ -38,23 +42,6 @@ export function reportJson(report: Report): string {
   const json = JSON.stringify(report, null, 2);
   ReportSchema.parse(JSON.parse(json));
   return json;
-}
-
-/** The progress mode for `io`: none with `--json` (stdout is for the report). */
-export function displayFor(io: CliIO, json: boolean): ReturnType<typeof createDisplay> {
-  return createDisplay({
-    mode: json ? 'none' : io.isTTY ? 'tty' : 'plain',
-    out: io.stdout,
-    columns: io.columns,
-    rows: io.rows,
-  });
-}
-
-/** Prints the summary line, and each error on stderr. */
-export function printOutcome(io: CliIO, report: Report, json: boolean): void {
-  const summary = summarize(report);
-  (json ? io.stderr : io.stdout).write(`${summaryLine(summary)}\n`);
-  for (const error of summary.errors) io.stderr.write(`error: ${error}\n`);
 }
 
 async function replicateCommand(options: ReplicateOptions, ctx: CommandContext): Promise<number> {

@@ -8,7 +8,8 @@ import type { Logger, Planner } from '../driver/types.js';
 import type { Report } from '../report/schema.js';
 import { startVisualizer, type Visualizer } from '../../visualizer/server/server.js';
 import { clockOf, EXIT, type CliIO, type TextSink } from './io.js';
-import type { ProgressDisplay } from './progress/display.js';
+import { createDisplay, type ProgressDisplay } from './progress/display.js';
+import { summarize, summaryLine } from './summary.js';
 
 export interface RunOptions {
   io: CliIO;
@@ -89,4 +90,21 @@ export async function openVisualizer(
   }
   if (port !== undefined) notes.write(`visualizer: ${visualizer.url}\n`);
   return visualizer;
+}
+
+/** The progress mode for `io`: none with `--json` (stdout is for the report). */
+export function displayFor(io: CliIO, json: boolean): ProgressDisplay {
+  return createDisplay({
+    mode: json ? 'none' : io.isTTY ? 'tty' : 'plain',
+    out: io.stdout,
+    columns: io.columns,
+    rows: io.rows,
+  });
+}
+
+/** Prints the summary line, and each error on stderr. */
+export function printOutcome(io: CliIO, report: Report, json: boolean): void {
+  const summary = summarize(report);
+  (json ? io.stderr : io.stdout).write(`${summaryLine(summary)}\n`);
+  for (const error of summary.errors) io.stderr.write(`error: ${error}\n`);
 }
