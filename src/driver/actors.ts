@@ -3,6 +3,7 @@
  * steps, and nothing else. The machines get them through `.provide()`.
  */
 import { fromPromise, type AnyActorRef } from 'xstate';
+import { fromCall } from './call.js';
 import { attemptMachine } from '../../machines/attempt.machine.js';
 import { filesystemMachine, type PlanFSInput, type RunStepInput } from '../../machines/filesystem.machine.js';
 import {
@@ -47,13 +48,12 @@ function validSteps(steps: unknown, name: string): Step[] {
 export function provideFilesystemMachine() {
   return filesystemMachine.provide({
     actors: {
-      planFS: fromPromise<Step[], PlanFSInput>(async ({ input }) => {
-        const steps = validSteps(await input.fs.planFS(input.signal), input.name);
-        return correlate(steps, input.previous);
-      }),
-      runStep: fromPromise<void, RunStepInput>(async ({ input }) => {
-        await input.step.step(input.signal);
-      }),
+      planFS: fromCall((input: PlanFSInput) =>
+        Promise.resolve(input.fs.planFS(input.signal)).then((steps) =>
+          correlate(validSteps(steps, input.name), input.previous),
+        ),
+      ),
+      runStep: fromCall((input: RunStepInput) => input.step.step(input.signal)),
     },
   });
 }
