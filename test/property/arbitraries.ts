@@ -36,7 +36,7 @@ export interface ScenarioOptions {
 const date = (odd: boolean): fc.Arbitrary<TargetDate> =>
   odd
     ? fc.oneof(
-        { weight: 10, arbitrary: fc.integer({ min: 0, max: 12 }) },
+        { weight: 40, arbitrary: fc.integer({ min: 0, max: 12 }) },
         { weight: 1, arbitrary: fc.constant<TargetDate>('invalid') },
         { weight: 1, arbitrary: fc.constant<TargetDate>('throws') },
       )
@@ -87,12 +87,22 @@ function failureMap(filesystems: FilesystemSpec[], choices: FailureChoice[]): Ma
 
 export function worldSpec(options: ScenarioOptions = {}): fc.Arbitrary<WorldSpec> {
   const odd = options.oddDates ?? true;
-  const kinds = options.failures ?? (['temporary', 'permanent', 'thrown-string'] as const);
+  // Mostly temporary failures, so that runs retry (D2, D5).
+  const kinds =
+    options.failures ??
+    ([
+      'temporary',
+      'temporary',
+      'temporary',
+      'permanent',
+      'thrown-string',
+      'thrown-at-once',
+    ] as const);
   const failureChoice: fc.Arbitrary<FailureChoice> = fc.record({
     attempt: fc.integer({ min: 0, max: 2 }),
-    kind: fc.constantFrom<CallKind>('plan', 'planFS', 'step', 'step', 'step'),
+    kind: fc.constantFrom<CallKind>('plan', 'planFS', 'planFS', 'step', 'step', 'step', 'step'),
     fs: fc.nat(),
-    snapshot: fc.nat(),
+    snapshot: fc.nat({ max: 5 }),
     failure: fc.constantFrom(...kinds),
   });
   return fc
@@ -103,7 +113,7 @@ export function worldSpec(options: ScenarioOptions = {}): fc.Arbitrary<WorldSpec
     .chain((names) =>
       fc.record({
         filesystems: fc.tuple(...names.map((n) => filesystem(n, odd))),
-        failures: fc.array(failureChoice, { maxLength: kinds.length === 0 ? 0 : 6 }),
+        failures: fc.array(failureChoice, { maxLength: kinds.length === 0 ? 0 : 8 }),
         honourSignal: fc.boolean(),
         reconnectFails:
           options.reconnectFails === false
@@ -129,7 +139,7 @@ export function scenario(options: ScenarioOptions = {}): fc.Arbitrary<Scenario> 
       options.concurrency !== undefined
         ? fc.constant(options.concurrency)
         : fc.integer({ min: 1, max: 16 }),
-    maxAttempts: fc.constantFrom(-1, 1, 2, 3, 4),
+    maxAttempts: fc.constantFrom(-1, -1, 1, 2, 3, 3, 4),
     schedule: fc.record({
       picks: fc.array(fc.nat({ max: 1 << 16 }), { maxLength: 300 }),
       seed: fc.nat(),

@@ -16,6 +16,7 @@ import {
 } from './checks.js';
 import { fcParameters, hostProcess } from './fcParameters.js';
 import { runScenario, type Trace } from './harness.js';
+import { admissionOrder } from './queueModel.js';
 
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown): void => {
@@ -101,6 +102,41 @@ describe('driver properties', () => {
       ...t.reportProblems,
       ...terminationProblems(t),
       ...retryProblems(t),
+    ]);
+  });
+});
+
+describe('the reference model of property 4', () => {
+  const steps = (dates: number[]) =>
+    dates.map((date, i) => ({ from: i === 0 ? '' : `s${i}`, to: `s${i + 1}`, date, fails: false }));
+
+  test("reproduces D8's example: a(2) b(10) c(20) and u(15) v(30) run a, b, u, c, v", () => {
+    const order = admissionOrder([
+      { name: 'pool/x', steps: steps([2, 10, 20]) },
+      { name: 'pool/y', steps: steps([15, 30]) },
+    ]);
+    expect(order.filter((l) => l.includes('@'))).toEqual([
+      'pool/x@s1',
+      'pool/x@s2',
+      'pool/y@s1',
+      'pool/x@s3',
+      'pool/y@s2',
+    ]);
+  });
+
+  test('children wait for their parent, not for a sibling whose name it prefixes (D6)', () => {
+    const order = admissionOrder([
+      { name: 'pool/ab', steps: steps([1]) },
+      { name: 'pool/a', steps: steps([5]) },
+      { name: 'pool/a/b', steps: steps([0]) },
+    ]);
+    expect(order).toEqual([
+      'planFS:pool/ab',
+      'planFS:pool/a',
+      'planFS:pool/a/b',
+      'pool/ab@s1',
+      'pool/a@s1',
+      'pool/a/b@s1',
     ]);
   });
 });

@@ -48,7 +48,7 @@ const RECONNECT_MS = 3_600_000;
  */
 const FULL_CHECKS_UP_TO = 40;
 const SAMPLE = 10;
-const MAX_RELEASES = 50_000;
+const MAX_RELEASES = 20_000;
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 

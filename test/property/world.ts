@@ -15,7 +15,8 @@ import { deferred, type Deferred } from '../helpers/deferred.js';
 import { temporary } from '../helpers/driver.js';
 
 export type CallKind = 'plan' | 'planFS' | 'step' | 'waitForConnectivity';
-export type Failure = 'temporary' | 'permanent' | 'thrown-string';
+/** How a call fails; `thrown-at-once`: the method throws (permanently) before returning a promise. */
+export type Failure = 'temporary' | 'permanent' | 'thrown-string' | 'thrown-at-once';
 /** A step's target date: milliseconds, an invalid Date, or a targetDate() that throws. */
 export type TargetDate = number | 'invalid' | 'throws';
 
@@ -83,9 +84,12 @@ export class SimStep implements Step {
     return new Date(this.date === 'invalid' ? NaN : this.date);
   }
 
-  async step(signal: AbortSignal): Promise<void> {
-    await this.world.call('step', signal, this.fs, this);
-    this.bytesReplicated = 100;
+  step(signal: AbortSignal): Promise<void> {
+    const error = this.world.throwsAtOnce('step', signal, this.fs, this);
+    if (error !== undefined) throw error;
+    return this.world.call('step', signal, this.fs, this).then(() => {
+      this.bytesReplicated = 100;
+    });
   }
 
   reportInfo(): StepInfo {
@@ -113,7 +117,9 @@ class SimFS implements FS {
     return this.name;
   }
 
-  async planFS(signal: AbortSignal): Promise<Step[]> {
+  planFS(signal: AbortSignal): Promise<Step[]> {
+    const error = this.world.throwsAtOnce('planFS', signal, this.name);
+    if (error !== undefined) throw error;
     return this.world.planFS(this.name, signal);
   }
 
@@ -140,6 +146,7 @@ export class World implements Planner {
   private readonly receiver = new Map<string, string>();
   private readonly sender = new Map<string, SnapshotSpec[]>();
   private readonly specs = new Map<string, FilesystemSpec>();
+  private readonly watched = new WeakSet<AbortSignal>();
 
   constructor(readonly spec: WorldSpec) {
     for (const fs of spec.filesystems) {
@@ -158,10 +165,13 @@ export class World implements Planner {
     return found.date;
   }
 
-  async plan(signal: AbortSignal): Promise<FS[]> {
+  plan(signal: AbortSignal): Promise<FS[]> {
     this.attempt++;
-    await this.call('plan', signal);
-    return this.spec.filesystems.map((f) => new SimFS(f.name, this));
+    const error = this.throwsAtOnce('plan', signal);
+    if (error !== undefined) throw error;
+    return this.call('plan', signal).then(() =>
+      this.spec.filesystems.map((f) => new SimFS(f.name, this)),
+    );
   }
 
   async waitForConnectivity(signal: AbortSignal): Promise<void> {
@@ -193,8 +203,25 @@ export class World implements Planner {
     return steps;
   }
 
-  /** Records a call and waits until it is released (or aborted, when calls honour signals). */
-  async call(kind: CallKind, signal: AbortSignal, fs?: string, step?: SimStep): Promise<void> {
+  /** The error a call throws before returning a promise, if scripted so; the call is recorded. */
+  throwsAtOnce(
+    kind: CallKind,
+    signal: AbortSignal,
+    fs?: string,
+    step?: SimStep,
+  ): Error | undefined {
+    if (this.spec.failures.get(failureKey(this.attempt, kind, fs, step?.to)) !== 'thrown-at-once')
+      return undefined;
+    const call = this.record(kind, signal, fs, step);
+    call.settledAt = this.clock++;
+    call.outcome = 'rejected';
+    if ((kind === 'planFS' || kind === 'step') && signal.aborted)
+      this.startedAfterCancel.push(callName(call));
+    this.onCall(call);
+    return new Error(`${callName(call)} threw at once`);
+  }
+
+  private record(kind: CallKind, signal: AbortSignal, fs?: string, step?: SimStep): CallRecord {
     const call: CallRecord = {
       id: this.log.length,
       kind,
@@ -208,6 +235,12 @@ export class World implements Planner {
       gate: deferred<void>(),
     };
     this.log.push(call);
+    return call;
+  }
+
+  /** Records a call and waits until it is released (or aborted, when calls honour signals). */
+  async call(kind: CallKind, signal: AbortSignal, fs?: string, step?: SimStep): Promise<void> {
+    const call = this.record(kind, signal, fs, step);
     this.pending.push(call);
     const slot = kind === 'planFS' || kind === 'step';
     if (slot) {
@@ -217,16 +250,24 @@ export class World implements Planner {
     }
     if (step !== undefined) this.checkReceiver(step);
     this.onCall(call);
-    const onAbort = (): void => this.settle(call, signal.reason);
-    if (this.spec.honourSignal) {
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    }
+    if (this.spec.honourSignal) this.giveUpOnAbort(signal);
     try {
       await call.gate.promise;
     } finally {
-      signal.removeEventListener('abort', onAbort);
       if (slot) this.running--;
+    }
+  }
+
+  /** One listener per signal (an attempt shares one among all its calls, D4). */
+  private giveUpOnAbort(signal: AbortSignal): void {
+    const settleAll = (): void => {
+      for (const c of this.pending.filter((p) => p.signal === signal))
+        this.settle(c, signal.reason);
+    };
+    if (signal.aborted) settleAll();
+    else if (!this.watched.has(signal)) {
+      this.watched.add(signal);
+      signal.addEventListener('abort', settleAll, { once: true });
     }
   }
 
@@ -298,5 +339,7 @@ function failureValue(failure: Failure, call: CallRecord): unknown {
       return new Error(`permanent failure of ${what}`);
     case 'thrown-string':
       return `a thrown string from ${what}`;
+    case 'thrown-at-once':
+      return new Error(`${what} threw at once`); // not reached: thrown before the call waits
   }
 }
