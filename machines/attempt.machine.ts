@@ -35,7 +35,7 @@ import { stepQueueLogic } from './stepQueue.logic.js';
 import type { Clock, PreparedPlan, Scheduler, TimedError } from './types.js';
 
 /** Filesystems started per SPAWN_MORE event. */
-export const SPAWN_CHUNK = 500;
+export const SPAWN_CHUNK = 200;
 
 export type FilesystemActor = ActorRefFrom<typeof filesystemMachine>;
 export type StepQueueActor = ActorRefFrom<typeof stepQueueLogic>;

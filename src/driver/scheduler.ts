@@ -8,7 +8,7 @@
 import type { Scheduler } from '../../machines/types.js';
 
 /** Units (grants of the step queue, chunks of the fan-out) between two turns of the loop. */
-export const SLICE = 512;
+export const SLICE = 64;
 
 export function eventLoopScheduler(slice = SLICE): Scheduler {
   let used = 0;

@@ -74,8 +74,8 @@ export function filesystemReport(snapshot: FilesystemSnapshot): FilesystemReport
     blockedOn = BLOCKED_ON[`${state}.${sub}`] ?? 'nothing';
   }
   const steps = context.steps ?? [];
-  const stepReports = new Array<{ info: StepInfo }>(steps.length);
-  for (let i = 0; i < steps.length; i++) stepReports[i] = { info: stepInfo(steps[i] as Step) };
+  const stepReports: { info: StepInfo }[] = [];
+  for (let i = 0; i < steps.length; i++) stepReports.push({ info: stepInfo(steps[i] as Step) });
   return {
     info: { name: context.name },
     state,
@@ -105,14 +105,14 @@ export function attemptReport(snapshot: AttemptSnapshot): AttemptReport {
   const { context } = snapshot;
   const started = context.filesystems.length;
   const planned = context.plan?.filesystems ?? [];
-  const filesystems = new Array<FilesystemReport>(Math.max(started, planned.length));
+  const filesystems: FilesystemReport[] = [];
   for (let i = 0; i < started; i++) {
-    filesystems[i] = filesystemReport(
-      (context.filesystems[i] as (typeof context.filesystems)[number]).getSnapshot(),
+    filesystems.push(
+      filesystemReport((context.filesystems[i] as (typeof context.filesystems)[number]).getSnapshot()),
     );
   }
-  for (let i = started; i < filesystems.length; i++) {
-    filesystems[i] = notStartedReport((planned[i] as (typeof planned)[number]).name);
+  for (let i = started; i < planned.length; i++) {
+    filesystems.push(notStartedReport((planned[i] as (typeof planned)[number]).name));
   }
   return {
     state: topState(snapshot.value) as AttemptState,
