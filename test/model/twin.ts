@@ -106,7 +106,10 @@ export function coverageOf(
     input,
     ...(parent !== undefined ? { parent: parent as never } : {}),
     inspect: (ev) => {
-      if (ev.type === '@xstate.microstep' && (holder.actor === undefined || ev.actorRef === holder.actor)) {
+      if (
+        ev.type === '@xstate.microstep' &&
+        (holder.actor === undefined || ev.actorRef === holder.actor)
+      ) {
         for (const t of ev._transitions) transitions.add(transitionKey(t as never));
         record(ev.snapshot as never);
       }
