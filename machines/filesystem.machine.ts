@@ -114,9 +114,9 @@ function presentOnReceiver(context: FilesystemContext): boolean {
  */
 function becamePresent(context: FilesystemContext): boolean {
   const steps = context.steps ?? [];
-  const incremental = firstStepIsIncremental(steps);
-  if (context.currentStep === 0) return steps.length === 0 || incremental;
-  return context.currentStep === 1 && !incremental;
+  if (context.currentStep > 1) return false; // present since the first step at the latest
+  if (context.currentStep === 0) return steps.length === 0 || firstStepIsIncremental(steps);
+  return !firstStepIsIncremental(steps);
 }
 
 function nextTarget(context: FilesystemContext): FilesystemContext['next'] {
