@@ -74,7 +74,10 @@ export interface AttemptContext {
   cancel: { reason: unknown } | null;
   plan: PreparedPlan | null;
   queue: StepQueueActor | null;
-  /** The filesystems started so far, in plan order (all of them once the fan-out is over). */
+  /**
+   * The filesystems started so far, in plan order (all of them once the fan-out is over).
+   * Owned by this attempt and appended in place, chunk by chunk.
+   */
   filesystems: FilesystemActor[];
   /**
    * parentsLeft[i]: ancestors of filesystem i not yet present on the receiver (D6). Counters
@@ -209,7 +212,9 @@ export const attemptMachine = setup({
             }) as FilesystemActor,
           );
         }
-        return context.filesystems.concat(chunk);
+        // Appended in place: a copy per chunk would be 500 arrays of up to 100,000 refs.
+        for (const fs of chunk) context.filesystems.push(fs);
+        return context.filesystems;
       },
     }),
     // Starts the chunk just created, like spawn does, and asks for the next chunk after the

@@ -42,11 +42,20 @@ function timedError(e: TimedError | null): ReportTimedError | null {
   return e === null ? null : { err: e.err, time: new Date(e.time.getTime()) };
 }
 
-const BLOCKED_ON: Record<string, BlockedOn> = {
-  'planning.waiting-for-slot': 'plan-queue',
-  'stepping.waiting-for-parents': 'parent-initial-repl',
-  'stepping.waiting-for-slot': 'repl-queue',
-};
+/** The state and what it waits for, from a snapshot value such as `{ stepping: 'running' }`. */
+function stateOf(value: unknown): { state: FilesystemState; blockedOn: BlockedOn } {
+  if (typeof value === 'string') return { state: value as FilesystemState, blockedOn: 'nothing' };
+  const v = value as { planning?: string; stepping?: string };
+  if (v.planning !== undefined) {
+    return { state: 'planning', blockedOn: v.planning === 'waiting-for-slot' ? 'plan-queue' : 'nothing' };
+  }
+  const sub = v.stepping;
+  return {
+    state: 'stepping',
+    blockedOn:
+      sub === 'waiting-for-slot' ? 'repl-queue' : sub === 'waiting-for-parents' ? 'parent-initial-repl' : 'nothing',
+  };
+}
 
 /** Exactly the StepInfo fields, read live from the step (D11). */
 export function stepInfo(step: Step): StepInfo {
@@ -66,13 +75,8 @@ export function stepInfo(step: Step): StepInfo {
 }
 
 export function filesystemReport(snapshot: FilesystemSnapshot): FilesystemReport {
-  const { value, context } = snapshot;
-  const state = topState(value) as FilesystemState;
-  let blockedOn: BlockedOn = 'nothing';
-  if (typeof value === 'object') {
-    const sub = (value as Record<string, string>)[state];
-    blockedOn = BLOCKED_ON[`${state}.${sub}`] ?? 'nothing';
-  }
+  const { context } = snapshot;
+  const { state, blockedOn } = stateOf(snapshot.value);
   const steps = context.steps ?? [];
   const stepReports: { info: StepInfo }[] = [];
   for (let i = 0; i < steps.length; i++) stepReports.push({ info: stepInfo(steps[i] as Step) });
