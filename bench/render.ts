@@ -144,6 +144,11 @@ const MEASURES: { title: string; unit: string; measure: Measure; retry?: boolean
       exact(o.result && Math.max(o.result.eventLoopMaxDelayMs, o.result.eventLoopMaxGapMs)) ??
       atLeast(o.incomplete?.eventLoopMaxGapMs),
   },
+  {
+    title: "Longest sampler gap without the benchmark's own mid-run report() call (the driver alone)",
+    unit: 'ms',
+    measure: (o) => exact(o.result?.eventLoopMaxGapDriverMs),
+  },
 ];
 
 const RETRY_MEASURES: { title: string; measure: Measure }[] = [
@@ -304,9 +309,11 @@ function targets(suite: Suite): string {
   const scale = ratio(med('xrepl', big, wall), med('xrepl', ten, wall));
   add('100k point <= 12x the 10k point (wall)', show(scale, 'x'), atMost(scale, 12));
   const loopMax = maxValue(select(suite, 'xrepl', big, false), loop);
+  const driverMax = maxValue(select(suite, 'xrepl', big, false), measureNamed('Longest sampler gap'));
   add(
     'event loop never blocked > 50 ms during the 100k run',
-    `max over runs ${show(loopMax, ' ms')}`,
+    `max over runs ${show(loopMax, ' ms')}` +
+      (driverMax === undefined ? '' : ` (without the mid-run report() call: ${show(driverMax, ' ms')})`),
     atMost(loopMax, 50),
   );
   return lines.join('\n');

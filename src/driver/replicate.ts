@@ -6,7 +6,7 @@ import { createActor, type ActorRefFrom } from 'xstate';
 import type { runMachine, LogParams } from '../../machines/run.machine.js';
 import { parseDriverConfig } from '../config/driverConfig.js';
 import { classifyError } from '../errors/classify.js';
-import { runReport } from '../report/fromSnapshot.js';
+import { runReport, runReportInSlices } from '../report/fromSnapshot.js';
 import type { Report } from '../report/schema.js';
 import { provideRunMachine } from './actors.js';
 import { eventLoopScheduler } from './scheduler.js';
@@ -126,7 +126,11 @@ export function replicate(
       finish();
     },
   });
-  const done = ended.then(report);
+  // The run has ended: its final report is built in slices, so even 100,000 filesystems do
+  // not hold the event loop while wait() resolves.
+  const done = ended.then(() =>
+    runReportInSlices(actor.getSnapshot(), () => new Promise<void>((resolve) => setImmediate(resolve))),
+  );
   if (!external?.aborted) external?.addEventListener('abort', onAbort, { once: true });
   logger.debug({ config: cfg }, 'begin run');
   actor.start();

@@ -105,19 +105,24 @@ function notStartedReport(name: string): FilesystemReport {
   };
 }
 
-export function attemptReport(snapshot: AttemptSnapshot): AttemptReport {
-  const { context } = snapshot;
+function filesystemReports(context: AttemptSnapshot['context'], from: number, to: number, out: FilesystemReport[]): void {
   const started = context.filesystems.length;
   const planned = context.plan?.filesystems ?? [];
-  const filesystems: FilesystemReport[] = [];
-  for (let i = 0; i < started; i++) {
-    filesystems.push(
-      filesystemReport((context.filesystems[i] as (typeof context.filesystems)[number]).getSnapshot()),
+  for (let i = from; i < to; i++) {
+    out.push(
+      i < started
+        ? filesystemReport((context.filesystems[i] as (typeof context.filesystems)[number]).getSnapshot())
+        : notStartedReport((planned[i] as (typeof planned)[number]).name),
     );
   }
-  for (let i = started; i < planned.length; i++) {
-    filesystems.push(notStartedReport((planned[i] as (typeof planned)[number]).name));
-  }
+}
+
+function filesystemCount(context: AttemptSnapshot['context']): number {
+  return Math.max(context.filesystems.length, context.plan?.filesystems.length ?? 0);
+}
+
+function attemptReportWith(snapshot: AttemptSnapshot, filesystems: FilesystemReport[]): AttemptReport {
+  const { context } = snapshot;
   return {
     state: topState(snapshot.value) as AttemptState,
     startAt: date(context.startAt),
@@ -127,7 +132,13 @@ export function attemptReport(snapshot: AttemptSnapshot): AttemptReport {
   };
 }
 
-export function runReport(snapshot: RunSnapshot): Report {
+export function attemptReport(snapshot: AttemptSnapshot): AttemptReport {
+  const filesystems: FilesystemReport[] = [];
+  filesystemReports(snapshot.context, 0, filesystemCount(snapshot.context), filesystems);
+  return attemptReportWith(snapshot, filesystems);
+}
+
+function runReportWith(snapshot: RunSnapshot, attempts: AttemptReport[]): Report {
   const { context } = snapshot;
   return {
     state: topState(snapshot.value) as RunState,
@@ -136,6 +147,43 @@ export function runReport(snapshot: RunSnapshot): Report {
     waitReconnectSince: dateOrNull(context.waitReconnectSince),
     waitReconnectUntil: dateOrNull(context.waitReconnectUntil),
     waitReconnectError: timedError(context.waitReconnectError),
-    attempts: context.attempts.map((a) => attemptReport(a.getSnapshot())),
+    attempts,
   };
+}
+
+export function runReport(snapshot: RunSnapshot): Report {
+  return runReportWith(
+    snapshot,
+    snapshot.context.attempts.map((a) => attemptReport(a.getSnapshot())),
+  );
+}
+
+/**
+ * The same report as runReport, built `slice` filesystems at a time with `turn()` awaited in
+ * between, so a report of 100,000 filesystems does not hold the event loop for its whole
+ * build. Only for a run that has ended: its snapshots no longer change between slices.
+ */
+export async function runReportInSlices(
+  snapshot: RunSnapshot,
+  turn: () => Promise<void>,
+  slice = 5000,
+): Promise<Report> {
+  const attempts: AttemptReport[] = [];
+  let since = 0;
+  for (const ref of snapshot.context.attempts) {
+    const attempt = ref.getSnapshot();
+    const count = filesystemCount(attempt.context);
+    const filesystems: FilesystemReport[] = [];
+    for (let from = 0; from < count; from += slice) {
+      if (since >= slice) {
+        await turn();
+        since = 0;
+      }
+      const to = Math.min(count, from + slice);
+      filesystemReports(attempt.context, from, to, filesystems);
+      since += to - from;
+    }
+    attempts.push(attemptReportWith(attempt, filesystems));
+  }
+  return runReportWith(snapshot, attempts);
 }
