@@ -145,7 +145,8 @@ const MEASURES: { title: string; unit: string; measure: Measure; retry?: boolean
       atLeast(o.incomplete?.eventLoopMaxGapMs),
   },
   {
-    title: "Longest sampler gap without the benchmark's own mid-run report() call (the driver alone)",
+    title:
+      "Longest sampler gap without the benchmark's own mid-run report() call (the driver alone)",
     unit: 'ms',
     measure: (o) => exact(o.result?.eventLoopMaxGapDriverMs),
   },
@@ -309,11 +310,16 @@ function targets(suite: Suite): string {
   const scale = ratio(med('xrepl', big, wall), med('xrepl', ten, wall));
   add('100k point <= 12x the 10k point (wall)', show(scale, 'x'), atMost(scale, 12));
   const loopMax = maxValue(select(suite, 'xrepl', big, false), loop);
-  const driverMax = maxValue(select(suite, 'xrepl', big, false), measureNamed('Longest sampler gap'));
+  const driverMax = maxValue(
+    select(suite, 'xrepl', big, false),
+    measureNamed('Longest sampler gap'),
+  );
   add(
     'event loop never blocked > 50 ms during the 100k run',
     `max over runs ${show(loopMax, ' ms')}` +
-      (driverMax === undefined ? '' : ` (without the mid-run report() call: ${show(driverMax, ' ms')})`),
+      (driverMax === undefined
+        ? ''
+        : ` (without the mid-run report() call: ${show(driverMax, ' ms')})`),
     atMost(loopMax, 50),
   );
   return lines.join('\n');

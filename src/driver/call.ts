@@ -47,7 +47,12 @@ export function fromCall<TOutput, TInput extends NonReducibleUnknown>(
         (data: unknown) => settle(self, { type: REJECT, data }),
       );
     },
-    getInitialSnapshot: (_, input) => ({ status: 'active', output: undefined, error: undefined, input }),
+    getInitialSnapshot: (_, input) => ({
+      status: 'active',
+      output: undefined,
+      error: undefined,
+      input,
+    }),
     getPersistedSnapshot: (snapshot) => snapshot,
     restoreSnapshot: (snapshot) => snapshot as PromiseSnapshot<TOutput, TInput>,
   } as PromiseActorLogic<TOutput, TInput>;

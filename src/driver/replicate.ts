@@ -129,7 +129,10 @@ export function replicate(
   // The run has ended: its final report is built in slices, so even 100,000 filesystems do
   // not hold the event loop while wait() resolves.
   const done = ended.then(() =>
-    runReportInSlices(actor.getSnapshot(), () => new Promise<void>((resolve) => setImmediate(resolve))),
+    runReportInSlices(
+      actor.getSnapshot(),
+      () => new Promise<void>((resolve) => setImmediate(resolve)),
+    ),
   );
   if (!external?.aborted) external?.addEventListener('abort', onAbort, { once: true });
   logger.debug({ config: cfg }, 'begin run');

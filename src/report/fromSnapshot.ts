@@ -47,13 +47,20 @@ function stateOf(value: unknown): { state: FilesystemState; blockedOn: BlockedOn
   if (typeof value === 'string') return { state: value as FilesystemState, blockedOn: 'nothing' };
   const v = value as { planning?: string; stepping?: string };
   if (v.planning !== undefined) {
-    return { state: 'planning', blockedOn: v.planning === 'waiting-for-slot' ? 'plan-queue' : 'nothing' };
+    return {
+      state: 'planning',
+      blockedOn: v.planning === 'waiting-for-slot' ? 'plan-queue' : 'nothing',
+    };
   }
   const sub = v.stepping;
   return {
     state: 'stepping',
     blockedOn:
-      sub === 'waiting-for-slot' ? 'repl-queue' : sub === 'waiting-for-parents' ? 'parent-initial-repl' : 'nothing',
+      sub === 'waiting-for-slot'
+        ? 'repl-queue'
+        : sub === 'waiting-for-parents'
+          ? 'parent-initial-repl'
+          : 'nothing',
   };
 }
 
@@ -105,13 +112,20 @@ function notStartedReport(name: string): FilesystemReport {
   };
 }
 
-function filesystemReports(context: AttemptSnapshot['context'], from: number, to: number, out: FilesystemReport[]): void {
+function filesystemReports(
+  context: AttemptSnapshot['context'],
+  from: number,
+  to: number,
+  out: FilesystemReport[],
+): void {
   const started = context.filesystems.length;
   const planned = context.plan?.filesystems ?? [];
   for (let i = from; i < to; i++) {
     out.push(
       i < started
-        ? filesystemReport((context.filesystems[i] as (typeof context.filesystems)[number]).getSnapshot())
+        ? filesystemReport(
+            (context.filesystems[i] as (typeof context.filesystems)[number]).getSnapshot(),
+          )
         : notStartedReport((planned[i] as (typeof planned)[number]).name),
     );
   }
@@ -121,7 +135,10 @@ function filesystemCount(context: AttemptSnapshot['context']): number {
   return Math.max(context.filesystems.length, context.plan?.filesystems.length ?? 0);
 }
 
-function attemptReportWith(snapshot: AttemptSnapshot, filesystems: FilesystemReport[]): AttemptReport {
+function attemptReportWith(
+  snapshot: AttemptSnapshot,
+  filesystems: FilesystemReport[],
+): AttemptReport {
   const { context } = snapshot;
   return {
     state: topState(snapshot.value) as AttemptState,

@@ -103,11 +103,17 @@ describe('fan-out in chunks', () => {
   });
 
   test('a filesystem started after its parent failed hears of it (D6)', async () => {
-    const script = new Script([fsWith('pool', [1]), fsWith('pool/a', [2]), fsWith('pool/a/b', [3])]);
+    const script = new Script([
+      fsWith('pool', [1]),
+      fsWith('pool/a', [2]),
+      fsWith('pool/a/b', [3]),
+    ]);
     script.failures.set('planFS:pool:', new Error('pool is gone'));
     const scheduler = manualScheduler();
     const attempt = attemptWith(script, scheduler, 1);
-    await until(() => attemptReport(attempt.getSnapshot()).filesystems[0]?.state === 'planning-error');
+    await until(
+      () => attemptReport(attempt.getSnapshot()).filesystems[0]?.state === 'planning-error',
+    );
     while (scheduler.queued.length > 0) {
       scheduler.runNext();
       await until(() => script.pending.length === 0);
@@ -115,18 +121,24 @@ describe('fan-out in chunks', () => {
     await until(() => attempt.getSnapshot().status === 'done');
     const fss = attemptReport(attempt.getSnapshot()).filesystems;
     expect(fss.map((f) => f.state)).toEqual(['planning-error', 'step-error', 'step-error']);
-    expect(fss[2]!.stepError!.err).toBe('parent(s) failed during initial replication: pool, pool/a');
+    expect(fss[2]!.stepError!.err).toBe(
+      'parent(s) failed during initial replication: pool, pool/a',
+    );
   });
 
   test('a run of 3,000 filesystems ends done, with every actor stopped (D12)', async () => {
-    const fss = Array.from({ length: 3000 }, (_, i) => fsWith(i === 0 ? 'pool' : `pool/f${i}`, [i, i + 1]));
+    const fss = Array.from({ length: 3000 }, (_, i) =>
+      fsWith(i === 0 ? 'pool' : `pool/f${i}`, [i, i + 1]),
+    );
     const r = replicate(config({ stepQueueConcurrency: 8 }), new Script(fss));
     const report = await r.wait();
     expect(report.state).toBe('done');
     const attempt = r.actor.getSnapshot().context.attempts[0]!.getSnapshot();
     expect(attempt.context.filesystems).toHaveLength(3000);
     expect(attempt.context.filesystems.every((f) => f.getSnapshot().status === 'done')).toBe(true);
-    expect(report.attempts[0]!.filesystems.every((f) => f.state === 'done' && f.currentStep === 2)).toBe(true);
+    expect(
+      report.attempts[0]!.filesystems.every((f) => f.state === 'done' && f.currentStep === 2),
+    ).toBe(true);
   });
 });
 
