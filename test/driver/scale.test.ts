@@ -126,6 +126,27 @@ describe('fan-out in chunks', () => {
     );
   });
 
+  test('filesystems started after a cancellation record it as their planning error (D10)', async () => {
+    const script = new Script(
+      [fsWith('pool', [1]), fsWith('pool/a', [2]), fsWith('pool/b', [3])],
+      (kind) => kind === 'plan',
+    );
+    const scheduler = manualScheduler();
+    const attempt = attemptWith(script, scheduler, 1);
+    await until(() => script.pending.length === 1); // pool's planFS runs
+    attempt.send({ type: 'CANCEL', reason: new Error('stop now') });
+    script.find('planFS', 'pool').gate.reject(new Error('stop now'));
+    while (scheduler.queued.length > 0) scheduler.runNext();
+    await until(() => attempt.getSnapshot().status === 'done');
+    const fss = attemptReport(attempt.getSnapshot()).filesystems;
+    expect(fss.map((f) => [f.state, f.planError?.err])).toEqual([
+      ['planning-error', 'stop now'],
+      ['planning-error', 'stop now'],
+      ['planning-error', 'stop now'],
+    ]);
+    expect(script.order()).toEqual(['planFS:pool']);
+  });
+
   test('a run of 3,000 filesystems ends done, with every actor stopped (D12)', async () => {
     const fss = Array.from({ length: 3000 }, (_, i) =>
       fsWith(i === 0 ? 'pool' : `pool/f${i}`, [i, i + 1]),
