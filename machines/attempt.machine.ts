@@ -13,7 +13,9 @@
  * are not kept in the snapshot's `children` map: XState copies that map once per child it
  * stops, which made ending an attempt quadratic in its filesystems. A filesystem stops
  * itself when it reaches a final state, and the attempt ends only after every filesystem
- * did, so none is left running (D12).
+ * did, so none is left running (D12). (Stopping the root actor from outside, which the API
+ * does not offer, stops the attempt and its queue but not filesystems still running: they
+ * settle their current call and then wait, without timers, for a grant that never comes.)
  */
 import {
   assign,
