@@ -5,7 +5,11 @@
 import { fromPromise, type AnyActorRef } from 'xstate';
 import { fromCall } from './call.js';
 import { attemptMachine } from '../../machines/attempt.machine.js';
-import { filesystemMachine, type PlanFSInput, type RunStepInput } from '../../machines/filesystem.machine.js';
+import {
+  filesystemMachine,
+  type PlanFSInput,
+  type RunStepInput,
+} from '../../machines/filesystem.machine.js';
 import {
   runMachine,
   type AttemptActor,
@@ -48,12 +52,18 @@ function validSteps(steps: unknown, name: string): Step[] {
 export function provideFilesystemMachine() {
   return filesystemMachine.provide({
     actors: {
+      // A slot can be granted in the same burst of events in which the run was cancelled
+      // (a call aborted the signal synchronously): no call starts after that (D10).
       planFS: fromCall((input: PlanFSInput) =>
-        Promise.resolve(input.fs.planFS(input.signal)).then((steps) =>
-          correlate(validSteps(steps, input.name), input.previous),
-        ),
+        input.signal.aborted
+          ? Promise.reject(input.signal.reason)
+          : Promise.resolve(input.fs.planFS(input.signal)).then((steps) =>
+              correlate(validSteps(steps, input.name), input.previous),
+            ),
       ),
-      runStep: fromCall((input: RunStepInput) => input.step.step(input.signal)),
+      runStep: fromCall((input: RunStepInput) =>
+        input.signal.aborted ? Promise.reject(input.signal.reason) : input.step.step(input.signal),
+      ),
     },
   });
 }
