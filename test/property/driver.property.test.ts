@@ -103,7 +103,7 @@ describe('driver properties', () => {
       ...terminationProblems(t),
       ...retryProblems(t),
     ]);
-  });
+  }, 120_000);
 });
 
 describe('the reference model of property 4', () => {

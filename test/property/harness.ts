@@ -52,6 +52,9 @@ const MAX_RELEASES = 20_000;
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Turns of the event loop without a pending call before a run counts as stuck. */
+const IDLE_TURNS = 1_000;
+
 export async function runScenario(scenario: Scenario): Promise<Trace> {
   const world = new World(scenario.world);
   const controller = new AbortController();
@@ -120,6 +123,16 @@ export async function runScenario(scenario: Scenario): Promise<Trace> {
       observe(`after cancelling at release ${releases}`);
       continue; // let the cancellation take effect before anything else is released
     }
+    // The driver yields to the event loop between slices of work (src/driver/scheduler.ts):
+    // with nothing pending, give it turns until it calls the planner again or ends.
+    for (
+      let idle = 0;
+      idle < IDLE_TURNS && world.pending.length === 0 && ended.report === undefined;
+      idle++
+    ) {
+      await turn();
+    }
+    if (ended.report !== undefined) continue;
     const pick = scenario.schedule.picks[releases] ?? tail();
     const call = world.pending[pick % Math.max(1, world.pending.length)];
     if (call === undefined) {
