@@ -146,6 +146,7 @@ async function serveCommand(options: ServeCommandOptions, ctx: CommandContext): 
       ? { ...common, role: 'sender', endpoint: backend.sender() }
       : { ...common, role: 'receiver', endpoint: perIdentity(backend) };
   const interrupt = interruptible(io);
+  let served = false;
   try {
     let server;
     try {
@@ -153,6 +154,7 @@ async function serveCommand(options: ServeCommandOptions, ctx: CommandContext): 
     } catch (cause) {
       throw new UsageError((cause as Error).message, { cause });
     }
+    served = true;
     io.stdout.write(`serving a ${options.role} at ${server.url} (Ctrl-C stops)\n`);
     await new Promise<void>((resolve) =>
       interrupt.signal.addEventListener('abort', () => resolve(), { once: true }),
@@ -160,7 +162,8 @@ async function serveCommand(options: ServeCommandOptions, ctx: CommandContext): 
     await server.close();
     return EXIT.interrupted;
   } finally {
-    backend.close();
+    // A server that never started changed nothing: no fixture is written.
+    if (served) backend.close();
     interrupt.dispose();
   }
 }

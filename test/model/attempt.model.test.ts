@@ -68,7 +68,10 @@ const twin = testTwin(attemptMachine).provide({
       anyFailed: context.anyFailed || params.failed,
       seen: {
         ...seenOf(context),
-        ended: [...seenOf(context).ended, (event as { output: { index: number } }).output.index],
+        ended: [
+          ...seenOf(context).ended,
+          (event as unknown as { output: { index: number } }).output.index,
+        ],
       },
     })) as never,
   },

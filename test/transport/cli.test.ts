@@ -2,7 +2,9 @@
  * `xrepl serve` and `--from`/`--to grpc://HOST:PORT`, in-process: two "machines" in one test,
  * plaintext on loopback and with mutual TLS.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryPool } from '../../src/endpoints/memory/index.js';
 import { fakeIO, run, tempDir, type FakeIO } from '../cli/helpers.js';
 import { createTestPki, type TestPki } from './certs.js';
@@ -119,14 +121,20 @@ describe('xrepl serve', () => {
   });
 });
 
+/** A receiver fixture that a serve refused at the start must not create. */
+const NOT_WRITTEN = join(tmpdir(), `xrepl-refused-serve-${process.pid}.json`);
+
 describe('bad arguments exit 2 with one line', () => {
   test.each([
     [['--listen', '127.0.0.1:0', '--role', 'receiver'], /exactly one of --zfs ROOT and --memory/],
     [
-      ['--listen', '0.0.0.0:0', '--role', 'receiver', '--memory', 'x.json'],
+      ['--listen', '0.0.0.0:0', '--role', 'receiver', '--memory', NOT_WRITTEN],
       /refusing to listen on 0\.0\.0\.0:0 without TLS/,
     ],
-    [['--listen', 'nowhere', '--role', 'receiver', '--memory', 'x.json'], /invalid listen address/],
+    [
+      ['--listen', 'nowhere', '--role', 'receiver', '--memory', NOT_WRITTEN],
+      /invalid listen address/,
+    ],
     [
       [
         '--listen',
@@ -134,7 +142,7 @@ describe('bad arguments exit 2 with one line', () => {
         '--role',
         'receiver',
         '--memory',
-        'x.json',
+        NOT_WRITTEN,
         '--tls-cert',
         'c.pem',
       ],
@@ -145,6 +153,7 @@ describe('bad arguments exit 2 with one line', () => {
     expect(code).toBe(2);
     expect(io.err).toMatch(message);
     expect(io.err.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(NOT_WRITTEN)).toBe(false);
   });
 
   test('--to grpc:// without a port', async () => {
