@@ -38,5 +38,11 @@ export type {
   SendReq,
   ReceiveReq,
 } from './endpoints/types.js';
-export { MemoryPool, memorySender, memoryReceiver, Faults, parsePoolFixture } from './endpoints/memory/index.js';
+export {
+  MemoryPool,
+  memorySender,
+  memoryReceiver,
+  Faults,
+  parsePoolFixture,
+} from './endpoints/memory/index.js';
 export { zfsSender, zfsReceiver, ZfsError } from './endpoints/zfs/index.js';

@@ -9,7 +9,10 @@ const finite = (what: string) =>
 
 export const DriverConfigSchema = z.object({
   stepQueueConcurrency: finite('stepQueueConcurrency').pipe(
-    z.number().int('stepQueueConcurrency must be an integer').min(1, 'stepQueueConcurrency must be >= 1'),
+    z
+      .number()
+      .int('stepQueueConcurrency must be an integer')
+      .min(1, 'stepQueueConcurrency must be >= 1'),
   ),
   maxAttempts: finite('maxAttempts').pipe(
     z

@@ -4,7 +4,10 @@
  */
 import { z } from 'zod';
 
-const DateSchema = z.union([z.date(), z.iso.datetime({ offset: true }).transform((s) => new Date(s))]);
+const DateSchema = z.union([
+  z.date(),
+  z.iso.datetime({ offset: true }).transform((s) => new Date(s)),
+]);
 
 export const TimedErrorSchema = z.object({ err: z.string(), time: DateSchema });
 
@@ -18,7 +21,13 @@ export const StepInfoSchema = z.object({
 
 export const FilesystemInfoSchema = z.object({ name: z.string() });
 
-export const RunStateSchema = z.enum(['attempting', 'waiting-reconnect', 'done', 'failed', 'cancelled']);
+export const RunStateSchema = z.enum([
+  'attempting',
+  'waiting-reconnect',
+  'done',
+  'failed',
+  'cancelled',
+]);
 export const AttemptStateSchema = z.enum([
   'planning',
   'planning-error',
@@ -33,7 +42,12 @@ export const FilesystemStateSchema = z.enum([
   'step-error',
   'done',
 ]);
-export const BlockedOnSchema = z.enum(['nothing', 'plan-queue', 'parent-initial-repl', 'repl-queue']);
+export const BlockedOnSchema = z.enum([
+  'nothing',
+  'plan-queue',
+  'parent-initial-repl',
+  'repl-queue',
+]);
 
 export const FilesystemReportSchema = z.object({
   info: FilesystemInfoSchema,

@@ -20,7 +20,9 @@ describe('README', () => {
   });
 
   test('every machine file the README names exists', () => {
-    const names = [...read('README.md').matchAll(/`([a-zA-Z]+\.(?:machine|logic)\.ts)`/g)].map((m) => m[1]!);
+    const names = [...read('README.md').matchAll(/`([a-zA-Z]+\.(?:machine|logic)\.ts)`/g)].map(
+      (m) => m[1]!,
+    );
     expect(names.length).toBeGreaterThanOrEqual(4);
     for (const name of names) expect(() => read(join('machines', name))).not.toThrow();
   });

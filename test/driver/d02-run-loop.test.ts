@@ -65,7 +65,9 @@ describe('D2 the run loop', () => {
     await flush();
     const waiting = r.report();
     expect(waiting.state).toBe('waiting-reconnect');
-    expect(waiting.waitReconnectUntil!.getTime() - waiting.waitReconnectSince!.getTime()).toBe(5000);
+    expect(waiting.waitReconnectUntil!.getTime() - waiting.waitReconnectSince!.getTime()).toBe(
+      5000,
+    );
     expect(waiting.waitReconnectError).toBeNull();
     script.find('waitForConnectivity').gate.resolve(undefined);
     const report = await r.wait();
@@ -98,10 +100,8 @@ describe('D2 the run loop', () => {
     afterEach(() => jest.useRealTimers());
 
     test('ends the run failed at the deadline without waiting for the call to settle', async () => {
-      const script = failingPlans(
-        new Script([], (kind) => kind !== 'waitForConnectivity'),
-        1,
-        () => temporary(),
+      const script = failingPlans(new Script([], (kind) => kind !== 'waitForConnectivity'), 1, () =>
+        temporary(),
       );
       const r = replicate(config({ maxAttempts: 3, reconnectHardFailTimeoutMs: 1000 }), script);
       await jest.advanceTimersByTimeAsync(999);
@@ -118,10 +118,8 @@ describe('D2 the run loop', () => {
 
     test('a timeout beyond 2^31-1 ms is re-armed, not fired early', async () => {
       const timeout = MAX_TIMER * 2 + 10;
-      const script = failingPlans(
-        new Script([], (kind) => kind !== 'waitForConnectivity'),
-        1,
-        () => temporary(),
+      const script = failingPlans(new Script([], (kind) => kind !== 'waitForConnectivity'), 1, () =>
+        temporary(),
       );
       const r = replicate(config({ maxAttempts: 3, reconnectHardFailTimeoutMs: timeout }), script);
       await jest.advanceTimersByTimeAsync(MAX_TIMER * 2);
@@ -135,10 +133,8 @@ describe('D2 the run loop', () => {
     });
 
     test('a rejection before the deadline wins over the deadline', async () => {
-      const script = failingPlans(
-        new Script([], (kind) => kind !== 'waitForConnectivity'),
-        1,
-        () => temporary(),
+      const script = failingPlans(new Script([], (kind) => kind !== 'waitForConnectivity'), 1, () =>
+        temporary(),
       );
       const r = replicate(config({ maxAttempts: 3, reconnectHardFailTimeoutMs: 1000 }), script);
       await jest.advanceTimersByTimeAsync(500);

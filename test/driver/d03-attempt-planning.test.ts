@@ -18,7 +18,11 @@ function planner(lists: FS[][], failFirst = true): Planner & { connectivity: num
 }
 
 /** An FS without correspondenceKey, matching previous fss by a custom predicate. */
-function plainFs(name: string, matches: (other: string) => boolean, steps: (() => Promise<void>)[]): FS {
+function plainFs(
+  name: string,
+  matches: (other: string) => boolean,
+  steps: (() => Promise<void>)[],
+): FS {
   return {
     equalToPreviousAttempt: (other) => matches(other.reportInfo().name),
     planFS: async () =>
@@ -26,7 +30,13 @@ function plainFs(name: string, matches: (other: string) => boolean, steps: (() =
         targetEquals: () => true,
         targetDate: () => new Date(i),
         step: run,
-        reportInfo: () => ({ from: '', to: `s${i}`, resumed: false, bytesExpected: 0, bytesReplicated: 0 }),
+        reportInfo: () => ({
+          from: '',
+          to: `s${i}`,
+          resumed: false,
+          bytesExpected: 0,
+          bytesReplicated: 0,
+        }),
       })),
     reportInfo: () => ({ name }),
   };
@@ -109,7 +119,10 @@ describe('D3 attempt planning', () => {
     ['pool/\u0007bell', 'control character'],
     ['pool/  /a', 'whitespace-only component'],
   ])('invalid name %j fails planning, quoting the name', async (name, problem) => {
-    const report = await replicate(config(), new Script([fsWith('pool', [1]), fsWith(name, [2])])).wait();
+    const report = await replicate(
+      config(),
+      new Script([fsWith('pool', [1]), fsWith(name, [2])]),
+    ).wait();
     const err = report.attempts[0]!.planError!.err;
     expect(err).toContain(JSON.stringify(name));
     expect(err).toContain(problem);

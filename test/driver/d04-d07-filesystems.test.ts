@@ -105,7 +105,11 @@ describe('D6 waiting for parents', () => {
   });
 
   test('a parent failing before it became present fails the children', async () => {
-    const script = new Script([fsWith('pool', [1, 2]), fsWith('pool/a', [3]), fsWith('pool/a/b', [4])]);
+    const script = new Script([
+      fsWith('pool', [1, 2]),
+      fsWith('pool/a', [3]),
+      fsWith('pool/a/b', [4]),
+    ]);
     script.failures.set('step:pool:s1', new Error('recv failed'));
     const report = await replicate(config({ stepQueueConcurrency: 3 }), script).wait();
     const [pool, a, b] = report.attempts[0]!.filesystems;

@@ -4,7 +4,11 @@ import { config, temporary } from '../helpers/driver.js';
 
 const steps = (fs: string, names: string[]): FsSpec => ({
   name: fs,
-  steps: names.map((to, i) => ({ from: i === 0 ? 'base' : names[i - 1], to, date: Number(to.slice(1)) })),
+  steps: names.map((to, i) => ({
+    from: i === 0 ? 'base' : names[i - 1],
+    to,
+    date: Number(to.slice(1)),
+  })),
 });
 
 /** Attempt 1 plans `first` and fails temporarily at `failAt`; attempt 2 plans `second`. */
@@ -21,11 +25,9 @@ async function retry(first: FsSpec[], failAt: string, second: FsSpec[]) {
 
 describe('D5 correlation with the previous attempt', () => {
   test('the retry goes up to and including the previously planned target, not beyond', async () => {
-    const { report, script } = await retry(
-      [steps('pool', ['s1', 's2', 's3'])],
-      'step:pool:s2',
-      [steps('pool', ['s2', 's3', 's4'])],
-    );
+    const { report, script } = await retry([steps('pool', ['s1', 's2', 's3'])], 'step:pool:s2', [
+      steps('pool', ['s2', 's3', 's4']),
+    ]);
     expect(report.state).toBe('done');
     const fs = report.attempts[1]!.filesystems[0]!;
     expect(fs.steps.map((s) => s.info.to)).toEqual(['s2', 's3']);
@@ -33,11 +35,9 @@ describe('D5 correlation with the previous attempt', () => {
   });
 
   test('no common target: planning error "cannot correlate ..."', async () => {
-    const { report } = await retry(
-      [steps('pool', ['s1', 's2'])],
-      'step:pool:s1',
-      [steps('pool', ['x7', 'x8'])],
-    );
+    const { report } = await retry([steps('pool', ['s1', 's2'])], 'step:pool:s1', [
+      steps('pool', ['x7', 'x8']),
+    ]);
     const fs = report.attempts[1]!.filesystems[0]!;
     expect(fs.state).toBe('planning-error');
     expect(fs.planError!.err).toBe('cannot correlate previously failed attempt to current plan');
@@ -50,7 +50,11 @@ describe('D5 correlation with the previous attempt', () => {
       [steps('pool', ['s2', 's3', 's5']), steps('other', ['s9'])],
     );
     // pool finished in attempt 1 (nothing left), so its new plan is kept whole.
-    expect(report.attempts[1]!.filesystems[0]!.steps.map((s) => s.info.to)).toEqual(['s2', 's3', 's5']);
+    expect(report.attempts[1]!.filesystems[0]!.steps.map((s) => s.info.to)).toEqual([
+      's2',
+      's3',
+      's5',
+    ]);
   });
 
   test('a previous fs that failed planning does not constrain the new plan', async () => {
@@ -66,11 +70,9 @@ describe('D5 correlation with the previous attempt', () => {
   });
 
   test('the prefix of the new plan up to the match is kept when an older target matches', async () => {
-    const { report } = await retry(
-      [steps('pool', ['s1', 's2', 's3'])],
-      'step:pool:s1',
-      [steps('pool', ['s1', 's2', 's9'])],
-    );
+    const { report } = await retry([steps('pool', ['s1', 's2', 's3'])], 'step:pool:s1', [
+      steps('pool', ['s1', 's2', 's9']),
+    ]);
     // prevLeft = s1 s2 s3; s3 is not in the new plan, s2 is: keep s1, s2.
     expect(report.attempts[1]!.filesystems[0]!.steps.map((s) => s.info.to)).toEqual(['s1', 's2']);
   });

@@ -23,7 +23,13 @@ describe('D8 the step queue', () => {
   test('the example: a(2) b(10) c(20) and u(15) v(30) at concurrency 1 run a, b, u, c, v', async () => {
     const script = new Script([fsWith('pool/x', [2, 10, 20]), fsWith('pool/y', [15, 30])]);
     await replicate(config(), script).wait();
-    expect(script.order(['step'])).toEqual(['pool/x@s1', 'pool/x@s2', 'pool/y@s1', 'pool/x@s3', 'pool/y@s2']);
+    expect(script.order(['step'])).toEqual([
+      'pool/x@s1',
+      'pool/x@s2',
+      'pool/y@s1',
+      'pool/x@s3',
+      'pool/y@s2',
+    ]);
   });
 
   test('never more than stepQueueConcurrency plannings and steps at once', async () => {
@@ -56,7 +62,9 @@ describe('D8 the step queue', () => {
     const script = new Script([fsWith('pool/a', [1, 2]), fsWith('pool/b', [3])]);
     const { ScriptedStep } = await import('../helpers/scripted.js');
     const original = ScriptedStep.prototype.targetDate;
-    const spy = jest.spyOn(ScriptedStep.prototype, 'targetDate').mockImplementation(function (this: InstanceType<typeof ScriptedStep>) {
+    const spy = jest.spyOn(ScriptedStep.prototype, 'targetDate').mockImplementation(function (
+      this: InstanceType<typeof ScriptedStep>,
+    ) {
       if (this.fsName === 'pool/a' && this.spec.to === 's2') throw new Error('no creation date');
       return original.call(this);
     });

@@ -18,8 +18,16 @@ describe('D9 errors', () => {
       ['gRPC INTERNAL', grpcError(status.INTERNAL), 'permanent'],
       ['gRPC DEADLINE_EXCEEDED', grpcError(status.DEADLINE_EXCEEDED), 'permanent'],
       ['ETIMEDOUT', Object.assign(new Error('t'), { code: 'ETIMEDOUT' }), 'temporary-connectivity'],
-      ['ESOCKETTIMEDOUT', Object.assign(new Error('t'), { code: 'ESOCKETTIMEDOUT' }), 'temporary-connectivity'],
-      ['UND_ERR_CONNECT_TIMEOUT', Object.assign(new Error('t'), { code: 'UND_ERR_CONNECT_TIMEOUT' }), 'temporary-connectivity'],
+      [
+        'ESOCKETTIMEDOUT',
+        Object.assign(new Error('t'), { code: 'ESOCKETTIMEDOUT' }),
+        'temporary-connectivity',
+      ],
+      [
+        'UND_ERR_CONNECT_TIMEOUT',
+        Object.assign(new Error('t'), { code: 'UND_ERR_CONNECT_TIMEOUT' }),
+        'temporary-connectivity',
+      ],
       ['timeout: true', Object.assign(new Error('t'), { timeout: true }), 'temporary-connectivity'],
       ['timeout: "yes"', Object.assign(new Error('t'), { timeout: 'yes' }), 'permanent'],
       ['ECONNREFUSED', Object.assign(new Error('t'), { code: 'ECONNREFUSED' }), 'permanent'],
@@ -61,7 +69,9 @@ describe('D9 errors', () => {
   });
 
   test('options.classifyError wins where it returns a class; undefined falls back', async () => {
-    const run = async (classify: (e: unknown) => 'permanent' | 'temporary-connectivity' | undefined) => {
+    const run = async (
+      classify: (e: unknown) => 'permanent' | 'temporary-connectivity' | undefined,
+    ) => {
       const script = new Script([fsWith('pool', [1])]);
       script.failures.set('step:pool:s1', new Error('custom flake'));
       script.waitForConnectivity = async () => script.failures.clear();
@@ -82,18 +92,26 @@ describe('D9 errors', () => {
       script.failures.set('step:pool/b:s1', firstTemporary ? perm : temp);
       return script;
     };
-    const lastIsPermanent = await replicate(config({ maxAttempts: 2 }), build(true), { now: frozen }).wait();
+    const lastIsPermanent = await replicate(config({ maxAttempts: 2 }), build(true), {
+      now: frozen,
+    }).wait();
     expect(lastIsPermanent.state).toBe('failed');
     expect(lastIsPermanent.attempts).toHaveLength(1);
     const lastIsTemporary = build(false);
     lastIsTemporary.waitForConnectivity = async () => lastIsTemporary.failures.clear();
-    const retried = await replicate(config({ maxAttempts: 2 }), lastIsTemporary, { now: frozen }).wait();
+    const retried = await replicate(config({ maxAttempts: 2 }), lastIsTemporary, {
+      now: frozen,
+    }).wait();
     expect(retried.attempts).toHaveLength(2);
     expect(retried.state).toBe('done');
   });
   test("a child failing because its parent dropped the connection inherits the parent's class: the run retries", async () => {
     const clock = tickingClock();
-    const script = new Script([fsWith('pool', [1]), fsWith('pool/a', [2]), fsWith('pool/a/b', [3])]);
+    const script = new Script([
+      fsWith('pool', [1]),
+      fsWith('pool/a', [2]),
+      fsWith('pool/a/b', [3]),
+    ]);
     script.failures.set('step:pool:s1', temporary('connection dropped'));
     script.waitForConnectivity = async () => script.failures.clear();
     const report = await replicate(config({ maxAttempts: 2 }), script, { now: clock.now }).wait();
@@ -101,16 +119,20 @@ describe('D9 errors', () => {
     const [, a, b] = first.filesystems;
     // The children's errors are recorded after the parent's, so they are the most recent (D9)...
     expect(a!.stepError!.err).toBe('parent(s) failed during initial replication: pool');
-    expect(b!.stepError!.time.getTime()).toBeGreaterThan(first.filesystems[0]!.stepError!.time.getTime());
+    expect(b!.stepError!.time.getTime()).toBeGreaterThan(
+      first.filesystems[0]!.stepError!.time.getTime(),
+    );
     // ...and still classified as the parent's temporary error, through `cause`.
     expect(report.attempts).toHaveLength(2);
     expect(report.state).toBe('done');
   });
 
-  test("a child of a parent that failed permanently fails the run without retry", async () => {
+  test('a child of a parent that failed permanently fails the run without retry', async () => {
     const script = new Script([fsWith('pool', [1]), fsWith('pool/a', [2])]);
     script.failures.set('step:pool:s1', new Error('disk full'));
-    const report = await replicate(config({ maxAttempts: 2 }), script, { now: tickingClock().now }).wait();
+    const report = await replicate(config({ maxAttempts: 2 }), script, {
+      now: tickingClock().now,
+    }).wait();
     expect(report.attempts).toHaveLength(1);
     expect(report.state).toBe('failed');
   });

@@ -7,10 +7,20 @@ describe('D10 cancellation', () => {
   test('running calls see the abort, waiters record it, the run ends cancelled after they settle', async () => {
     const controller = new AbortController();
     const script = new Script(
-      [fsWith('pool', [1, 2]), fsWith('pool/a', [3]), fsWith('other', [4]), fsWith('late', [5]), fsWith('last', [6])],
+      [
+        fsWith('pool', [1, 2]),
+        fsWith('pool/a', [3]),
+        fsWith('other', [4]),
+        fsWith('late', [5]),
+        fsWith('last', [6]),
+      ],
       (kind) => kind === 'plan',
     );
-    const pendingFs = () => script.pending.map((c) => `${c.kind}:${c.fs}`).sort().join(' ');
+    const pendingFs = () =>
+      script.pending
+        .map((c) => `${c.kind}:${c.fs}`)
+        .sort()
+        .join(' ');
     const r = replicate(config({ stepQueueConcurrency: 2 }), script, { signal: controller.signal });
     await until(() => pendingFs() === 'planFS:pool planFS:pool/a');
     script.find('planFS', 'pool').gate.resolve(undefined); // plannings first: other gets the slot
@@ -18,7 +28,9 @@ describe('D10 cancellation', () => {
     script.find('planFS', 'pool/a').gate.resolve(undefined);
     await until(() => pendingFs() === 'planFS:late planFS:other');
     const running = [...script.pending];
-    const before = r.report().attempts[0]!.filesystems.map((f) => [f.info.name, f.state, f.blockedOn]);
+    const before = r
+      .report()
+      .attempts[0]!.filesystems.map((f) => [f.info.name, f.state, f.blockedOn]);
     expect(before).toEqual([
       ['pool', 'stepping', 'repl-queue'],
       ['pool/a', 'stepping', 'parent-initial-repl'],
@@ -114,7 +126,10 @@ describe('D10 cancellation', () => {
 
   test('a queued waiter leaves the queue at once when cancelled', async () => {
     const controller = new AbortController();
-    const script = new Script([fsWith('pool/a', [1]), fsWith('pool/b', [2])], (kind) => kind !== 'step');
+    const script = new Script(
+      [fsWith('pool/a', [1]), fsWith('pool/b', [2])],
+      (kind) => kind !== 'step',
+    );
     const r = replicate(config(), script, { signal: controller.signal });
     await until(() => script.pending.length === 1);
     expect(r.report().attempts[0]!.filesystems[1]!.blockedOn).toBe('repl-queue');

@@ -8,7 +8,11 @@ describe('D11 reports', () => {
     const script = new Script([fsWith('pool', [1])], (kind) => kind !== 'plan' && kind !== 'step');
     const r = replicate(config(), script);
     await until(() => script.pending.length === 1);
-    expect(r.report().attempts[0]).toMatchObject({ state: 'planning', finishAt: null, filesystems: [] });
+    expect(r.report().attempts[0]).toMatchObject({
+      state: 'planning',
+      finishAt: null,
+      filesystems: [],
+    });
     script.find('plan').gate.resolve(undefined);
     await until(() => script.pending.some((c) => c.kind === 'step'));
     expect(r.report().attempts[0]).toMatchObject({ state: 'fan-out-filesystems', finishAt: null });
@@ -34,8 +38,10 @@ describe('D11 reports', () => {
     const script = new Script([fsWith('pool', [1])], (kind) => kind !== 'step');
     const r = replicate(config(), script);
     await until(() => script.pending.length === 1);
-    const step = r.actor.getSnapshot().context.attempts[0]!.getSnapshot().context.filesystems[0]!
-      .getSnapshot().context.steps![0] as ScriptedStep;
+    const step = r.actor
+      .getSnapshot()
+      .context.attempts[0]!.getSnapshot()
+      .context.filesystems[0]!.getSnapshot().context.steps![0] as ScriptedStep;
     expect(r.report().attempts[0]!.filesystems[0]!.steps[0]!.info.bytesReplicated).toBe(0);
     step.bytesReplicated = 1234;
     expect(r.report().attempts[0]!.filesystems[0]!.steps[0]!.info.bytesReplicated).toBe(1234);
@@ -48,20 +54,39 @@ describe('D11 reports', () => {
   test('info objects hold exactly the documented fields', async () => {
     const script = new Script([fsWith('pool', [1])]);
     const { ScriptedFS } = await import('../helpers/scripted.js');
-    const fsInfo = jest.spyOn(ScriptedFS.prototype, 'reportInfo').mockReturnValue({ name: 'pool', extra: 1 } as never);
+    const fsInfo = jest
+      .spyOn(ScriptedFS.prototype, 'reportInfo')
+      .mockReturnValue({ name: 'pool', extra: 1 } as never);
     const stepInfo = jest
       .spyOn(ScriptedStep.prototype, 'reportInfo')
-      .mockReturnValue({ from: '', to: 's1', resumed: false, bytesExpected: 5, bytesReplicated: 5, secret: 'x' } as never);
+      .mockReturnValue({
+        from: '',
+        to: 's1',
+        resumed: false,
+        bytesExpected: 5,
+        bytesReplicated: 5,
+        secret: 'x',
+      } as never);
     try {
       const report = await replicate(config(), script).wait();
       const fs = report.attempts[0]!.filesystems[0]!;
       expect(Object.keys(fs.info)).toEqual(['name']);
-      expect(Object.keys(fs.steps[0]!.info).sort()).toEqual(
-        ['bytesExpected', 'bytesReplicated', 'from', 'resumed', 'to'],
-      );
-      expect(Object.keys(fs).sort()).toEqual(
-        ['blockedOn', 'currentStep', 'info', 'planError', 'state', 'stepError', 'steps'],
-      );
+      expect(Object.keys(fs.steps[0]!.info).sort()).toEqual([
+        'bytesExpected',
+        'bytesReplicated',
+        'from',
+        'resumed',
+        'to',
+      ]);
+      expect(Object.keys(fs).sort()).toEqual([
+        'blockedOn',
+        'currentStep',
+        'info',
+        'planError',
+        'state',
+        'stepError',
+        'steps',
+      ]);
     } finally {
       fsInfo.mockRestore();
       stepInfo.mockRestore();
@@ -91,7 +116,9 @@ describe('D11 reports', () => {
     const parsed = ReportSchema.parse(JSON.parse(JSON.stringify(report)));
     expect(parsed).toEqual(report);
     expect(parsed.attempts[0]!.filesystems[1]!.stepError!.time).toBeInstanceOf(Date);
-    expect(() => ReportSchema.parse({ ...JSON.parse(JSON.stringify(report)), state: 'bogus' })).toThrow();
+    expect(() =>
+      ReportSchema.parse({ ...JSON.parse(JSON.stringify(report)), state: 'bogus' }),
+    ).toThrow();
   });
 
   test('a step whose reportInfo throws does not break report()', async () => {
@@ -105,7 +132,11 @@ describe('D11 reports', () => {
     };
     const report = await replicate(config(), {
       plan: async () => [
-        { equalToPreviousAttempt: () => false, planFS: async () => [bad], reportInfo: () => ({ name: 'p' }) },
+        {
+          equalToPreviousAttempt: () => false,
+          planFS: async () => [bad],
+          reportInfo: () => ({ name: 'p' }),
+        },
       ],
       waitForConnectivity: async () => {},
     }).wait();

@@ -62,7 +62,15 @@ describe('D12 no leaks', () => {
       expect(throwing.state).toBe('failed');
     }
     const badFs = await replicate(config(), {
-      plan: async () => [{ reportInfo: () => ({ name: 'p' }), equalToPreviousAttempt: () => false, planFS: () => { throw null; } }],
+      plan: async () => [
+        {
+          reportInfo: () => ({ name: 'p' }),
+          equalToPreviousAttempt: () => false,
+          planFS: () => {
+            throw null;
+          },
+        },
+      ],
       waitForConnectivity: async () => {},
     } as never).wait();
     expect(badFs.attempts[0]!.filesystems[0]!.planError!.err).toBe('null');

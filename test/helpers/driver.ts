@@ -9,7 +9,10 @@ export const config = (over: Partial<DriverConfig> = {}): DriverConfig => ({
 });
 
 /** A clock that ticks 1 ms on every read, so every recorded time is distinct and ordered. */
-export function tickingClock(start = Date.UTC(2026, 0, 1)): { now: () => Date; reads: () => number } {
+export function tickingClock(start = Date.UTC(2026, 0, 1)): {
+  now: () => Date;
+  reads: () => number;
+} {
   let t = start;
   let n = 0;
   return {

@@ -132,7 +132,10 @@ export class Script implements Planner {
   /** The pending call matching kind (and fs, step), or throws. */
   find(kind: CallKind, fs?: string, step?: string): Call {
     const c = this.pending.find(
-      (p) => p.kind === kind && (fs === undefined || p.fs === fs) && (step === undefined || p.step === step),
+      (p) =>
+        p.kind === kind &&
+        (fs === undefined || p.fs === fs) &&
+        (step === undefined || p.step === step),
     );
     if (c === undefined) {
       const have = this.pending.map((p) => `${p.kind}:${p.fs ?? ''}:${p.step ?? ''}`).join(', ');
