@@ -2,6 +2,7 @@
  * `replicate()`: creates the run actor, provides the planner's implementations, links
  * cancellation, and derives the report from snapshots (DRIVER.md "Public API").
  */
+import { setMaxListeners } from 'node:events';
 import { createActor, type ActorRefFrom } from 'xstate';
 import type { runMachine, LogParams } from '../../machines/run.machine.js';
 import { parseDriverConfig } from '../config/driverConfig.js';
@@ -88,6 +89,9 @@ export function replicate(
   };
 
   const controller = new AbortController();
+  // Every running call of the run listens to this one signal: as many listeners as calls run
+  // at once (stepQueueConcurrency), which is by design, not a leak to warn about.
+  setMaxListeners(0, controller.signal);
   const external = options.signal;
   const machine = provideRunMachine(planner).provide({
     actions: {

@@ -78,3 +78,28 @@ describe('D12 no leaks', () => {
     expect(unhandled).toEqual([]);
   });
 });
+
+describe('D12: the run signal', () => {
+  test('every call shares the run signal, which allows one listener per running call without a warning', async () => {
+    // events.getMaxListeners() refuses the jest realm's AbortSignal: read Node's own slot.
+    const getMaxListeners = (signal: AbortSignal): unknown => {
+      const slot = Object.getOwnPropertySymbols(signal).find(
+        (s) => s.description === 'events.maxEventTargetListeners',
+      );
+      return slot === undefined ? 'no slot' : (signal as unknown as Record<symbol, unknown>)[slot];
+    };
+    const script = new Script(
+      Array.from({ length: 20 }, (_, i) => fsWith(`pool/fs${i}`, [1])),
+      () => true,
+    );
+    const seen = new Set<number>();
+    const original = script.call.bind(script);
+    script.call = (kind, signal, fs, step) => {
+      seen.add(getMaxListeners(signal));
+      return original(kind, signal, fs, step);
+    };
+    const report = await replicate(config({ stepQueueConcurrency: 16 }), script).wait();
+    expect(report.state).toBe('done');
+    expect([...seen]).toEqual([0]);
+  });
+});
