@@ -92,7 +92,7 @@ describe('D12: the run signal', () => {
       Array.from({ length: 20 }, (_, i) => fsWith(`pool/fs${i}`, [1])),
       () => true,
     );
-    const seen = new Set<number>();
+    const seen = new Set<unknown>();
     const original = script.call.bind(script);
     script.call = (kind, signal, fs, step) => {
       seen.add(getMaxListeners(signal));
