@@ -15,7 +15,7 @@ import { provideAttemptMachine } from '../../src/driver/actors.js';
 import { attemptReport } from '../../src/report/fromSnapshot.js';
 import { until } from '../helpers/deferred.js';
 import { Script } from '../helpers/scripted.js';
-import { allStates, allTransitions, pathCoverage, pathName, testTwin } from './twin.js';
+import { describeModel, testTwin } from './twin.js';
 
 const NAMES = ['a', 'b'];
 const plan = (n: number): PreparedPlan => ({
@@ -260,31 +260,12 @@ async function runPath(path: { steps: { event: ModelEvent; state: Snap }[] }) {
 }
 
 describe("attempt statechart: generated paths against the driver's attempt actor", () => {
-  const shortest = model.getShortestPaths().filter((p) => feasible(p as never));
-  const simple = model.getSimplePaths().filter((p) => feasible(p as never));
-  const named = (paths: typeof shortest) =>
-    paths.map((p) => [pathName(p.steps as never), p] as const);
-
-  test('the twin has exactly the states and transitions of the machine', () => {
-    expect(allTransitions(twin)).toEqual(allTransitions(attemptMachine));
-    expect(allStates(twin)).toEqual(allStates(attemptMachine));
-  });
-
-  test('the generated paths cover every state and every transition of the machine', () => {
-    const c = pathCoverage(twin, modelInput, [...shortest, ...simple]);
-    expect(c.states.filter((s) => !c.coveredStates.has(s))).toEqual([]);
-    expect(c.transitions.filter((t) => !c.coveredTransitions.has(t))).toEqual([]);
-  });
-
-  describe('shortest paths', () => {
-    test.each(named(shortest))('%s', async (_, path) => {
-      await runPath(path as never);
-    });
-  });
-
-  describe('simple paths', () => {
-    test.each(named(simple))('%s', async (_, path) => {
-      await runPath(path as never);
-    });
+  describeModel({
+    machine: attemptMachine,
+    twin,
+    input: modelInput,
+    model: model as never,
+    runPath: (path) => runPath(path as never),
+    keep: (p) => feasible(p as never),
   });
 });

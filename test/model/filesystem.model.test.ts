@@ -12,7 +12,7 @@ import { provideFilesystemMachine } from '../../src/driver/actors.js';
 import { filesystemReport } from '../../src/report/fromSnapshot.js';
 import { Script, ScriptedFS, ScriptedStep, type StepSpec } from '../helpers/scripted.js';
 import { until } from '../helpers/deferred.js';
-import { allStates, allTransitions, pathCoverage, pathName, testTwin } from './twin.js';
+import { describeModel, testTwin } from './twin.js';
 
 const PLANS: Record<string, StepSpec[]> = {
   none: [],
@@ -213,31 +213,11 @@ async function runPath(path: { steps: { event: ModelEvent; state: Snap }[] }) {
 }
 
 describe("filesystem statechart: generated paths against the driver's filesystem actor", () => {
-  const shortest = model.getShortestPaths();
-  const simple = model.getSimplePaths();
-  const named = (paths: typeof shortest) =>
-    paths.map((p) => [pathName(p.steps as never), p] as const);
-
-  test('the twin has exactly the transitions of the machine (invocations and delays included)', () => {
-    expect(allTransitions(twin)).toEqual(allTransitions(filesystemMachine));
-    expect(allStates(twin)).toEqual(allStates(filesystemMachine));
-  });
-
-  test('the generated paths cover every state and every transition of the machine', () => {
-    const c = pathCoverage(twin, modelInput, [...shortest, ...simple]);
-    expect(c.states.filter((s) => !c.coveredStates.has(s))).toEqual([]);
-    expect(c.transitions.filter((t) => !c.coveredTransitions.has(t))).toEqual([]);
-  });
-
-  describe('shortest paths', () => {
-    test.each(named(shortest))('%s', async (_, path) => {
-      await runPath(path as never);
-    });
-  });
-
-  describe('simple paths', () => {
-    test.each(named(simple))('%s', async (_, path) => {
-      await runPath(path as never);
-    });
+  describeModel({
+    machine: filesystemMachine,
+    twin,
+    input: modelInput,
+    model: model as never,
+    runPath: (path) => runPath(path as never),
   });
 });

@@ -14,7 +14,7 @@ import { runReport } from '../../src/report/fromSnapshot.js';
 import { until } from '../helpers/deferred.js';
 import { temporary } from '../helpers/driver.js';
 import { Script, fsWith } from '../helpers/scripted.js';
-import { allStates, allTransitions, pathCoverage, pathName, testTwin } from './twin.js';
+import { describeModel, testTwin } from './twin.js';
 
 /** How the current attempt ends; the SUT produces each through the scripted planner. */
 const OUTCOMES = {
@@ -189,31 +189,11 @@ describe("run statechart: generated paths against the driver's run actor", () =>
     jest.useRealTimers();
   });
 
-  const shortest = model.getShortestPaths();
-  const simple = model.getSimplePaths();
-  const named = (paths: typeof shortest) =>
-    paths.map((p) => [pathName(p.steps as never), p] as const);
-
-  test('the twin has exactly the states and transitions of the machine', () => {
-    expect(allTransitions(twin)).toEqual(allTransitions(runMachine));
-    expect(allStates(twin)).toEqual(allStates(runMachine));
-  });
-
-  test('the generated paths cover every state and every transition of the machine', () => {
-    const c = pathCoverage(twin, modelInput, [...shortest, ...simple]);
-    expect(c.states.filter((s) => !c.coveredStates.has(s))).toEqual([]);
-    expect(c.transitions.filter((t) => !c.coveredTransitions.has(t))).toEqual([]);
-  });
-
-  describe('shortest paths', () => {
-    test.each(named(shortest))('%s', async (_, path) => {
-      await runPath(path as never);
-    });
-  });
-
-  describe('simple paths', () => {
-    test.each(named(simple))('%s', async (_, path) => {
-      await runPath(path as never);
-    });
+  describeModel({
+    machine: runMachine,
+    twin,
+    input: modelInput,
+    model: model as never,
+    runPath: (path) => runPath(path as never),
   });
 });

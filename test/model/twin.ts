@@ -168,3 +168,49 @@ export function pathCoverage(
     coveredTransitions,
   };
 }
+
+interface GeneratedPath {
+  steps: { event: { type: string } }[];
+}
+
+/**
+ * The tests every statechart model gets: the twin matches the machine, the generated paths
+ * cover every state and transition, and each shortest and simple path (those `keep` accepts)
+ * runs against the SUT through `runPath`.
+ */
+export function describeModel<P extends GeneratedPath>(options: {
+  machine: AnyStateMachine;
+  twin: AnyStateMachine;
+  input: unknown;
+  model: { getShortestPaths(): P[]; getSimplePaths(): P[] };
+  runPath: (path: P) => Promise<void>;
+  keep?: (path: P) => boolean;
+}): void {
+  const { machine, twin, input, model, runPath, keep = () => true } = options;
+  const shortest = model.getShortestPaths().filter(keep);
+  const simple = model.getSimplePaths().filter(keep);
+  const named = (paths: P[]) => paths.map((p) => [pathName(p.steps), p] as const);
+
+  test('the twin has exactly the states and transitions of the machine (invocations and delays included)', () => {
+    expect(allTransitions(twin)).toEqual(allTransitions(machine));
+    expect(allStates(twin)).toEqual(allStates(machine));
+  });
+
+  test('the generated paths cover every state and every transition of the machine', () => {
+    const c = pathCoverage(twin, input, [...shortest, ...simple]);
+    expect(c.states.filter((s) => !c.coveredStates.has(s))).toEqual([]);
+    expect(c.transitions.filter((t) => !c.coveredTransitions.has(t))).toEqual([]);
+  });
+
+  describe('shortest paths', () => {
+    test.each(named(shortest))('%s', async (_, path) => {
+      await runPath(path);
+    });
+  });
+
+  describe('simple paths', () => {
+    test.each(named(simple))('%s', async (_, path) => {
+      await runPath(path);
+    });
+  });
+}
