@@ -4,13 +4,14 @@
  * a conflict (exit 1), and the file contents compared at the end. One scenario, in order.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ReportSchema, type Report } from '../../src/report/schema.js';
 import {
   childProcesses,
   createPools,
   describeZfs,
+  fileTree,
   destroyPools,
   zfs,
   zfsGet,
@@ -19,22 +20,6 @@ import {
 import { run } from './helpers.js';
 
 const FILESYSTEMS = ['home', 'home/alice', 'home/alice/docs', 'srv', 'srv/db'];
-
-/** Every file below `dir` (relative path -> base64), not crossing into child mounts. */
-function tree(dir: string, dev = statSync(dir).dev, prefix = ''): Map<string, string> {
-  const files = new Map<string, string>();
-  for (const entry of readdirSync(dir).sort()) {
-    const path = join(dir, entry);
-    const stat = statSync(path);
-    if (stat.dev !== dev) continue;
-    if (stat.isDirectory()) {
-      for (const [k, v] of tree(path, dev, `${prefix}${entry}/`)) files.set(k, v);
-    } else {
-      files.set(`${prefix}${entry}`, readFileSync(path).toString('base64'));
-    }
-  }
-  return files;
-}
 
 /** Snapshot names and guids of `dataset` itself, oldest first. */
 function snapshots(dataset: string): string[] {
@@ -140,9 +125,9 @@ describeZfs('xrepl replicate on real ZFS', () => {
       const received = `${dst}/${fs}`;
       zfs('mount', received);
       try {
-        const copy = tree(zfsGet('mountpoint', received));
+        const copy = fileTree(zfsGet('mountpoint', received));
         expect(copy.size).toBeGreaterThan(0);
-        expect(copy).toEqual(tree(zfsGet('mountpoint', `${src}/${fs}`)));
+        expect(copy).toEqual(fileTree(zfsGet('mountpoint', `${src}/${fs}`)));
       } finally {
         zfs('umount', received);
       }

@@ -4,7 +4,17 @@
  * Where ZFS is missing, `describeZfs` prints one line and registers one skipped test.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync, closeSync, ftruncateSync, mkdirSync } from 'node:fs';
+import {
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -148,4 +158,21 @@ export async function destroyPools(pools: TestPools): Promise<void> {
 export function childProcesses(): string[] {
   const result = spawnSync('pgrep', ['-a', '-P', String(process.pid)], { encoding: 'utf8' });
   return result.stdout.split('\n').filter((line) => line.trim() !== '' && !/\bpgrep\b/.test(line));
+}
+
+/** Every file of the filesystem mounted at `dir` (relative path -> contents, base64), not
+ * crossing into child datasets mounted below it. */
+export function fileTree(dir: string, dev = statSync(dir).dev, prefix = ''): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const entry of readdirSync(dir).sort()) {
+    const path = join(dir, entry);
+    const stat = statSync(path);
+    if (stat.dev !== dev) continue; // a child dataset mounted here
+    if (stat.isDirectory()) {
+      for (const [k, v] of fileTree(path, dev, `${prefix}${entry}/`)) files.set(k, v);
+    } else {
+      files.set(`${prefix}${entry}`, readFileSync(path).toString('base64'));
+    }
+  }
+  return files;
 }

@@ -5,7 +5,7 @@
  * The tests form one scenario and run in order.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import {
@@ -21,6 +21,7 @@ import {
   childProcesses,
   createPools,
   describeZfs,
+  fileTree,
   destroyPools,
   zfs,
   zfsGet,
@@ -28,22 +29,6 @@ import {
 } from '../../helpers/zfs.js';
 
 const never = new AbortController().signal;
-
-/** Every file of the filesystem mounted at `dir` (relative path -> contents), not crossing mounts. */
-function tree(dir: string, dev = statSync(dir).dev, prefix = ''): Map<string, string> {
-  const files = new Map<string, string>();
-  for (const entry of readdirSync(dir).sort()) {
-    const path = join(dir, entry);
-    const stat = statSync(path);
-    if (stat.dev !== dev) continue; // a child dataset mounted here
-    if (stat.isDirectory()) {
-      for (const [k, v] of tree(path, dev, `${prefix}${entry}/`)) files.set(k, v);
-    } else {
-      files.set(`${prefix}${entry}`, readFileSync(path).toString('base64'));
-    }
-  }
-  return files;
-}
 
 /** Counts bytes passing through, and calls `at` once when `limit` is crossed. */
 function tap(limit: number, at: () => void): Transform & { bytes: number } {
@@ -319,9 +304,9 @@ describeZfs('zfs backend on real ZFS', () => {
       const received = `${dst}/${fs}`;
       zfs('mount', received);
       try {
-        const copy = tree(mountpoint(received));
+        const copy = fileTree(mountpoint(received));
         expect(copy.size).toBeGreaterThan(0);
-        expect(copy).toEqual(tree(mountpoint(`${src}/${fs}`)));
+        expect(copy).toEqual(fileTree(mountpoint(`${src}/${fs}`)));
       } finally {
         zfs('umount', received);
       }
