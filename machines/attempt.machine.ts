@@ -136,7 +136,8 @@ function mostRecentError(context: AttemptContext): TimedError | null {
 /** The `filesystem` logic the attempt was provided with: what `spawn('filesystem')` would use. */
 function filesystemLogic(self: AnyActorRef): typeof filesystemMachine {
   const machine = (self as unknown as { logic: AnyStateMachine }).logic;
-  return (machine.implementations.actors.filesystem ?? filesystemMachine) as typeof filesystemMachine;
+  return (machine.implementations.actors.filesystem ??
+    filesystemMachine) as typeof filesystemMachine;
 }
 
 export const attemptMachine = setup({
@@ -168,7 +169,11 @@ export const attemptMachine = setup({
     recordPlanError: assign({
       planError: ({ context }, params: { error: unknown }) => {
         const error = params.error;
-        return { err: error instanceof Error ? error.message : String(error), time: context.now(), cause: error };
+        return {
+          err: error instanceof Error ? error.message : String(error),
+          time: context.now(),
+          cause: error,
+        };
       },
     }),
     acceptPlan: assign((_, params: { plan: PreparedPlan }) => ({
@@ -240,7 +245,8 @@ export const attemptMachine = setup({
         for (const f of context.earlyFailures.get(i) ?? []) {
           enqueue.sendTo(child, { type: 'PARENT_FAILED', name: f.name, cause: f.cause });
         }
-        if (context.cancel !== null) enqueue.sendTo(child, { type: 'CANCEL', reason: context.cancel.reason });
+        if (context.cancel !== null)
+          enqueue.sendTo(child, { type: 'CANCEL', reason: context.cancel.reason });
       }
     }),
     countEnded: assign({
@@ -257,24 +263,32 @@ export const attemptMachine = setup({
         left[d] = (left[d] as number) - 1;
         if (left[d] !== 0 || d >= started) continue;
         const child = context.filesystems[d] as FilesystemActor;
-        if (child.getSnapshot().status === 'active') enqueue.sendTo(child, { type: 'PARENT_PRESENT' });
+        if (child.getSnapshot().status === 'active')
+          enqueue.sendTo(child, { type: 'PARENT_PRESENT' });
       }
     }),
-    relayFailed: enqueueActions(({ context, enqueue }, params: ParentFailure & { index: number }) => {
-      const started = context.filesystems.length;
-      for (const d of context.plan?.descendants[params.index] ?? []) {
-        if (d >= started) {
-          const list = context.earlyFailures.get(d);
-          if (list === undefined) context.earlyFailures.set(d, [{ name: params.name, cause: params.cause }]);
-          else list.push({ name: params.name, cause: params.cause });
-          continue;
+    relayFailed: enqueueActions(
+      ({ context, enqueue }, params: ParentFailure & { index: number }) => {
+        const started = context.filesystems.length;
+        for (const d of context.plan?.descendants[params.index] ?? []) {
+          if (d >= started) {
+            const list = context.earlyFailures.get(d);
+            if (list === undefined)
+              context.earlyFailures.set(d, [{ name: params.name, cause: params.cause }]);
+            else list.push({ name: params.name, cause: params.cause });
+            continue;
+          }
+          const child = context.filesystems[d] as FilesystemActor;
+          if (child.getSnapshot().status === 'active') {
+            enqueue.sendTo(child, {
+              type: 'PARENT_FAILED',
+              name: params.name,
+              cause: params.cause,
+            });
+          }
         }
-        const child = context.filesystems[d] as FilesystemActor;
-        if (child.getSnapshot().status === 'active') {
-          enqueue.sendTo(child, { type: 'PARENT_FAILED', name: params.name, cause: params.cause });
-        }
-      }
-    }),
+      },
+    ),
     cancelFilesystems: enqueueActions(({ context, enqueue }) => {
       const reason = context.cancel?.reason;
       for (const child of context.filesystems) {
@@ -356,9 +370,7 @@ export const attemptMachine = setup({
         { type: 'startChunk', params: { chunk: 0 } },
         { type: 'catchUpChunk', params: { chunk: 0 } },
       ],
-      always: [
-        { guard: 'allFilesystemsEnded', target: 'decide' },
-      ],
+      always: [{ guard: 'allFilesystemsEnded', target: 'decide' }],
       on: {
         SPAWN_MORE: {
           guard: 'isNextChunk',
@@ -390,10 +402,7 @@ export const attemptMachine = setup({
     },
     // Transient: every filesystem has ended.
     decide: {
-      always: [
-        { guard: 'anyFilesystemFailed', target: 'filesystem-error' },
-        { target: 'done' },
-      ],
+      always: [{ guard: 'anyFilesystemFailed', target: 'filesystem-error' }, { target: 'done' }],
     },
     'planning-error': { type: 'final', entry: 'recordFinish' },
     'filesystem-error': { type: 'final', entry: 'recordFinish' },

@@ -204,7 +204,10 @@ export const filesystemMachine = setup({
     }),
     recordTargetDateError: assign({
       stepError: ({ context }) =>
-        timed(context.next !== null && 'error' in context.next ? context.next.error : undefined, context.now),
+        timed(
+          context.next !== null && 'error' in context.next ? context.next.error : undefined,
+          context.now,
+        ),
     }),
     advance: assign({ currentStep: ({ context }) => context.currentStep + 1 }),
     prepareNextStep: assign({ next: ({ context }) => nextTarget(context) }),
@@ -263,7 +266,10 @@ export const filesystemMachine = setup({
   on: {
     PARENT_PRESENT: { actions: 'countParentPresent' },
     PARENT_FAILED: {
-      actions: { type: 'recordParentFailed', params: ({ event }) => ({ name: event.name, cause: event.cause }) },
+      actions: {
+        type: 'recordParentFailed',
+        params: ({ event }) => ({ name: event.name, cause: event.cause }),
+      },
     },
   },
   states: {
@@ -331,8 +337,16 @@ export const filesystemMachine = setup({
               target: '#filesystem.step-error',
               actions: ['recordParentsFailed', 'releaseSlot', 'announceIfNowPresent'],
             },
-            { guard: 'parentsPending', target: 'waiting-for-parents', actions: ['releaseSlot', 'announceIfNowPresent'] },
-            { guard: 'allStepsDone', target: '#filesystem.done', actions: ['releaseSlot', 'announceIfNowPresent'] },
+            {
+              guard: 'parentsPending',
+              target: 'waiting-for-parents',
+              actions: ['releaseSlot', 'announceIfNowPresent'],
+            },
+            {
+              guard: 'allStepsDone',
+              target: '#filesystem.done',
+              actions: ['releaseSlot', 'announceIfNowPresent'],
+            },
             {
               guard: 'targetDateFailed',
               target: '#filesystem.step-error',
@@ -346,7 +360,10 @@ export const filesystemMachine = setup({
             PARENT_PRESENT: { target: 'parents-changed', actions: 'countParentPresent' },
             PARENT_FAILED: {
               target: 'parents-changed',
-              actions: { type: 'recordParentFailed', params: ({ event }) => ({ name: event.name, cause: event.cause }) },
+              actions: {
+                type: 'recordParentFailed',
+                params: ({ event }) => ({ name: event.name, cause: event.cause }),
+              },
             },
             CANCEL: {
               target: '#filesystem.step-error',
@@ -361,7 +378,11 @@ export const filesystemMachine = setup({
         'parents-changed': {
           entry: 'prepareNextStep',
           always: [
-            { guard: 'parentsFailed', target: '#filesystem.step-error', actions: 'recordParentsFailed' },
+            {
+              guard: 'parentsFailed',
+              target: '#filesystem.step-error',
+              actions: 'recordParentsFailed',
+            },
             { guard: 'parentsPending', target: 'waiting-for-parents' },
             { guard: 'allStepsDone', target: '#filesystem.done' },
             {

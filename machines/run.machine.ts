@@ -55,8 +55,7 @@ export interface RunContext {
 }
 
 export type RunEvent =
-  | { type: 'CANCEL'; reason: unknown }
-  | { type: 'xstate.done.actor.*'; output: AttemptOutput };
+  { type: 'CANCEL'; reason: unknown } | { type: 'xstate.done.actor.*'; output: AttemptOutput };
 
 export interface LogParams {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -95,7 +94,9 @@ export const runMachine = setup({
       const err = context.lastOutcome?.mostRecentError;
       const { maxAttempts } = context.config;
       const attemptsLeft = maxAttempts === -1 || context.attempts.length < maxAttempts;
-      return attemptsLeft && err != null && context.classify(err.cause) === 'temporary-connectivity';
+      return (
+        attemptsLeft && err != null && context.classify(err.cause) === 'temporary-connectivity'
+      );
     },
     lastReconnectChunk: ({ context }) => context.reconnectLeftMs <= MAX_TIMER_MS,
   },
@@ -190,7 +191,10 @@ export const runMachine = setup({
           target: 'failed',
           actions: {
             type: 'log',
-            params: { level: 'warn', msg: 'attempt is not done but reports no error: aborting run' },
+            params: {
+              level: 'warn',
+              msg: 'attempt is not done but reports no error: aborting run',
+            },
           },
         },
         { guard: 'temporaryErrorWithAttemptsLeft', target: 'waiting-reconnect' },
@@ -198,7 +202,10 @@ export const runMachine = setup({
           target: 'failed',
           actions: {
             type: 'log',
-            params: { level: 'error', msg: 'most recent error cannot be solved by reconnecting: aborting run' },
+            params: {
+              level: 'error',
+              msg: 'most recent error cannot be solved by reconnecting: aborting run',
+            },
           },
         },
       ],
@@ -223,7 +230,10 @@ export const runMachine = setup({
         'startReconnectWindow',
         {
           type: 'log',
-          params: { level: 'error', msg: 'temporary connectivity-related error: waiting for reconnect' },
+          params: {
+            level: 'error',
+            msg: 'temporary connectivity-related error: waiting for reconnect',
+          },
         },
       ],
       invoke: {
@@ -232,11 +242,17 @@ export const runMachine = setup({
         input: ({ context }) => ({ signal: context.signal }),
         onDone: {
           target: 'attempting',
-          actions: ['clearReconnectError', { type: 'log', params: { level: 'info', msg: 'reconnected' } }],
+          actions: [
+            'clearReconnectError',
+            { type: 'log', params: { level: 'info', msg: 'reconnected' } },
+          ],
         },
         onError: {
           target: 'failed',
-          actions: { type: 'recordReconnectError', params: ({ event }) => ({ error: event.error }) },
+          actions: {
+            type: 'recordReconnectError',
+            params: ({ event }) => ({ error: event.error }),
+          },
         },
       },
       initial: 'timer',

@@ -36,7 +36,9 @@ function nameOf(fs: FS, index: number): string {
   try {
     name = fs.reportInfo().name;
   } catch (err) {
-    throw new Error(`filesystem #${index}: reportInfo() failed: ${errorMessage(err)}`, { cause: err });
+    throw new Error(`filesystem #${index}: reportInfo() failed: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   if (typeof name !== 'string') {
     throw new Error(`filesystem #${index}: reportInfo().name is ${typeof name}, not a string`);
@@ -126,7 +128,8 @@ export async function preparePlan(
     await yieldEvery(i, signal);
     const name = names[i] as string;
     const problem = datasetNameProblem(name);
-    if (problem !== undefined) throw new Error(`invalid filesystem name ${JSON.stringify(name)}: ${problem}`);
+    if (problem !== undefined)
+      throw new Error(`invalid filesystem name ${JSON.stringify(name)}: ${problem}`);
     if (indexByName.has(name)) throw new Error(`duplicate filesystem name ${JSON.stringify(name)}`);
     indexByName.set(name, i);
   }

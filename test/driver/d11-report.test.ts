@@ -57,16 +57,14 @@ describe('D11 reports', () => {
     const fsInfo = jest
       .spyOn(ScriptedFS.prototype, 'reportInfo')
       .mockReturnValue({ name: 'pool', extra: 1 } as never);
-    const stepInfo = jest
-      .spyOn(ScriptedStep.prototype, 'reportInfo')
-      .mockReturnValue({
-        from: '',
-        to: 's1',
-        resumed: false,
-        bytesExpected: 5,
-        bytesReplicated: 5,
-        secret: 'x',
-      } as never);
+    const stepInfo = jest.spyOn(ScriptedStep.prototype, 'reportInfo').mockReturnValue({
+      from: '',
+      to: 's1',
+      resumed: false,
+      bytesExpected: 5,
+      bytesReplicated: 5,
+      secret: 'x',
+    } as never);
     try {
       const report = await replicate(config(), script).wait();
       const fs = report.attempts[0]!.filesystems[0]!;
