@@ -1,23 +1,11 @@
-import { createActor, createEmptyActor, type AnyActorRef } from 'xstate';
+import { createActor } from 'xstate';
 import { replicate } from '../../src/index.js';
 import { stepQueueLogic } from '../../machines/stepQueue.logic.js';
 import { Script, fsWith, type FsSpec } from '../helpers/scripted.js';
 import { config } from '../helpers/driver.js';
+import { owners } from '../helpers/queue.js';
 
 /** Fake owners that record the order in which they were granted. */
-function owners(names: string[]) {
-  const granted: string[] = [];
-  const refs = Object.fromEntries(
-    names.map((n) => {
-      const ref = createEmptyActor() as AnyActorRef;
-      (ref as { send: (e: { type: string }) => void }).send = (e) => {
-        if (e.type === 'GRANTED') granted.push(n);
-      };
-      return [n, ref];
-    }),
-  ) as Record<string, AnyActorRef>;
-  return { refs, granted };
-}
 
 describe('D8 the step queue', () => {
   test('the example: a(2) b(10) c(20) and u(15) v(30) at concurrency 1 run a, b, u, c, v', async () => {

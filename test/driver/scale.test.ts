@@ -4,7 +4,7 @@
  * PARENT_PRESENT per descendant. Chunks and yields are driven by hand here, so every test is
  * deterministic.
  */
-import { createActor, createEmptyActor, type AnyActorRef } from 'xstate';
+import { createActor } from 'xstate';
 import { provideAttemptMachine } from '../../src/driver/actors.js';
 import { eventLoopScheduler } from '../../src/driver/scheduler.js';
 import { stepQueueLogic } from '../../machines/stepQueue.logic.js';
@@ -13,6 +13,7 @@ import { attemptReport } from '../../src/report/fromSnapshot.js';
 import { replicate } from '../../src/index.js';
 import { Script, fsWith, type FsSpec } from '../helpers/scripted.js';
 import { config } from '../helpers/driver.js';
+import { owners } from '../helpers/queue.js';
 import { until } from '../helpers/deferred.js';
 
 /** A Scheduler whose deferred work runs only when the test says so. */
@@ -164,20 +165,6 @@ describe('fan-out in chunks', () => {
 });
 
 describe('the step queue with announced plannings and a scheduler', () => {
-  function owners(names: string[]) {
-    const granted: string[] = [];
-    const refs = Object.fromEntries(
-      names.map((n) => {
-        const ref = createEmptyActor() as AnyActorRef;
-        (ref as { send: (e: { type: string }) => void }).send = (e) => {
-          if (e.type === 'GRANTED') granted.push(n);
-        };
-        return [n, ref];
-      }),
-    ) as Record<string, AnyActorRef>;
-    return { refs, granted };
-  }
-
   test('no step is admitted before every announced planning request is in', () => {
     const q = createActor(stepQueueLogic, { input: { concurrency: 1, plannings: 2 } }).start();
     const { refs, granted } = owners(['a', 'b', 's']);
