@@ -2,14 +2,15 @@
  * The visualizer page end to end, in real Chromium: a scripted replication whose calls wait
  * for the test (gates), the page following it live, then the recording replayed.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { replicate, type Report } from '../../src/index.js';
 import { startVisualizer, type Visualizer } from '../../visualizer/server/server.js';
 import { flush } from '../helpers/deferred.js';
 import { Script, fsWith, type CallKind } from '../helpers/scripted.js';
-import { artifacts, buildPage, haveChromium, launch, pageErrors, root, shot } from './browser.js';
+import { buildPage, haveChromium, launch, pageErrors, root, shot } from './browser.js';
 
 if (!haveChromium) {
   console.log(
@@ -52,25 +53,27 @@ async function pending(script: Script, kind: CallKind, fs: string, step?: string
 describeBrowser('visualizer page in Chromium', () => {
   let browser: Browser;
   let webDir: string;
-  const recording = join(artifacts, 'e2e-recording.jsonl');
+  // In a directory of its own that does not exist yet: the recorder creates it.
+  const recordings = mkdtempSync(join(tmpdir(), 'xrepl-e2e-'));
+  const recording = join(recordings, 'new', 'e2e-recording.jsonl');
   let finalReport: Report;
 
   beforeAll(async () => {
     webDir = buildPage();
     browser = await launch();
-    rmSync(recording, { force: true });
   });
   afterAll(async () => {
     await browser?.close();
     if (webDir !== undefined) rmSync(webDir, { recursive: true, force: true });
+    rmSync(recordings, { recursive: true, force: true });
   });
 
   test('follows a live replication: planning -> stepping -> done, and an injected error', async () => {
     const vis: Visualizer = await startVisualizer({ port: 0, root, scriptDir: webDir });
-    vis.record(recording);
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     const errors = pageErrors(page);
     try {
+      vis.record(recording);
       await page.goto(vis.url);
       await page.waitForSelector('#conn.conn-live', WAIT);
 

@@ -77,6 +77,17 @@ function fold(frames: Frame[]) {
   return m;
 }
 
+/** Starts a visualizer that is closed after the test, whether the test passed or not. */
+const opened: Visualizer[] = [];
+async function open(options: Parameters<typeof startVisualizer>[0]): Promise<Visualizer> {
+  const vis = await startVisualizer(options);
+  opened.push(vis);
+  return vis;
+}
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((v) => v.close()));
+});
+
 const fss = () => [fsWith('pool', [1, 2]), fsWith('pool/a', [3]), fsWith('pool/b', [4])];
 const config = { stepQueueConcurrency: 2, maxAttempts: 1, reconnectHardFailTimeoutMs: 1000 };
 
@@ -120,7 +131,7 @@ describe('the visualizer server serves the page from local files', () => {
 
 describe('live: inspection frames and the report over the WebSocket', () => {
   test('a page gets hello, graphs, actors and reports validated by ReportSchema, ending with the final report', async () => {
-    const vis = await startVisualizer({ port: 0, root, scriptDir });
+    const vis = await open({ port: 0, root, scriptDir });
     const client = watch(vis.url, finalReport);
     await client.hello;
     const r = replicate(config, new Script(fss()), { inspect: vis.inspect });
@@ -141,7 +152,7 @@ describe('live: inspection frames and the report over the WebSocket', () => {
   });
 
   test('a page that connects later gets one catch-up frame with the current state', async () => {
-    const vis = await startVisualizer({ port: 0, root, scriptDir });
+    const vis = await open({ port: 0, root, scriptDir });
     const r = replicate(config, new Script(fss()), { inspect: vis.inspect });
     vis.attachReplication(r);
     const final = await r.wait();
@@ -157,7 +168,7 @@ describe('live: inspection frames and the report over the WebSocket', () => {
   });
 
   test('a report that fails validation is not sent, and the error is kept', async () => {
-    const vis = await startVisualizer({ port: 0, root, scriptDir });
+    const vis = await open({ port: 0, root, scriptDir });
     vis.attachReplication({ report: () => ({ state: 'bogus' }) as never });
     await until(() => vis.stats().reportError !== null);
     const s = vis.stats();
@@ -170,7 +181,7 @@ describe('live: inspection frames and the report over the WebSocket', () => {
 describe('record and replay', () => {
   test('a recording replays to the same final report, through /api/replay.json', async () => {
     const file = join(dir, 'run.jsonl');
-    const vis = await startVisualizer({ port: 0, root, scriptDir });
+    const vis = await open({ port: 0, root, scriptDir });
     vis.record(file);
     const script = new Script(fss(), (kind) => kind !== 'step');
     script.failures.set('step:pool/b:s1', new Error('disk full'));
@@ -199,7 +210,7 @@ describe('record and replay', () => {
       '@xstate.snapshot',
     ]);
 
-    const replay = await startVisualizer({ port: 0, root, scriptDir, replay: file });
+    const replay = await open({ port: 0, root, scriptDir, replay: file });
     const session = JSON.parse((await httpGet(`${replay.url}api/session`)).body) as SessionInfo;
     expect(session).toEqual({ mode: 'replay', replay: '/api/replay.json', source: 'run.jsonl' });
     const frames = JSON.parse((await httpGet(`${replay.url}api/replay.json`)).body) as Frame[];

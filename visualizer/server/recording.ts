@@ -6,7 +6,8 @@
  * report per `reportEveryMs` (default 1 s) and always the last one, on close; every
  * inspection message is written.
  */
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ReportSchema } from '../../src/report/schema.js';
 import type { Frame, FrameHeader, Message, ReportMessage } from '../web/protocol.js';
 
@@ -16,7 +17,7 @@ export interface RecorderOptions {
 }
 
 /**
- * Appends frames to a JSON Lines file (created if missing).
+ * Appends frames to a JSON Lines file (created, with its directory, if missing).
  *
  * @example
  * const rec = new Recorder('run.jsonl');
@@ -34,6 +35,7 @@ export class Recorder {
     readonly file: string,
     options: RecorderOptions = {},
   ) {
+    mkdirSync(dirname(file), { recursive: true });
     this.fd = openSync(file, 'a');
     this.reportEveryMs = options.reportEveryMs ?? 1000;
   }
