@@ -55,7 +55,7 @@ export interface FilesystemContext {
   stepError: TimedError | null;
   /** Set when CANCEL arrived while a call was running (D10). */
   cancel: { reason: unknown } | null;
-  /** targetDate of the next step, computed once per decision (D8). */
+  /** targetDate of the next step, computed once per step when planned or advanced (D8). */
   next: { date: number } | { error: unknown } | null;
 }
 
@@ -119,7 +119,9 @@ function becamePresent(context: FilesystemContext): boolean {
   return !firstStepIsIncremental(steps);
 }
 
-function nextTarget(context: FilesystemContext): FilesystemContext['next'] {
+function nextTarget(
+  context: Pick<FilesystemContext, 'steps' | 'currentStep'>,
+): FilesystemContext['next'] {
   const step = context.steps?.[context.currentStep];
   if (step === undefined) return null;
   try {
@@ -174,9 +176,12 @@ export const filesystemMachine = setup({
       ({ context }) => context.queue,
       ({ self }) => ({ type: 'WITHDRAW', owner: self }),
     ),
-    acceptPlan: assign({
-      steps: (_, params: { steps: Step[] }) => params.steps,
-    }),
+    // One assign per transition: each assign is a new snapshot. The next step's target date
+    // is computed here, once per step (D8), for the decision that follows in a transient state.
+    acceptPlan: assign(({ context }, params: { steps: Step[] }) => ({
+      steps: params.steps,
+      next: nextTarget({ steps: params.steps, currentStep: context.currentStep }),
+    })),
     recordPlanError: assign({
       planError: ({ context }, params: { error: unknown }) => timed(params.error, context.now),
     }),
@@ -209,8 +214,10 @@ export const filesystemMachine = setup({
           context.now,
         ),
     }),
-    advance: assign({ currentStep: ({ context }) => context.currentStep + 1 }),
-    prepareNextStep: assign({ next: ({ context }) => nextTarget(context) }),
+    advance: assign(({ context }) => {
+      const currentStep = context.currentStep + 1;
+      return { currentStep, next: nextTarget({ steps: context.steps, currentStep }) };
+    }),
     countParentPresent: assign({ parentsPending: ({ context }) => context.parentsPending - 1 }),
     recordParentFailed: assign({
       failedParents: ({ context }, params: { name: string; cause: unknown }) => [
@@ -325,7 +332,6 @@ export const filesystemMachine = setup({
       states: {
         // Transient, holding the queue slot after planning or a step: release or re-request.
         'after-work': {
-          entry: 'prepareNextStep',
           always: [
             {
               guard: 'cancelled',
@@ -376,7 +382,6 @@ export const filesystemMachine = setup({
         },
         // Transient, holding no slot: a parent became present or failed.
         'parents-changed': {
-          entry: 'prepareNextStep',
           always: [
             {
               guard: 'parentsFailed',
