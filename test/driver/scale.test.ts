@@ -8,6 +8,7 @@ import { createActor } from 'xstate';
 import { provideAttemptMachine } from '../../src/driver/actors.js';
 import { eventLoopScheduler } from '../../src/driver/scheduler.js';
 import { stepQueueLogic } from '../../machines/stepQueue.logic.js';
+import { EndedFilesystem, type FilesystemActor } from '../../machines/attempt.machine.js';
 import type { Scheduler } from '../../machines/types.js';
 import { attemptReport } from '../../src/report/fromSnapshot.js';
 import { replicate } from '../../src/index.js';
@@ -63,6 +64,7 @@ describe('fan-out in chunks', () => {
     const started = () => attempt.getSnapshot().context.filesystems.length;
     await until(() => started() > 0 && script.order().length === 2);
     expect(started()).toBe(2);
+    const first = attempt.getSnapshot().context.filesystems[0] as FilesystemActor;
     expect(scheduler.queued).toHaveLength(1);
     // No step yet: three plannings are still to come, and they go first (D4).
     expect(script.order()).toEqual(['planFS:pool', 'planFS:pool/a']);
@@ -84,8 +86,15 @@ describe('fan-out in chunks', () => {
     expect(attempt.getSnapshot().value).toBe('done');
     // The filesystems are the attempt's children for events and inspection, but not in the
     // snapshot's children map (stopping those would copy the map once per child).
-    expect(attempt.getSnapshot().context.filesystems[0]!._parent).toBe(attempt);
+    expect(first._parent).toBe(attempt);
     expect(attempt.getSnapshot().children).not.toHaveProperty('fs-0');
+    // Once ended, a filesystem is kept as its final snapshot, not as the stopped actor.
+    const ended = attempt.getSnapshot().context.filesystems;
+    expect(ended.every((f) => f instanceof EndedFilesystem)).toBe(true);
+    expect(ended[0]!.getSnapshot()).toBe(first.getSnapshot());
+    expect(attemptReport(attempt.getSnapshot()).filesystems.map((f) => f.state)).toEqual(
+      Array(5).fill('done'),
+    );
   });
 
   test('admits in the same order as a fan-out all at once (D4, D8: every planning first)', async () => {
