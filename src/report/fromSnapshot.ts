@@ -42,26 +42,25 @@ function timedError(e: TimedError | null): ReportTimedError | null {
   return e === null ? null : { err: e.err, time: new Date(e.time.getTime()) };
 }
 
-/** The state and what it waits for, from a snapshot value such as `{ stepping: 'running' }`. */
-function stateOf(value: unknown): { state: FilesystemState; blockedOn: BlockedOn } {
-  if (typeof value === 'string') return { state: value as FilesystemState, blockedOn: 'nothing' };
+/** The report's state of a filesystem from a snapshot value such as `{ stepping: 'running' }`. */
+function stateOf(value: unknown): FilesystemState {
+  if (typeof value === 'string') return value as FilesystemState;
+  return (value as { planning?: string }).planning !== undefined ? 'planning' : 'stepping';
+}
+
+/** What a filesystem waits for, from its snapshot value (a function of the state, D11). */
+function blockedOnOf(value: unknown): BlockedOn {
+  if (typeof value === 'string') return 'nothing';
   const v = value as { planning?: string; stepping?: string };
-  if (v.planning !== undefined) {
-    return {
-      state: 'planning',
-      blockedOn: v.planning === 'waiting-for-slot' ? 'plan-queue' : 'nothing',
-    };
+  if (v.planning !== undefined) return v.planning === 'waiting-for-slot' ? 'plan-queue' : 'nothing';
+  switch (v.stepping) {
+    case 'waiting-for-slot':
+      return 'repl-queue';
+    case 'waiting-for-parents':
+      return 'parent-initial-repl';
+    default:
+      return 'nothing';
   }
-  const sub = v.stepping;
-  return {
-    state: 'stepping',
-    blockedOn:
-      sub === 'waiting-for-slot'
-        ? 'repl-queue'
-        : sub === 'waiting-for-parents'
-          ? 'parent-initial-repl'
-          : 'nothing',
-  };
 }
 
 /** Exactly the StepInfo fields, read live from the step (D11). */
@@ -82,15 +81,14 @@ export function stepInfo(step: Step): StepInfo {
 }
 
 export function filesystemReport(snapshot: FilesystemSnapshot): FilesystemReport {
-  const { context } = snapshot;
-  const { state, blockedOn } = stateOf(snapshot.value);
+  const { context, value } = snapshot;
   const steps = context.steps ?? [];
-  const stepReports: { info: StepInfo }[] = [];
-  for (let i = 0; i < steps.length; i++) stepReports.push({ info: stepInfo(steps[i] as Step) });
+  const stepReports: { info: StepInfo }[] = new Array(steps.length);
+  for (let i = 0; i < steps.length; i++) stepReports[i] = { info: stepInfo(steps[i] as Step) };
   return {
     info: { name: context.name },
-    state,
-    blockedOn,
+    state: stateOf(value),
+    blockedOn: blockedOnOf(value),
     planError: timedError(context.planError),
     stepError: timedError(context.stepError),
     currentStep: context.currentStep,
