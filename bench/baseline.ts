@@ -1,6 +1,6 @@
 /**
  * The plain baseline: the driver's rules (DRIVER.md D2-D9, D11) written as ordinary
- * async/await, without XState, as a competent engineer would write them without statecharts.
+ * async/await, without XState: the straightforward way to write them without statecharts.
  * It exists to tell what the statecharts cost; it is not part of xrepl's API.
  *
  * Same rules as the driver for what the benchmark exercises: plan, correspondence by key

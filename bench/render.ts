@@ -391,7 +391,7 @@ export function renderResults(suite: Suite): string {
     `Source: ${
       suite.source === undefined
         ? 'not recorded'
-        : `commit ${suite.source.commit}${suite.source.dirty.length > 0 ? `, plus uncommitted edits to ${suite.source.dirty.map((d) => `\`${d}\``).join(', ')} (work in progress of other engineers, built into dist/ when the bench started)` : ''}`
+        : `commit ${suite.source.commit}${suite.source.dirty.length > 0 ? `, plus uncommitted edits to ${suite.source.dirty.map((d) => `\`${d}\``).join(', ')} (built into dist/ when the bench started)` : ''}`
     }.`,
     '',
     `Load average at the start ${suite.loadBefore.map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min), ` +

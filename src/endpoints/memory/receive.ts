@@ -11,7 +11,7 @@ import { delay, onAbort } from './timers.js';
 import {
   MAX_HEADER_BYTES,
   parseHeader,
-  payloadBytes,
+  payloadMatches,
   payloadPattern,
   type StreamHeader,
 } from './stream-format.js';
@@ -148,7 +148,7 @@ export async function receiveStream(ctx: ReceiveContext, stream: Readable): Prom
         if (position + chunk.length > header.payloadSize) {
           throw new Error(`cannot receive into ${path}: the stream is longer than its header says`);
         }
-        if (!payloadBytes(pattern as Buffer, position, chunk.length).equals(chunk)) {
+        if (!payloadMatches(pattern as Buffer, position, chunk)) {
           throw new Error(
             `cannot receive into ${path}: stream corrupted at payload byte ${position}`,
           );

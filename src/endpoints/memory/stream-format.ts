@@ -68,6 +68,18 @@ export function payloadPattern(guid: string): Buffer {
   return pattern;
 }
 
+/** Whether `chunk` holds exactly payload bytes [start, start + chunk.length) (no copy made). */
+export function payloadMatches(pattern: Buffer, start: number, chunk: Buffer): boolean {
+  let checked = 0;
+  while (checked < chunk.length) {
+    const at = (start + checked) % CHUNK_SIZE;
+    const length = Math.min(CHUNK_SIZE - at, chunk.length - checked);
+    if (chunk.compare(pattern, at, at + length, checked, checked + length) !== 0) return false;
+    checked += length;
+  }
+  return true;
+}
+
 /** Payload bytes [start, start + length) of the stream whose pattern is `pattern`. */
 export function payloadBytes(pattern: Buffer, start: number, length: number): Buffer {
   const out = Buffer.allocUnsafe(length);

@@ -1,0 +1,402 @@
+/**
+ * The data path (issue 6): one full replication of `--size-mib` MiB (default 1024) through
+ *
+ *   1. the simulated pool: memorySender -> memoryReceiver in this process (the receiver checks
+ *      every byte), against a raw stream copy of the same bytes (the same 64 KiB chunks of the
+ *      same payload pattern, through a Readable into a Writable that only counts);
+ *   2. the zfs backend: zfsSender -> zfsReceiver, against `zfs send | zfs recv` in a shell;
+ *   3. gRPC on loopback: `xrepl serve --role sender --zfs` in a child process, and a local
+ *      zfsReceiver reading over gRPC, against the same shell pipe.
+ *
+ * Runs alternate (baseline, xrepl, baseline, ...) so drift hits both. Each run also records
+ * CPU time: this process and the server child (process.cpuUsage, /proc) and the ZFS daemon
+ * (zfs-fuse runs the pools in one process). 2 and 3 need root and a running ZFS; without it
+ * they are reported as not measured, with the reason.
+ *
+ * Writes the section between the `datapath` markers of BENCHMARKS.md and
+ * bench/results/datapath.json. `npm run bench` runs it after the driver suite.
+ *
+ *   npm run build && node --expose-gc dist/bench/datapath.js [--runs 5] [--size-mib 1024]
+ *        [--only memory|zfs] [--no-write]
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { MemoryPool, memoryReceiver, memorySender } from '../src/endpoints/memory/index.js';
+import { CHUNK_SIZE, payloadBytes, payloadPattern } from '../src/endpoints/memory/stream-format.js';
+import { zfsReceiver, zfsSender } from '../src/endpoints/zfs/index.js';
+import { grpcSender } from '../src/transport/index.js';
+import {
+  cpuMsOf,
+  createBenchPools,
+  sh,
+  zfsDaemonPid,
+  zfsUnavailable,
+  type BenchPools,
+} from './zfs-pools.js';
+
+const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
+const root = join(here, '..', '..');
+const MiB = 1 << 20;
+const never = new AbortController().signal;
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const value = Number(process.argv[i + 1]);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`${name} takes a positive integer (got ${process.argv[i + 1]})`);
+  }
+  return value;
+}
+
+function textOption(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const RUNS = option('--runs', 5);
+const SIZE_MIB = option('--size-mib', 1024);
+
+export interface Run {
+  ms: number;
+  /** CPU of this process, plus the gRPC server child's for the gRPC path. */
+  nodeCpuMs: number;
+  /** CPU of the ZFS daemon during the run. */
+  zfsCpuMs: number;
+}
+
+export interface Path {
+  name: string;
+  baseline: string;
+  xrepl: string;
+  /** Target: xrepl throughput at least this share of the baseline's. */
+  target: number;
+  /** Why it was not measured, or the runs. */
+  skipped?: string;
+  baselineRuns: Run[];
+  xreplRuns: Run[];
+}
+
+/** Times `work`, with the CPU of this process, of `child` and of the ZFS daemon. */
+async function measure(work: () => Promise<void>, child?: ChildProcess): Promise<Run> {
+  const daemon = zfsDaemonPid();
+  const zfs0 = cpuMsOf(daemon);
+  const child0 = cpuMsOf(child?.pid);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await work();
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    ms,
+    nodeCpuMs: (cpu.user + cpu.system) / 1000 + (cpuMsOf(child?.pid) - child0),
+    zfsCpuMs: cpuMsOf(daemon) - zfs0,
+  };
+}
+
+/** The floor for moving the simulated stream's bytes through Node streams at all. */
+async function rawCopy(guid: string, bytes: number): Promise<void> {
+  const pattern = payloadPattern(guid);
+  let position = 0;
+  const source = new Readable({
+    highWaterMark: CHUNK_SIZE,
+    read() {
+      if (position >= bytes) {
+        this.push(null);
+        return;
+      }
+      const length = Math.min(CHUNK_SIZE, bytes - position);
+      this.push(payloadBytes(pattern, position, length));
+      position += length;
+    },
+  });
+  let received = 0;
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      received += chunk.length;
+      done();
+    },
+  });
+  await pipeline(source, sink);
+  if (received !== bytes) throw new Error(`raw copy moved ${received} of ${bytes} bytes`);
+}
+
+async function memoryPath(): Promise<Path> {
+  const path: Path = {
+    name: 'simulated pool',
+    baseline: 'raw stream copy of the same bytes',
+    xrepl: '`memorySender` -> `memoryReceiver`',
+    target: 0.9,
+    baselineRuns: [],
+    xreplRuns: [],
+  };
+  const src = new MemoryPool({ seed: 'bench-src' });
+  src.createDataset('tank/big');
+  const to = src.snapshot('tank/big', 's1', { size: SIZE_MIB * MiB });
+  const sender = memorySender(src, 'tank');
+  for (let run = 0; run < RUNS; run++) {
+    path.baselineRuns.push(await measure(() => rawCopy(to.guid, SIZE_MIB * MiB)));
+    const receiver = memoryReceiver(new MemoryPool({ seed: `bench-dst-${run}` }), 'backup');
+    path.xreplRuns.push(
+      await measure(async () => {
+        const { stream } = await sender.send({ filesystem: 'big', to }, never);
+        await receiver.receive({ filesystem: 'big', to, clearResumeToken: false }, stream, never);
+      }),
+    );
+  }
+  return path;
+}
+
+/** `zfs send | zfs recv -u`, as an administrator would type it. */
+function shellPipe(from: string, to: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', 'zfs send "$1" | zfs recv -u "$2"', 'sh', from, to], {
+      stdio: 'inherit',
+    });
+    child.once('error', reject);
+    child.once('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`zfs send | zfs recv exited with ${code}`)),
+    );
+  });
+}
+
+/** `xrepl serve --role sender --zfs ROOT` in a child process; resolves with its URL. */
+function serveZfs(zfsRoot: string): Promise<{ url: string; child: ChildProcess }> {
+  const main = join(here, '..', 'src', 'cli', 'main.js');
+  const child = spawn(
+    process.execPath,
+    [main, 'serve', '--listen', '127.0.0.1:0', '--role', 'sender', '--zfs', zfsRoot],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const url = /at (grpc:\/\/\S+)/.exec(out)?.[1];
+      if (url !== undefined) resolve({ url, child });
+    });
+    child.once('exit', (code) => reject(new Error(`xrepl serve exited with ${code}`)));
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+async function zfsPaths(): Promise<Path[]> {
+  const local: Path = {
+    name: 'zfs backend (zfs-fuse)',
+    baseline: '`zfs send \\| zfs recv`',
+    xrepl: '`zfsSender` -> `zfsReceiver`',
+    target: 0.9,
+    baselineRuns: [],
+    xreplRuns: [],
+  };
+  const grpc: Path = {
+    name: 'gRPC loopback (zfs-fuse)',
+    baseline: '`zfs send \\| zfs recv`',
+    xrepl: '`xrepl serve --zfs` (child process) -> gRPC -> `zfsReceiver`',
+    target: 0.7,
+    baselineRuns: [],
+    xreplRuns: [],
+  };
+  const why = zfsUnavailable();
+  if (why !== null) {
+    local.skipped = grpc.skipped = why;
+    return [local, grpc];
+  }
+  let pools: BenchPools | undefined;
+  let served: { url: string; child: ChildProcess } | undefined;
+  try {
+    pools = createBenchPools(`xrepl_d${process.pid}`, SIZE_MIB);
+    const plainRoot = pools.parent('plain');
+    const localRoot = pools.parent('local');
+    const grpcRoot = pools.parent('grpc');
+    const sender = zfsSender({ root: `${pools.src}/data` });
+    const to = (await sender.listFilesystemVersions('bench', never)).find((v) => v.name === 's1');
+    if (to === undefined) throw new Error('no bench@s1');
+    served = await serveZfs(`${pools.src}/data`);
+    const remote = grpcSender(served.url);
+    const localReceiver = zfsReceiver({ root: localRoot });
+    const grpcReceiver = zfsReceiver({ root: grpcRoot });
+    const child = served.child;
+    const snapshot = pools.snapshot;
+    // One pipe run per xrepl run: each path alternates with its own baseline.
+    for (let run = 0; run < RUNS; run++) {
+      for (const [path, receive] of [
+        [local, () => sender.send({ filesystem: 'bench', to }, never)],
+        [grpc, () => remote.send({ filesystem: 'bench', to }, never)],
+      ] as const) {
+        const name = `${path === local ? 'l' : 'g'}${run}`;
+        path.baselineRuns.push(await measure(() => shellPipe(snapshot, `${plainRoot}/${name}@s1`)));
+        sh('zfs', ['destroy', '-r', `${plainRoot}/${name}`]);
+        const receiver = path === local ? localReceiver : grpcReceiver;
+        path.xreplRuns.push(
+          await measure(
+            async () => {
+              const { stream } = await receive();
+              await receiver.receive(
+                { filesystem: name, to, clearResumeToken: false },
+                stream,
+                never,
+              );
+            },
+            path === grpc ? child : undefined,
+          ),
+        );
+        sh('zfs', ['destroy', '-r', `${path === local ? localRoot : grpcRoot}/${name}`]);
+      }
+    }
+    remote.close();
+  } finally {
+    // The server must be gone before its pool is destroyed, or the pool stays behind busy.
+    if (served !== undefined) await stopChild(served.child);
+    pools?.destroy();
+  }
+  return [local, grpc];
+}
+
+// ---- rendering -----------------------------------------------------------------------------
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+function row(label: string, runs: Run[]): string {
+  const ms = runs.map((r) => r.ms);
+  const m = median(ms);
+  return (
+    `| ${label} | ${runs.length} | ${fmt(m)} | ${fmt((SIZE_MIB / m) * 1000)} | ` +
+    `${fmt(Math.min(...ms))} - ${fmt(Math.max(...ms))} | ` +
+    `${fmt(median(runs.map((r) => r.nodeCpuMs)))} | ${fmt(median(runs.map((r) => r.zfsCpuMs)))} |`
+  );
+}
+
+export interface DataPathSuite {
+  command: string;
+  machine: string;
+  date: string;
+  commit: string;
+  sizeMiB: number;
+  runs: number;
+  paths: Path[];
+}
+
+export function renderDataPath(suite: DataPathSuite): string {
+  const lines = [
+    '## Data path: xrepl against the plain pipe',
+    '',
+    `Command: \`${suite.command}\` (root, ZFS running: \`.ci/zfs-setup.sh\`).`,
+    '',
+    `Machine: ${suite.machine}. Date: ${suite.date}. Source: commit ${suite.commit}.`,
+    '',
+    `One full replication of ${suite.sizeMiB.toLocaleString('en-US')} MiB (random data on ` +
+      `zfs-fuse, file-backed pools), ${suite.runs} runs per path, alternating with the ` +
+      'baseline. CPU: median ms of user + system time, of the Node processes (this one, plus ' +
+      'the gRPC server) and of the zfs-fuse daemon.',
+    '',
+    '| path | runs | median ms | MiB/s | min - max ms | CPU node ms | CPU zfs-fuse ms |',
+    '| --- | --: | --: | --: | --: | --: | --: |',
+  ];
+  const verdicts: string[] = [];
+  for (const p of suite.paths) {
+    if (p.skipped !== undefined) {
+      lines.push(`| ${p.name}: not measured (${p.skipped}) | | | | | | |`);
+      verdicts.push(`| ${p.name} | at least ${p.target}x | not measured | - |`);
+      continue;
+    }
+    lines.push(row(`${p.name}: ${p.baseline}`, p.baselineRuns));
+    lines.push(row(`${p.name}: ${p.xrepl}`, p.xreplRuns));
+    const ratio = median(p.baselineRuns.map((r) => r.ms)) / median(p.xreplRuns.map((r) => r.ms));
+    verdicts.push(
+      `| ${p.name} | at least ${p.target}x | ${ratio.toFixed(2)}x | ${ratio >= p.target ? 'PASS' : '**FAIL**'} |`,
+    );
+  }
+  lines.push(
+    '',
+    'Throughput of xrepl / the baseline (ratio of the median times):',
+    '',
+    '| path | target | measured | verdict |',
+    '| --- | --- | --: | --- |',
+    ...verdicts,
+  );
+  return lines.join('\n');
+}
+
+const BEGIN =
+  '<!-- datapath:begin (generated by bench/datapath.ts: edit outside these markers) -->';
+const END = '<!-- datapath:end -->';
+
+function writeSection(section: string): void {
+  const file = join(root, 'BENCHMARKS.md');
+  const existing = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const b = existing.indexOf('<!-- datapath:begin');
+  const e = existing.indexOf(END);
+  const block = `${BEGIN}\n${section}\n${END}`;
+  const next =
+    b >= 0 && e > b
+      ? existing.slice(0, b) + block + existing.slice(e + END.length)
+      : `${existing.trimEnd()}\n\n${block}\n`;
+  writeFileSync(file, next);
+}
+
+function commit(): string {
+  try {
+    const git = (...args: string[]): string =>
+      execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
+    return git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain') === '' ? '' : '+');
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const begin = new Date();
+  // --only memory|zfs: one part (for quick checks; the section then lists what ran).
+  const only = textOption('--only');
+  const paths = [
+    ...(only === undefined || only === 'memory' ? [await memoryPath()] : []),
+    ...(only === undefined || only === 'zfs' ? await zfsPaths() : []),
+  ];
+  const cpus = os.cpus();
+  const suite: DataPathSuite = {
+    // bench/run.ts passes its own command (`npm run bench ...`).
+    command:
+      textOption('--command') ??
+      `node --expose-gc dist/bench/datapath.js --runs ${RUNS} --size-mib ${SIZE_MIB}`,
+    machine:
+      `${cpus.length} cores, ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ` +
+      `Node ${process.version}, load average at the end ${os.loadavg()[0]?.toFixed(1)}`,
+    date: `${begin.toISOString()} to ${new Date().toISOString()}`,
+    commit: commit(),
+    sizeMiB: SIZE_MIB,
+    runs: RUNS,
+    paths,
+  };
+  const section = renderDataPath(suite);
+  console.log(section);
+  if (process.argv.includes('--no-write')) return;
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+  writeFileSync(
+    join(root, 'bench', 'results', 'datapath.json'),
+    `${JSON.stringify(suite, null, 2)}\n`,
+  );
+  writeSection(section);
+}
+
+await main();
