@@ -37,43 +37,22 @@ function pem(dir: string, name: string): Pem {
   };
 }
 
+/** `openssl req` arguments for a new P-256 key in NAME.key and the subject CN=cn. */
+function newKey(name: string, cn: string): string[] {
+  return [
+    ...['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+    ...['-keyout', `${name}.key`, '-subj', `/CN=${cn}`],
+  ];
+}
+
 function selfSigned(dir: string, name: string, cn: string): Pem {
-  openssl(dir, [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.crt`,
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${cn}`,
-  ]);
+  openssl(dir, ['req', '-x509', ...newKey(name, cn), '-out', `${name}.crt`, '-days', '2']);
   return pem(dir, name);
 }
 
 function signed(dir: string, name: string, cn: string, ca: string, ext: string): Pem {
   writeFileSync(join(dir, `${name}.ext`), ext);
-  openssl(dir, [
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    `/CN=${cn}`,
-  ]);
+  openssl(dir, ['req', ...newKey(name, cn), '-out', `${name}.csr`]);
   openssl(dir, [
     'x509',
     '-req',
