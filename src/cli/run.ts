@@ -9,6 +9,7 @@ import type { Report } from '../report/schema.js';
 import { startVisualizer, type Visualizer } from '../../visualizer/server/server.js';
 import { clockOf, EXIT, type CliIO, type TextSink } from './io.js';
 import { createDisplay, type ProgressDisplay } from './progress/display.js';
+import { progressPacer } from '../report/pacer.js';
 import { summarize, summaryLine } from './summary.js';
 
 export interface RunOptions {
@@ -44,9 +45,14 @@ export async function runReplication(options: RunOptions): Promise<Report> {
     ...(visualizer && { inspect: visualizer.inspect }),
   });
   visualizer?.attachReplication(replication);
-  const stop = clock.every(options.intervalMs ?? 200, () =>
-    display.update(replication.report(), clock.now()),
-  );
+  // At most a tenth of the time goes to progress reports, however many filesystems there are.
+  const pacer = progressPacer();
+  const stop = clock.every(options.intervalMs ?? 200, () => {
+    const start = clock.now();
+    if (!pacer.due(start)) return;
+    display.update(replication.report(), start);
+    pacer.spent(start, clock.now());
+  });
   try {
     display.update(replication.report(), clock.now());
     options.onStart?.(replication);
