@@ -159,6 +159,8 @@ describe('live: inspection frames and the report over the WebSocket', () => {
     // The run's end asks for one more frame; let it go out (nobody listens yet), then connect.
     const before = vis.stats().frames;
     await until(() => vis.stats().frames > before);
+    // Frames were built (for the late page's catch-up) but none encoded: nobody listened.
+    expect(vis.stats()).toMatchObject({ clients: 0, bytes: 0 });
     const first = watch(vis.url, finalReport);
     const frames = await first.done;
     expect(frames).toHaveLength(1);

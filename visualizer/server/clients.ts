@@ -45,8 +45,9 @@ export class Clients {
     this.sendCatchUp(ws);
   }
 
-  /** Sends a frame to every page; returns the encoded size. */
+  /** Sends a frame to every page; returns the encoded size (0, and nothing encoded, without pages). */
   broadcast(frame: Frame): number {
+    if (this.clients.size === 0) return 0;
     const data = encode({ type: 'frames', frames: [frame] });
     for (const c of this.clients) {
       if (c.ws.readyState !== c.ws.OPEN || c.stale) continue;

@@ -52,7 +52,7 @@ export interface VisualizerOptions {
 export interface VisualizerStats {
   frames: number;
   messages: number;
-  /** Bytes of frame JSON produced (sent once per client). */
+  /** Bytes of frame JSON produced for connected pages (encoded once per frame; none without pages). */
   bytes: number;
   /** Catch-up frames sent to pages that fell behind or joined late. */
   catchUps: number;
