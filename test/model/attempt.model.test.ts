@@ -8,14 +8,13 @@
  * the model's state, its filesystems so far and its errors.
  */
 import { assign, createActor } from 'xstate';
-import { createTestModel } from 'xstate/graph';
 import { attemptMachine } from '../../machines/attempt.machine.js';
 import type { PreparedPlan } from '../../machines/types.js';
 import { provideAttemptMachine } from '../../src/driver/actors.js';
 import { attemptReport } from '../../src/report/fromSnapshot.js';
 import { until } from '../helpers/deferred.js';
 import { Script } from '../helpers/scripted.js';
-import { describeModel, testTwin } from './twin.js';
+import { describeModel, expectSettled, modelOf, testTwin } from './twin.js';
 
 const NAMES = ['a', 'b'];
 const plan = (n: number): PreparedPlan => ({
@@ -140,22 +139,20 @@ function events(s: Snap): ModelEvent[] {
   return out;
 }
 
-const model = createTestModel(twin, {
+const model = modelOf<Snap, ModelEvent>(twin, {
   input: modelInput,
-  events: events as never,
-  filterEvents: ((s: Snap, e: ModelEvent) => events(s).some((x) => x.type === e.type)) as never,
-  serializeState: ((s: Snap) =>
-    JSON.stringify([
-      s.value,
-      s.context.plan?.filesystems.length,
-      s.context.filesystems.length,
-      s.context.running,
-      s.context.anyFailed,
-      s.context.cancel !== null,
-      s.context.planError?.err,
-      seenOf(s.context),
-    ])) as never,
-} as never);
+  events: events,
+  key: (s) => [
+    s.value,
+    s.context.plan?.filesystems.length,
+    s.context.filesystems.length,
+    s.context.running,
+    s.context.anyFailed,
+    s.context.cancel !== null,
+    s.context.planError?.err,
+    seenOf(s.context),
+  ],
+});
 
 /** A failing filesystem tells FS_FAILED and ends in one go: the model must say so too. */
 function feasible(path: { steps: { event: ModelEvent }[] }): boolean {
@@ -215,10 +212,7 @@ async function runPath(path: { steps: { event: ModelEvent; state: Snap }[] }) {
         finished: r.finishAt !== null,
       };
     };
-    await until(() => JSON.stringify(actual()) === JSON.stringify(expected), 50).catch(
-      () => undefined,
-    );
-    expect(actual()).toEqual(expected);
+    await expectSettled(actual, expected);
   };
   try {
     for (const [i, { event, state }] of path.steps.entries()) {

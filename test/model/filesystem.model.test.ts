@@ -6,13 +6,11 @@
  * model's state, blockedOn, currentStep and errors.
  */
 import { createActor, createEmptyActor, fromCallback } from 'xstate';
-import { createTestModel } from 'xstate/graph';
 import { filesystemMachine } from '../../machines/filesystem.machine.js';
 import { provideFilesystemMachine } from '../../src/driver/actors.js';
 import { filesystemReport } from '../../src/report/fromSnapshot.js';
 import { Script, ScriptedFS, ScriptedStep, type StepSpec } from '../helpers/scripted.js';
-import { until } from '../helpers/deferred.js';
-import { describeModel, testTwin } from './twin.js';
+import { describeModel, expectSettled, modelOf, testTwin } from './twin.js';
 
 const PLANS: Record<string, StepSpec[]> = {
   none: [],
@@ -78,24 +76,20 @@ const modelInput = {
   now: () => new Date(0),
 };
 
-const model = createTestModel(twin, {
+const model = modelOf<Snap, ModelEvent>(twin, {
   input: modelInput,
-  events: events as never,
-  // The traversal adds a bare `{ type }` for every event a state handles that `events` left out
-  // on purpose (e.g. a second PARENT_FAILED from the only parent): keep only ours.
-  filterEvents: ((s: Snap, e: ModelEvent) => events(s).some((x) => x.type === e.type)) as never,
-  serializeState: ((s: Snap) =>
-    JSON.stringify([
-      s.value,
-      s.context.currentStep,
-      s.context.steps?.map((st) => (st as ScriptedStep).spec),
-      s.context.parentsPending,
-      s.context.failedParents.length,
-      s.context.cancel !== null,
-      s.context.planError?.err,
-      s.context.stepError?.err,
-    ])) as never,
-} as never);
+  events: events,
+  key: (s) => [
+    s.value,
+    s.context.currentStep,
+    s.context.steps?.map((st) => (st as ScriptedStep).spec),
+    s.context.parentsPending,
+    s.context.failedParents.length,
+    s.context.cancel !== null,
+    s.context.planError?.err,
+    s.context.stepError?.err,
+  ],
+});
 
 /**
  * The SUT: the driver's filesystem actor (`provideFilesystemMachine()`: real planFS and runStep
@@ -175,10 +169,7 @@ async function runPath(path: { steps: { event: ModelEvent; state: Snap }[] }) {
       };
     };
     // The calls settle through promises: give them turns, then compare.
-    await until(() => JSON.stringify(actual()) === JSON.stringify(expected), 50).catch(
-      () => undefined,
-    );
-    expect(actual()).toEqual(expected);
+    await expectSettled(actual, expected);
   };
   try {
     for (const { event, state } of path.steps) {

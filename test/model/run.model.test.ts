@@ -6,7 +6,6 @@
  * must show the model's state, attempts and reconnect window.
  */
 import { assign, createActor } from 'xstate';
-import { createTestModel } from 'xstate/graph';
 import { MAX_TIMER_MS, runMachine } from '../../machines/run.machine.js';
 import { provideAttemptMachine, provideRunMachine } from '../../src/driver/actors.js';
 import { classifyError } from '../../src/errors/classify.js';
@@ -14,7 +13,7 @@ import { runReport } from '../../src/report/fromSnapshot.js';
 import { until } from '../helpers/deferred.js';
 import { temporary } from '../helpers/driver.js';
 import { Script, fsWith } from '../helpers/scripted.js';
-import { describeModel, testTwin } from './twin.js';
+import { describeModel, expectSettled, modelOf, testTwin } from './twin.js';
 
 /** How the current attempt ends; the SUT produces each through the scripted planner. */
 const OUTCOMES = {
@@ -79,20 +78,18 @@ function events(): ModelEvent[] {
   ];
 }
 
-const model = createTestModel(twin, {
+const model = modelOf<Snap, ModelEvent>(twin, {
   input: modelInput,
-  events: events as never,
-  filterEvents: ((_: Snap, e: ModelEvent) => events().some((x) => x.type === e.type)) as never,
-  serializeState: ((s: Snap) =>
-    JSON.stringify([
-      s.value,
-      s.context.attempts.length,
-      s.context.cancel !== null,
-      s.context.reconnectLeftMs,
-      s.context.lastOutcome?.state,
-      s.context.waitReconnectError?.err,
-    ])) as never,
-} as never);
+  events: () => events(),
+  key: (s) => [
+    s.value,
+    s.context.attempts.length,
+    s.context.cancel !== null,
+    s.context.reconnectLeftMs,
+    s.context.lastOutcome?.state,
+    s.context.waitReconnectError?.err,
+  ],
+});
 
 /** The SUT: the driver's run actor over a scripted planner whose `plan` calls the test settles. */
 function sut() {
@@ -149,10 +146,7 @@ async function runPath(path: { steps: { event: ModelEvent; state: Snap }[] }) {
         finished: r.finishAt !== null,
       };
     };
-    await until(() => JSON.stringify(actual()) === JSON.stringify(expected), 50).catch(
-      () => undefined,
-    );
-    expect(actual()).toEqual(expected);
+    await expectSettled(actual, expected);
   };
   try {
     for (const { event, state } of path.steps) {

@@ -9,6 +9,8 @@
  * generated from the twin are then executed against the real driver.
  */
 import { createActor, createMachine, type AnyStateMachine, type AnyStateNode } from 'xstate';
+import { createTestModel } from 'xstate/graph';
+import { until } from '../helpers/deferred.js';
 
 type StateConfig = Record<string, unknown> & {
   states?: Record<string, StateConfig>;
@@ -213,4 +215,30 @@ export function describeModel<P extends GeneratedPath>(options: {
       await runPath(path);
     });
   });
+}
+
+/**
+ * The test model of a twin: `events(state)` lists the events to try in a state (the traversal
+ * also adds a bare `{ type }` for every event a state handles that `events` left out on
+ * purpose, e.g. a second PARENT_FAILED from the only parent: only ours are kept), and
+ * `key(state)` what tells two states apart.
+ */
+export function modelOf<S, E extends { type: string }>(
+  twin: AnyStateMachine,
+  options: { input: unknown; events: (state: S) => E[]; key: (state: S) => unknown[] },
+) {
+  const { input, events, key } = options;
+  return createTestModel(twin, {
+    input,
+    events: events as never,
+    filterEvents: ((s: S, e: E) => events(s).some((x) => x.type === e.type)) as never,
+    serializeState: ((s: S) => JSON.stringify(key(s))) as never,
+  } as never);
+}
+
+/** Asserts that `actual()` comes to equal `expected` once the driver's calls have settled. */
+export async function expectSettled(actual: () => unknown, expected: unknown): Promise<void> {
+  const want = JSON.stringify(expected);
+  await until(() => JSON.stringify(actual()) === want, 50).catch(() => undefined);
+  expect(actual()).toEqual(expected);
 }
