@@ -12,11 +12,7 @@ describe('replication over gRPC on loopback', () => {
   test('a full tree reaches a served receiver', async () => {
     const src = sourceTree();
     const dst = new MemoryPool({ seed: 'dst' });
-    const server = await resources.serve({
-      listen: '127.0.0.1:0',
-      role: 'receiver',
-      endpoint: memoryReceiver(dst, 'backup'),
-    });
+    const server = await resources.serveReceiver(memoryReceiver(dst, 'backup'));
     const receiver = resources.client(grpcReceiver(server.url));
     const planner = createPlanner(memorySender(src, 'tank'), receiver, { initial: 'all' });
     const report = await replicate(config(), planner).wait();

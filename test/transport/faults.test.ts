@@ -23,11 +23,7 @@ const never = new AbortController().signal;
 
 /** A port nothing listens on: a server's, after it was killed. */
 async function deadPort(): Promise<number> {
-  const server = await resources.serve({
-    listen: '127.0.0.1:0',
-    role: 'receiver',
-    endpoint: memoryReceiver(new MemoryPool(), 'backup'),
-  });
+  const server = await resources.serveReceiver(memoryReceiver(new MemoryPool(), 'backup'));
   await server.kill();
   return server.port;
 }
@@ -185,11 +181,7 @@ describe('server stall', () => {
       ...bind(inner),
       receive: (_req, _stream, signal) => stalls(release.promise)(signal),
     };
-    const server = await resources.serve({
-      listen: '127.0.0.1:0',
-      role: 'receiver',
-      endpoint: stalled,
-    });
+    const server = await resources.serveReceiver(stalled);
     const receiver = resources.client(grpcReceiver(server.url, { streamIdleTimeoutMs: 100 }));
     const src = sourceTree({ size: 20_000_000 });
     const sender = memorySender(src, 'tank');
@@ -209,11 +201,7 @@ describe('server stall', () => {
 describe('corrupt stream', () => {
   test('the receiver rejects it with a clear permanent error and applies nothing', async () => {
     const dst = new MemoryPool({ seed: 'dst' });
-    const server = await resources.serve({
-      listen: '127.0.0.1:0',
-      role: 'receiver',
-      endpoint: memoryReceiver(dst, 'backup'),
-    });
+    const server = await resources.serveReceiver(memoryReceiver(dst, 'backup'));
     const receiver = resources.client(grpcReceiver(server.url));
     const sender = memorySender(sourceTree(), 'tank');
     const [to] = await sender.listFilesystemVersions('data', never);
@@ -254,11 +242,7 @@ describe('corrupt stream', () => {
       listFilesystemVersions: async (fs, signal) =>
         (await inner.listFilesystemVersions(fs, signal)).map((v) => ({ ...v, guid: '-1' })),
     };
-    const server = await resources.serve({
-      listen: '127.0.0.1:0',
-      role: 'receiver',
-      endpoint: lying,
-    });
+    const server = await resources.serveReceiver(lying);
     const receiver = resources.client(grpcReceiver(server.url));
     const err = await rejection(receiver.listFilesystemVersions('data', never));
     expect(err.message).toMatch(
@@ -278,11 +262,7 @@ describe('disk full on the receiver', () => {
       { code: 'ENOSPC' },
     );
     inner.faults.failAfterBytes(150_000, outOfSpace);
-    const server = await resources.serve({
-      listen: '127.0.0.1:0',
-      role: 'receiver',
-      endpoint: inner,
-    });
+    const server = await resources.serveReceiver(inner);
     const receiver = resources.client(grpcReceiver(server.url));
     const planner = createPlanner(memorySender(src, 'tank'), receiver);
     const report = await replicate(config({ maxAttempts: 5 }), planner).wait();
@@ -306,11 +286,7 @@ describe('hostile paths from a client', () => {
   test.each(hostile)('receive into %j is refused, nothing written', async (path) => {
     const dst = new MemoryPool({ seed: 'dst' });
     dst.createDataset('other/secret');
-    const server = await resources.serve({
-      listen: '127.0.0.1:0',
-      role: 'receiver',
-      endpoint: memoryReceiver(dst, 'backup'),
-    });
+    const server = await resources.serveReceiver(memoryReceiver(dst, 'backup'));
     const before = dst.toFixture();
     const sender = memorySender(sourceTree({ snapshots: 1 }), 'tank');
     const [to] = await sender.listFilesystemVersions('data', never);
@@ -329,11 +305,7 @@ describe('hostile paths from a client', () => {
     const dst = new MemoryPool({ seed: 'dst' });
     dst.createDataset('other/secret');
     dst.snapshot('other/secret', 's1', { creation: at(1) });
-    const server = await resources.serve({
-      listen: '127.0.0.1:0',
-      role: 'receiver',
-      endpoint: memoryReceiver(dst, 'backup'),
-    });
+    const server = await resources.serveReceiver(memoryReceiver(dst, 'backup'));
     const receiver = resources.client(grpcReceiver(server.url));
     const err = await rejection(receiver.listFilesystemVersions('../other/secret', never));
     expect(err).toMatchObject({ code: status.INVALID_ARGUMENT });
@@ -342,11 +314,7 @@ describe('hostile paths from a client', () => {
 
   test('a message over the size limit is refused before the endpoint sees it', async () => {
     const dst = new MemoryPool({ seed: 'dst' });
-    const server = await resources.serve({
-      listen: '127.0.0.1:0',
-      role: 'receiver',
-      endpoint: memoryReceiver(dst, 'backup'),
-    });
+    const server = await resources.serveReceiver(memoryReceiver(dst, 'backup'));
     // A raw client without our chunking: one chunk of twice the limit.
     const raw = new Client(`127.0.0.1:${server.port}`, credentials.createInsecure());
     const m = METHODS.receive;

@@ -69,6 +69,11 @@ export class Resources {
     return server;
   }
 
+  /** Serves `endpoint` as a receiver on a free loopback port, without TLS. */
+  serveReceiver(endpoint: Receiver): Promise<RunningServer> {
+    return this.serve({ listen: '127.0.0.1:0', role: 'receiver', endpoint });
+  }
+
   client<T extends (Sender | Receiver) & { close(): void }>(client: T): T {
     this.clients.push(client);
     return client;
