@@ -38,7 +38,9 @@ function actor(sessionId: string, snapshot: () => unknown, logic?: unknown) {
   return { id: sessionId, sessionId, send() {}, getSnapshot: snapshot, logic, _parent: undefined };
 }
 
-function setup(options: { maxEventsPerFrame?: number; extras?: () => Message[] } = {}) {
+function setup(
+  options: { maxEventsPerFrame?: number; extras?: () => Message[]; active?: () => boolean } = {},
+) {
   const clock = new FakeClock();
   const frames: Frame[] = [];
   const c = new Coalescer({ clock, intervalMs: 100, onFrame: (f) => frames.push(f), ...options });
@@ -113,6 +115,28 @@ describe('coalescing inspection events into frames', () => {
     c.close();
   });
 
+  test('a call created and ended in one frame is left out; a machine or an older call is not', () => {
+    const { clock, frames, c } = setup();
+    const older = actor('x:1', () => ({ status: 'done', value: undefined }));
+    c.inspect(created(older));
+    clock.advance(0);
+    const call = actor('x:2', () => ({ status: 'done', value: undefined }));
+    const fs = actor('x:3', () => ({ status: 'done', value: 'done' }), filesystemMachine);
+    for (const a of [call, fs]) c.inspect(created(a));
+    for (const a of [older, call, fs]) {
+      const ev = snap(a, 'done') as { snapshot: { status: string } };
+      ev.snapshot.status = 'done';
+      c.inspect(ev as unknown as InspectionEvent);
+    }
+    clock.advance(100);
+    const msgs = frames[1]?.messages.filter((m) => m.type !== '@xrepl.graph') ?? [];
+    expect(msgs.map((m) => `${m.type} ${'sessionId' in m ? m.sessionId : ''}`)).toEqual([
+      '@xstate.actor x:3',
+      '@xstate.snapshot x:1',
+    ]);
+    c.close();
+  });
+
   test('keeps the newest events up to the cap and counts the dropped ones', () => {
     const { clock, frames, c } = setup({ maxEventsPerFrame: 10 });
     const a = actor('x:1', () => null);
@@ -181,5 +205,50 @@ describe('coalescing inspection events into frames', () => {
     );
     clock.advance(1000);
     expect(frames).toHaveLength(1);
+  });
+
+  test('without consumers nothing is built; the next flush holds what is pending', () => {
+    let watched = false;
+    let reports = 0;
+    const { clock, frames, c } = setup({
+      active: () => watched,
+      maxEventsPerFrame: 2,
+      extras: () => [{ type: '@xrepl.report', createdAt: String(++reports), report: {} as never }],
+    });
+    const a = actor('x:1', () => ({ status: 'active', value: 'running' }));
+    const b = actor('x:2', () => ({ status: 'done', value: 'done' }));
+    c.inspect(created(a));
+    c.inspect(snap(b, 'waiting'));
+    for (let i = 0; i < 5; i++) c.inspect(sent(a, `E${i}`));
+    c.inspect(snap(b, 'done'));
+    c.requestFlush();
+    expect(clock.pending).toBe(0); // no timer: no frame, no report
+    clock.advance(1000);
+    expect([frames.length, reports]).toEqual([0, 0]);
+
+    watched = true; // a page connects: one frame with everything pending
+    const frame = c.flush();
+    expect(frames).toEqual([frame]);
+    expect(reports).toBe(1);
+    expect(frame?.droppedEvents).toBe(3);
+    const kinds = frame?.messages.map((m) =>
+      m.type === '@xstate.event' ? `event ${m.event.type}` : m.type,
+    );
+    expect(kinds).toEqual([
+      '@xstate.actor',
+      'event E3',
+      'event E4',
+      '@xstate.snapshot',
+      '@xrepl.report',
+    ]);
+    const last = frame?.messages[3] as SnapshotMessage;
+    expect(last.snapshot.value).toBe('done');
+
+    c.inspect(sent(a, 'LATER')); // consumed now: frames are scheduled again
+    expect(clock.pending).toBe(1);
+    watched = false;
+    c.close(); // nobody to flush for
+    expect(frames).toHaveLength(1);
+    expect(clock.pending).toBe(0);
   });
 });

@@ -156,26 +156,35 @@ describe('live: inspection frames and the report over the WebSocket', () => {
     const r = replicate(config, new Script(fss()), { inspect: vis.inspect });
     vis.attachReplication(r);
     const final = await r.wait();
-    // The run's end asks for one more frame; let it go out (nobody listens yet), then connect.
-    const before = vis.stats().frames;
-    await until(() => vis.stats().frames > before);
-    // Frames were built (for the late page's catch-up) but none encoded: nobody listened.
-    expect(vis.stats()).toMatchObject({ clients: 0, bytes: 0 });
+    // Nobody watched: no frame was built, no report computed, nothing encoded.
+    expect(vis.stats()).toMatchObject({ clients: 0, frames: 0, reports: 0, bytes: 0 });
     const first = watch(vis.url, finalReport);
     const frames = await first.done;
     expect(frames).toHaveLength(1);
-    expect(fold(frames).report).toEqual(JSON.parse(JSON.stringify(final)));
+    const m = fold(frames);
+    expect(m.report).toEqual(JSON.parse(JSON.stringify(final)));
+    expect([...m.graphs.keys()].sort()).toEqual(['attempt', 'filesystem', 'run']);
+    // The run, its attempt and the three filesystems, in the states they ended in.
+    const values = [...m.actors.values()].map(
+      (a) => `${a.machine}:${JSON.stringify(a.snapshot.value)}`,
+    );
+    expect(values).toEqual(expect.arrayContaining(['run:"done"', 'attempt:"done"']));
+    expect(values.filter((v) => v === 'filesystem:"done"')).toHaveLength(3);
+    expect(vis.stats()).toMatchObject({ frames: 1, reports: 1 });
     await closeClient(first.ws);
     await vis.close();
   });
 
   test('a report that fails validation is not sent, and the error is kept', async () => {
     const vis = await open({ port: 0, root, scriptDir });
+    const page = watch(vis.url, () => false); // reports are built only for someone
+    await page.hello;
     vis.attachReplication({ report: () => ({ state: 'bogus' }) as never });
     await until(() => vis.stats().reportError !== null);
     const s = vis.stats();
     expect(s.reports).toBe(0);
     expect(s.reportError).toContain('state');
+    await closeClient(page.ws);
     await vis.close();
   });
 });

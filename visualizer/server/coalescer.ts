@@ -3,7 +3,8 @@
  * (~10 a second), so 2,000 filesystems do not flood the page:
  *
  * - an actor keeps only its latest snapshot in a frame (an actor created in the frame needs
- *   none: its `@xstate.actor` message carries the snapshot current at flush time);
+ *   none: its `@xstate.actor` message carries the snapshot current at flush time); a call
+ *   (promise actor) created and ended in the same frame is left out;
  * - at most `maxEventsPerFrame` `@xstate.event` messages, the newest; the rest are counted
  *   in `droppedEvents`;
  * - events are stored as they came and serialised only at flush, so an attempt's big context
@@ -11,6 +12,11 @@
  *
  * A machine's graph (`@xrepl.graph`) precedes the first actor of that machine. `extras` adds
  * messages at flush time (the report).
+ *
+ * While `active()` says nobody consumes frames (no page connected, nothing recorded), no frame
+ * is built: events are only kept as above (latest per actor, newest events), so a run that
+ * nobody watches pays for little more than XState's own inspection. The first `flush()` after
+ * that (a page connects) builds one frame with everything that is pending.
  */
 import type { AnyStateMachine, InspectionEvent } from 'xstate';
 import type { Frame, InspectMessage, Message } from '../web/protocol.js';
@@ -47,6 +53,8 @@ export interface CoalescerOptions {
   extras?: () => Message[];
   limits?: SerializeLimits;
   clock?: Clock;
+  /** Whether frames are consumed now (default: always); without consumers none is scheduled. */
+  active?: () => boolean;
 }
 
 interface Observed {
@@ -100,7 +108,13 @@ export class Coalescer {
         this.snapshots.delete(sessionId);
         break;
       case '@xstate.snapshot':
-        if (this.actors.has(sessionId)) return;
+        if (this.actors.has(sessionId)) {
+          // A call (promise actor) that started and ended within the frame: the model forgets
+          // stopped non-machine actors anyway, so it needs no message at all.
+          if (ev.snapshot.status !== 'active' && machineIdOf(ev.actorRef) === null)
+            this.actors.delete(sessionId);
+          return;
+        }
         this.snapshots.delete(sessionId); // re-insert: frame order follows the latest change
         this.snapshots.set(sessionId, { ev, at });
         break;
@@ -133,15 +147,16 @@ export class Coalescer {
     return frame;
   }
 
-  /** Flushes what is pending and stops; later events are ignored. */
+  /** Flushes what is pending (if anyone consumes it) and stops; later events are ignored. */
   close(): void {
     if (this.closed) return;
-    this.flush();
+    if (this.options.active?.() ?? true) this.flush();
+    else if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.closed = true;
   }
 
   private schedule(): void {
-    if (this.timer !== null) return;
+    if (this.timer !== null || !(this.options.active?.() ?? true)) return;
     const delay = Math.max(0, this.lastFlush + this.intervalMs - this.clock.now());
     this.timer = this.clock.setTimeout(() => {
       this.timer = null;

@@ -50,6 +50,7 @@ export interface VisualizerOptions {
 
 /** Counters for measuring the relay. */
 export interface VisualizerStats {
+  /** Frames built: none while no page is connected and nothing is recorded. */
   frames: number;
   messages: number;
   /** Bytes of frame JSON produced for connected pages (encoded once per frame; none without pages). */
@@ -115,6 +116,8 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
     validateEveryMs: options.validateEveryMs,
   });
   const coalescer = new Coalescer({
+    // Frames are built only for someone: a connected page or a recording.
+    active: () => clients.size > 0 || recorder !== null,
     intervalMs: options.intervalMs,
     maxEventsPerFrame: options.maxEventsPerFrame,
     extras: () => feed.messages(),
@@ -161,7 +164,11 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
       socket.destroy();
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => clients.add(ws));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // What arrived while nobody watched goes into the model first: the page's catch-up.
+      if (clients.size === 0 && recorder === null) coalescer.flush();
+      clients.add(ws);
+    });
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -178,6 +185,7 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
     inspect: coalescer.inspect,
     stats,
     record(file: string): void {
+      if (recorder === null && clients.size === 0) coalescer.flush();
       recorder?.close();
       recorder = new Recorder(file);
       if (model.seq >= 0) recorder.write(modelToFrame(model, model.seq, model.time));
