@@ -184,7 +184,8 @@ export function activePaths(value: unknown, prefix = ''): string[] {
   return out;
 }
 
-/** The report's blockedOn for a filesystem state value (same rule as src/report). */
+/** The report's blockedOn for a filesystem state value: the rule of src/report/fromSnapshot.ts, which
+ * the page cannot import (test/visualizer/model.test.ts checks both agree on every state). */
 export function blockedOnOf(value: unknown): string {
   if (typeof value !== 'object' || value === null) return 'nothing';
   const top = topState(value);
