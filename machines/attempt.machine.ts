@@ -1,6 +1,7 @@
 /**
  * One attempt: a global planning, then every planned filesystem as a child actor running
- * through one step queue (D3, D4, D6, D8, D11).
+ * through one step queue, with one calls actor running their planFS and step calls (D3, D4,
+ * D6, D8, D11).
  *
  * States are the report's words. The attempt relays initial-replication progress from a
  * filesystem to its descendants (FS_PRESENT -> PARENT_PRESENT once a descendant's last
@@ -33,6 +34,7 @@ import {
   type FilesystemOutput,
   type FilesystemToAttemptEvent,
 } from './filesystem.machine.js';
+import { callsNotProvided } from './calls.logic.js';
 import { synchronousScheduler } from './scheduler.js';
 import { stepQueueLogic } from './stepQueue.logic.js';
 import type { Clock, PreparedPlan, Scheduler, TimedError } from './types.js';
@@ -65,6 +67,7 @@ function runningActor(ref: FilesystemRef): FilesystemActor | null {
   return ref.getSnapshot().status === 'active' ? ref : null;
 }
 export type StepQueueActor = ActorRefFrom<typeof stepQueueLogic>;
+export type CallsActor = ActorRefFrom<typeof callsNotProvided>;
 
 export interface AttemptInput {
   /** Position of the attempt in the run, from 0. */
@@ -100,6 +103,8 @@ export interface AttemptContext {
   cancel: { reason: unknown } | null;
   plan: PreparedPlan | null;
   queue: StepQueueActor | null;
+  /** Runs every planFS and step of the attempt (calls.logic.ts). */
+  calls: CallsActor | null;
   /**
    * The filesystems started so far, in plan order (all of them once the fan-out is over).
    * Owned by this attempt and appended in place, chunk by chunk; an actor that ended is
@@ -179,6 +184,8 @@ export const attemptMachine = setup({
     }),
     filesystem: filesystemMachine,
     stepQueue: stepQueueLogic,
+    // The implementation arrives through .provide(): see src/driver/actors.ts.
+    calls: callsNotProvided,
   },
   guards: {
     cancelled: ({ context }) => context.cancel !== null,
@@ -217,6 +224,10 @@ export const attemptMachine = setup({
           },
         }),
     }),
+    spawnCalls: assign({
+      calls: ({ context, spawn }) =>
+        spawn('calls', { id: 'calls', input: { signal: context.signal } }),
+    }),
     // Creates the next chunk; startChunk starts it. Created like `spawn('filesystem')` would,
     // with the attempt as parent, but outside `children` (see the top of this file).
     spawnChunk: assign({
@@ -238,7 +249,7 @@ export const attemptMachine = setup({
                 parentsPending: (left[index] as number) > 0 ? 1 : 0,
                 attempt: self,
                 queue: context.queue as StepQueueActor,
-                signal: context.signal,
+                calls: context.calls as CallsActor,
                 now: context.now,
               },
             }) as FilesystemActor,
@@ -343,6 +354,7 @@ export const attemptMachine = setup({
     cancel: null,
     plan: null,
     queue: null,
+    calls: null,
     filesystems: [],
     parentsLeft: null,
     earlyFailures: new Map(),
@@ -394,6 +406,7 @@ export const attemptMachine = setup({
     'fan-out-filesystems': {
       entry: [
         'spawnQueue',
+        'spawnCalls',
         'spawnChunk',
         { type: 'startChunk', params: { chunk: 0 } },
         { type: 'catchUpChunk', params: { chunk: 0 } },

@@ -7,13 +7,16 @@
  * parent-initial-repl, `stepping.waiting-for-slot` = repl-queue, everything else = nothing.
  *
  * The filesystem talks to the attempt's step queue (REQUEST / RELEASE / WITHDRAW, answered by
- * GRANTED) and to its attempt (FS_PRESENT / FS_FAILED, which the attempt forwards to the
- * descendants as PARENT_PRESENT / PARENT_FAILED). The two transient states `after-work` and
+ * GRANTED), to the attempt's calls actor (PLAN_FS / RUN_STEP on entering `running`, answered
+ * by PLANNED / PLAN_FAILED and STEP_DONE / STEP_FAILED: calls.logic.ts) and to its attempt
+ * (FS_PRESENT / FS_FAILED, which the attempt forwards to the descendants as PARENT_PRESENT /
+ * PARENT_FAILED). The two transient states `after-work` and
  * `parents-changed` decide where to go next; `after-work` is left holding the queue slot, so
  * it either releases it or re-requests in the same round (D8).
  */
-import { assign, enqueueActions, fromPromise, sendTo, setup, type AnyActorRef } from 'xstate';
+import { assign, enqueueActions, sendTo, setup, type AnyActorRef } from 'xstate';
 import type { Step } from '../src/driver/types.js';
+import type { CallAnswer } from './calls.logic.js';
 import type { Clock, PlannedFilesystem, PreviousPlan, TimedError } from './types.js';
 
 export interface FilesystemInput {
@@ -27,7 +30,8 @@ export interface FilesystemInput {
   /** The attempt, told when this filesystem becomes present or fails (D6). */
   attempt: AnyActorRef;
   queue: AnyActorRef;
-  signal: AbortSignal;
+  /** The attempt's calls actor: runs planFS and the steps (calls.logic.ts). */
+  calls: AnyActorRef;
   now: Clock;
 }
 
@@ -38,7 +42,7 @@ export interface FilesystemContext {
   previous: PreviousPlan | undefined;
   attempt: AnyActorRef;
   queue: AnyActorRef;
-  signal: AbortSignal;
+  calls: AnyActorRef;
   now: Clock;
   /** PARENT_PRESENT events still to come: ancestors not yet present on the receiver (D6). */
   parentsPending: number;
@@ -63,7 +67,8 @@ export type FilesystemEvent =
   | { type: 'GRANTED' }
   | { type: 'CANCEL'; reason: unknown }
   | { type: 'PARENT_PRESENT' }
-  | { type: 'PARENT_FAILED'; name: string; cause: unknown };
+  | { type: 'PARENT_FAILED'; name: string; cause: unknown }
+  | CallAnswer;
 
 /** What a filesystem tells its attempt when it ends. */
 export interface FilesystemOutput {
@@ -75,18 +80,6 @@ export interface FilesystemOutput {
 export type FilesystemToAttemptEvent =
   | { type: 'FS_PRESENT'; index: number }
   | { type: 'FS_FAILED'; index: number; name: string; cause: unknown };
-
-export interface PlanFSInput {
-  fs: PlannedFilesystem['fs'];
-  name: string;
-  previous: PreviousPlan | undefined;
-  signal: AbortSignal;
-}
-
-export interface RunStepInput {
-  step: Step;
-  signal: AbortSignal;
-}
 
 function timed(cause: unknown, now: Clock): TimedError {
   const err = cause instanceof Error ? cause.message : String(cause);
@@ -139,15 +132,6 @@ export const filesystemMachine = setup({
     input: {} as FilesystemInput,
     output: {} as FilesystemOutput,
   },
-  actors: {
-    // Implementations arrive through .provide(): see src/driver/actors.ts.
-    planFS: fromPromise<Step[], PlanFSInput>(async () => {
-      throw new Error('planFS is not provided');
-    }),
-    runStep: fromPromise<void, RunStepInput>(async () => {
-      throw new Error('runStep is not provided');
-    }),
-  },
   guards: {
     cancelled: ({ context }) => context.cancel !== null,
     parentsFailed: ({ context }) => context.failedParents.length > 0,
@@ -156,6 +140,26 @@ export const filesystemMachine = setup({
     targetDateFailed: ({ context }) => context.next !== null && 'error' in context.next,
   },
   actions: {
+    // The calls run in the attempt's calls actor, which answers PLANNED / PLAN_FAILED and
+    // STEP_DONE / STEP_FAILED.
+    callPlanFS: sendTo(
+      ({ context }) => context.calls,
+      ({ context, self }) => ({
+        type: 'PLAN_FS',
+        owner: self,
+        fs: context.fs,
+        name: context.name,
+        previous: context.previous,
+      }),
+    ),
+    callStep: sendTo(
+      ({ context }) => context.calls,
+      ({ context, self }) => ({
+        type: 'RUN_STEP',
+        owner: self,
+        step: (context.steps as Step[])[context.currentStep] as Step,
+      }),
+    ),
     requestPlanSlot: sendTo(
       ({ context }) => context.queue,
       ({ self }) => ({ type: 'REQUEST', owner: self, date: null }),
@@ -253,7 +257,7 @@ export const filesystemMachine = setup({
     previous: input.planned.previous,
     attempt: input.attempt,
     queue: input.queue,
-    signal: input.signal,
+    calls: input.calls,
     now: input.now,
     parentsPending: input.parentsPending ?? Math.min(1, input.planned.ancestors),
     failedParents: [],
@@ -298,28 +302,19 @@ export const filesystemMachine = setup({
           },
         },
         running: {
-          invoke: {
-            id: 'planFS',
-            src: 'planFS',
-            input: ({ context }) => ({
-              fs: context.fs,
-              name: context.name,
-              previous: context.previous,
-              signal: context.signal,
-            }),
-            onDone: {
+          entry: 'callPlanFS',
+          on: {
+            PLANNED: {
               target: '#filesystem.stepping.after-work',
-              actions: { type: 'acceptPlan', params: ({ event }) => ({ steps: event.output }) },
+              actions: { type: 'acceptPlan', params: ({ event }) => ({ steps: event.steps }) },
             },
-            onError: {
+            PLAN_FAILED: {
               target: '#filesystem.planning-error',
               actions: [
                 { type: 'recordPlanError', params: ({ event }) => ({ error: event.error }) },
                 'releaseSlot',
               ],
             },
-          },
-          on: {
             CANCEL: {
               actions: { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
             },
@@ -412,26 +407,16 @@ export const filesystemMachine = setup({
           },
         },
         running: {
-          invoke: {
-            id: 'runStep',
-            src: 'runStep',
-            input: ({ context }) => ({
-              step: (context.steps as Step[])[context.currentStep] as Step,
-              signal: context.signal,
-            }),
-            onDone: {
-              target: 'after-work',
-              actions: 'advance',
-            },
-            onError: {
+          entry: 'callStep',
+          on: {
+            STEP_DONE: { target: 'after-work', actions: 'advance' },
+            STEP_FAILED: {
               target: '#filesystem.step-error',
               actions: [
                 { type: 'recordStepError', params: ({ event }) => ({ error: event.error }) },
                 'releaseSlot',
               ],
             },
-          },
-          on: {
             CANCEL: {
               actions: { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
             },

@@ -1,15 +1,11 @@
 /**
- * The invoked actors of the statecharts, bound to one Planner: they call the planner and the
- * steps, and nothing else. The machines get them through `.provide()`.
+ * The actors the statecharts invoke or spawn, bound to one Planner: they call the planner and
+ * the steps, and nothing else (the run's waitForConnectivity, the attempt's plan, the
+ * attempt's calls actor for every planFS and step). The machines get them through `.provide()`.
  */
 import { fromPromise, type AnyActorRef } from 'xstate';
-import { fromCall } from './call.js';
 import { attemptMachine } from '../../machines/attempt.machine.js';
-import {
-  filesystemMachine,
-  type PlanFSInput,
-  type RunStepInput,
-} from '../../machines/filesystem.machine.js';
+import { callsLogic, type PlanFSInput, type RunStepInput } from '../../machines/calls.logic.js';
 import {
   runMachine,
   type AttemptActor,
@@ -48,31 +44,25 @@ function validSteps(steps: unknown, name: string): Step[] {
   return steps as Step[];
 }
 
-/** The filesystem machine with its invoked actors (planFS with D5 correlation, step). */
-export function provideFilesystemMachine() {
-  return filesystemMachine.provide({
-    actors: {
-      // A slot can be granted in the same burst of events in which the run was cancelled
-      // (a call aborted the signal synchronously): no call starts after that (D10).
-      planFS: fromCall((input: PlanFSInput) =>
-        input.signal.aborted
-          ? Promise.reject(input.signal.reason)
-          : Promise.resolve(input.fs.planFS(input.signal)).then((steps) =>
-              correlate(validSteps(steps, input.name), input.previous),
-            ),
-      ),
-      runStep: fromCall((input: RunStepInput) =>
-        input.signal.aborted ? Promise.reject(input.signal.reason) : input.step.step(input.signal),
-      ),
-    },
-  });
-}
+/** The attempt's calls (planFS with D5 correlation, step). */
+export const driverCalls = callsLogic({
+  // A slot can be granted in the same burst of events in which the run was cancelled
+  // (a call aborted the signal synchronously): no call starts after that (D10).
+  planFS: (input: PlanFSInput) =>
+    input.signal.aborted
+      ? Promise.reject(input.signal.reason)
+      : Promise.resolve(input.fs.planFS(input.signal)).then((steps) =>
+          correlate(validSteps(steps, input.name), input.previous),
+        ),
+  runStep: (input: RunStepInput) =>
+    input.signal.aborted ? Promise.reject(input.signal.reason) : input.step.step(input.signal),
+});
 
-/** The attempt machine with its invoked actors bound to `planner`. */
+/** The attempt machine with its plan and calls actors bound to `planner`. */
 export function provideAttemptMachine(planner: Planner) {
   return attemptMachine.provide({
     actors: {
-      filesystem: provideFilesystemMachine(),
+      calls: driverCalls,
       plan: fromPromise<PreparedPlan, PlanInput>(async ({ input }) => {
         const planned = await planner.plan(input.signal);
         return preparePlan(planned, previousFilesystems(input.previous), input.signal);
@@ -81,7 +71,7 @@ export function provideAttemptMachine(planner: Planner) {
   });
 }
 
-/** The run machine with every invoked actor bound to `planner`. */
+/** The run machine with every actor that calls the planner bound to `planner`. */
 export function provideRunMachine(planner: Planner) {
   return runMachine.provide({
     actors: {

@@ -1,13 +1,12 @@
 /**
  * Model-based tests of the filesystem statechart: paths generated from the machine (shortest
- * and simple, with `xstate/graph`) run against the driver's filesystem actor with its real
- * planFS and step actors over a scripted planner; the test plays the attempt and the step
- * queue. After every event the report computed from the actor's snapshot must show the
+ * and simple, with `xstate/graph`) run against the filesystem actor with the driver's real
+ * calls actor over a scripted planner; the test plays the attempt and the step queue. After every event the report computed from the actor's snapshot must show the
  * model's state, blockedOn, currentStep and errors.
  */
 import { createActor, createEmptyActor, fromCallback } from 'xstate';
 import { filesystemMachine } from '../../machines/filesystem.machine.js';
-import { provideFilesystemMachine } from '../../src/driver/actors.js';
+import { driverCalls } from '../../src/driver/actors.js';
 import { filesystemReport } from '../../src/report/fromSnapshot.js';
 import { Script, ScriptedFS, ScriptedStep, type StepSpec } from '../helpers/scripted.js';
 import { describeModel, expectSettled, modelOf, testTwin } from './twin.js';
@@ -27,10 +26,10 @@ type ModelEvent =
   | { type: 'CANCEL'; reason: unknown }
   | { type: 'PARENT_PRESENT' }
   | { type: 'PARENT_FAILED'; name: string; cause: unknown }
-  | { type: 'xstate.done.actor.planFS'; output: ScriptedStep[]; plan: string; label: string }
-  | { type: 'xstate.error.actor.planFS'; error: unknown }
-  | { type: 'xstate.done.actor.runStep' }
-  | { type: 'xstate.error.actor.runStep'; error: unknown };
+  | { type: 'PLANNED'; steps: ScriptedStep[]; plan: string; label: string }
+  | { type: 'PLAN_FAILED'; error: unknown }
+  | { type: 'STEP_DONE' }
+  | { type: 'STEP_FAILED'; error: unknown };
 
 const dummyScript = new Script([]);
 const stepsOf = (plan: string) =>
@@ -52,16 +51,11 @@ function events(s: Snap): ModelEvent[] {
     );
   }
   for (const plan of Object.keys(PLANS)) {
-    out.push({
-      type: 'xstate.done.actor.planFS',
-      output: stepsOf(plan),
-      plan,
-      label: `✓planFS(${plan})`,
-    });
+    out.push({ type: 'PLANNED', steps: stepsOf(plan), plan, label: `PLANNED(${plan})` });
   }
-  out.push({ type: 'xstate.error.actor.planFS', error: new Error('planFS failed') });
-  out.push({ type: 'xstate.done.actor.runStep' });
-  out.push({ type: 'xstate.error.actor.runStep', error: new Error('step failed') });
+  out.push({ type: 'PLAN_FAILED', error: new Error('planFS failed') });
+  out.push({ type: 'STEP_DONE' });
+  out.push({ type: 'STEP_FAILED', error: new Error('step failed') });
   return out;
 }
 
@@ -72,7 +66,7 @@ const modelInput = {
   parentsPending: 2,
   attempt: createEmptyActor(),
   queue: createEmptyActor(),
-  signal: new AbortController().signal,
+  calls: createEmptyActor(),
   now: () => new Date(0),
 };
 
@@ -92,9 +86,9 @@ const model = modelOf<Snap, ModelEvent>(twin, {
 });
 
 /**
- * The SUT: the driver's filesystem actor (`provideFilesystemMachine()`: real planFS and runStep
- * actors) over a scripted FS. The test plays its attempt (PARENT_PRESENT / PARENT_FAILED,
- * CANCEL) and its step queue (a REQUEST is granted when the path says GRANTED).
+ * The SUT: a filesystem actor whose calls run in the driver's calls actor (`driverCalls`: real
+ * planFS and steps) over a scripted FS. The test plays its attempt (PARENT_PRESENT /
+ * PARENT_FAILED, CANCEL) and its step queue (a REQUEST is granted when the path says GRANTED).
  */
 function sut() {
   const script = new Script([{ name: 'p/t', steps: [] }], () => false);
@@ -117,12 +111,16 @@ function sut() {
   const attempt = createActor(
     fromCallback<{ type: string }>(({ receive }) => receive((e) => toAttempt.push(e.type))),
   ).start();
-  const fs = createActor(provideFilesystemMachine(), {
+  const calls = createActor(driverCalls, {
+    input: { signal: new AbortController().signal },
+  }).start();
+  const fs = createActor(filesystemMachine, {
     input: {
       ...modelInput,
       planned: { fs: new ScriptedFS(script.fss[0]!, script), name: 'p/t', ancestors: 2 },
       attempt,
       queue,
+      calls,
     },
   }).start();
   const grant = () => {
@@ -133,6 +131,7 @@ function sut() {
   const stop = () => {
     for (const c of [...script.pending]) c.gate.reject(new Error('test over'));
     fs.stop();
+    calls.stop();
     queue.stop();
     attempt.stop();
   };
@@ -182,17 +181,17 @@ async function runPath(path: { steps: { event: ModelEvent; state: Snap }[] }) {
         case 'PARENT_FAILED':
           fs.send(event);
           break;
-        case 'xstate.done.actor.planFS':
+        case 'PLANNED':
           script.fss[0]!.steps = PLANS[event.plan]!;
           script.find('planFS', 'p/t').gate.resolve(undefined);
           break;
-        case 'xstate.error.actor.planFS':
+        case 'PLAN_FAILED':
           script.find('planFS', 'p/t').gate.reject(event.error);
           break;
-        case 'xstate.done.actor.runStep':
+        case 'STEP_DONE':
           script.find('step', 'p/t').gate.resolve(undefined);
           break;
-        case 'xstate.error.actor.runStep':
+        case 'STEP_FAILED':
           script.find('step', 'p/t').gate.reject(event.error);
           break;
       }

@@ -119,19 +119,33 @@ describe('machine graph details', () => {
   const run = machineGraph(runMachine);
 
   test('names invoked actors in done/error labels and keeps the actions', () => {
-    const done = fs.transitions.find(
-      (t) => t.source === 'filesystem.planning.running' && t.kind === 'done',
+    const attempt = machineGraph(attemptMachine);
+    const done = attempt.transitions.filter(
+      (t) => t.source === 'attempt.planning' && t.kind === 'done',
     );
-    expect(done).toMatchObject({
-      label: 'done: planFS',
-      targets: ['filesystem.stepping.after-work'],
-      actions: ['acceptPlan'],
-    });
-    const error = fs.transitions.find(
-      (t) => t.source === 'filesystem.stepping.running' && t.kind === 'error',
+    expect(done.map((t) => [t.label, t.guard, t.targets, t.actions])).toEqual([
+      ['done: plan', 'cancelled', ['attempt.planning-error'], ['recordPlanError']],
+      ['done: plan', null, ['attempt.fan-out-filesystems'], ['acceptPlan']],
+    ]);
+    const error = attempt.transitions.find(
+      (t) => t.source === 'attempt.planning' && t.kind === 'error',
     );
     expect(error).toMatchObject({
-      label: 'error: runStep',
+      label: 'error: plan',
+      targets: ['attempt.planning-error'],
+      actions: ['recordPlanError'],
+    });
+  });
+
+  test("a filesystem's calls: entry actions that ask, events that answer", () => {
+    const running = fs.states.find((s) => s.id === 'filesystem.stepping.running');
+    expect(running?.entry).toEqual(['callStep']);
+    const failed = fs.transitions.find(
+      (t) => t.source === 'filesystem.stepping.running' && t.event === 'STEP_FAILED',
+    );
+    expect(failed).toMatchObject({
+      label: 'STEP_FAILED',
+      targets: ['filesystem.step-error'],
       actions: ['recordStepError', 'releaseSlot'],
     });
   });

@@ -58,7 +58,7 @@ export interface ChartGeometry {
   initials: { id: string; x: number; y: number }[];
 }
 
-/** `GRANTED`, `always [parentsPending]`, `done: planFS`. */
+/** `GRANTED`, `always [parentsPending]`, `done: plan`. */
 export function transitionText(t: GraphTransition): string {
   return t.guard !== null ? `${t.label} [${t.guard}]` : t.label;
 }

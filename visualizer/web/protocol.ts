@@ -144,7 +144,7 @@ export interface GraphTransition {
   /** The event type as XState sees it (`''` for `always`). */
   event: string;
   kind: TransitionKind;
-  /** Human label: `GRANTED`, `done: planFS`, `error: runStep`, `after reconnectChunk`, `always`. */
+  /** Human label: `GRANTED`, `done: plan`, `error: waitForConnectivity`, `after reconnectChunk`, `always`. */
   label: string;
   guard: string | null;
   actions: string[];
