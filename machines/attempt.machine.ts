@@ -247,6 +247,7 @@ export const attemptMachine = setup({
                 index,
                 planned: plan.filesystems[index] as PreparedPlan['filesystems'][number],
                 parentsPending: (left[index] as number) > 0 ? 1 : 0,
+                hasDescendants: (plan.descendants[index]?.length ?? 0) > 0,
                 attempt: self,
                 queue: context.queue as StepQueueActor,
                 calls: context.calls as CallsActor,

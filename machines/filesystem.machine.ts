@@ -27,6 +27,11 @@ export interface FilesystemInput {
    * the last ancestor became present; default: 1 if the filesystem has ancestors.
    */
   parentsPending?: number;
+  /**
+   * Whether filesystems below this one wait for it (D6); default true. Without any, the
+   * attempt need not hear when it becomes present or fails.
+   */
+  hasDescendants?: boolean;
   /** The attempt, told when this filesystem becomes present or fails (D6). */
   attempt: AnyActorRef;
   queue: AnyActorRef;
@@ -46,6 +51,8 @@ export interface FilesystemContext {
   now: Clock;
   /** PARENT_PRESENT events still to come: ancestors not yet present on the receiver (D6). */
   parentsPending: number;
+  /** Whether the attempt relays this filesystem's presence or failure to descendants (D6). */
+  hasDescendants: boolean;
   /** Ancestors that failed before they became present, in arrival order (D6). */
   failedParents: string[];
   /** The error of the first failed ancestor: the cause of this fs's own error, so the run
@@ -233,12 +240,12 @@ export const filesystemMachine = setup({
     }),
     // Sent after the slot's release, so woken children join a later queue round (D8).
     announceIfNowPresent: enqueueActions(({ context, enqueue }) => {
-      if (becamePresent(context)) {
+      if (context.hasDescendants && becamePresent(context)) {
         enqueue.sendTo(context.attempt, { type: 'FS_PRESENT', index: context.index });
       }
     }),
     announceFailureIfNotPresent: enqueueActions(({ context, enqueue }) => {
-      if (!presentOnReceiver(context)) {
+      if (context.hasDescendants && !presentOnReceiver(context)) {
         enqueue.sendTo(context.attempt, {
           type: 'FS_FAILED',
           index: context.index,
@@ -260,6 +267,7 @@ export const filesystemMachine = setup({
     calls: input.calls,
     now: input.now,
     parentsPending: input.parentsPending ?? Math.min(1, input.planned.ancestors),
+    hasDescendants: input.hasDescendants ?? true,
     failedParents: [],
     parentFailure: undefined,
     steps: null,
