@@ -359,7 +359,9 @@ function commit(): string {
   try {
     const git = (...args: string[]): string =>
       execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
-    return git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain') === '' ? '' : '+');
+    // `+`: uncommitted edits, not counting the results the driver suite may have just written.
+    const dirty = git('status', '--porcelain', '--', '.', ':!BENCHMARKS.md', ':!bench/results');
+    return git('rev-parse', '--short', 'HEAD') + (dirty === '' ? '' : '+');
   } catch {
     return 'unknown';
   }
