@@ -36,6 +36,7 @@ import {
 } from './filesystem.machine.js';
 import { callsNotProvided } from './calls.logic.js';
 import { synchronousScheduler } from './scheduler.js';
+import { timed } from './timed.js';
 import { stepQueueLogic } from './stepQueue.logic.js';
 import type { Clock, PreparedPlan, Scheduler, TimedError } from './types.js';
 
@@ -199,14 +200,7 @@ export const attemptMachine = setup({
       cancel: ({ context }, params: { reason: unknown }) => context.cancel ?? params,
     }),
     recordPlanError: assign({
-      planError: ({ context }, params: { error: unknown }) => {
-        const error = params.error;
-        return {
-          err: error instanceof Error ? error.message : String(error),
-          time: context.now(),
-          cause: error,
-        };
-      },
+      planError: ({ context }, params: { error: unknown }) => timed(params.error, context.now),
     }),
     acceptPlan: assign((_, params: { plan: PreparedPlan }) => ({
       plan: params.plan,

@@ -10,13 +10,14 @@
  * GRANTED), to the attempt's calls actor (PLAN_FS / RUN_STEP on entering `running`, answered
  * by PLANNED / PLAN_FAILED and STEP_DONE / STEP_FAILED: calls.logic.ts) and to its attempt
  * (FS_PRESENT / FS_FAILED, which the attempt forwards to the descendants as PARENT_PRESENT /
- * PARENT_FAILED). The two transient states `after-work` and
- * `parents-changed` decide where to go next; `after-work` is left holding the queue slot, so
- * it either releases it or re-requests in the same round (D8).
+ * PARENT_FAILED). The two transient states `after-work` and `parents-changed` decide where to
+ * go next; `after-work` is left holding the queue slot, so it either releases it or
+ * re-requests in the same round (D8).
  */
 import { assign, enqueueActions, sendTo, setup, type AnyActorRef } from 'xstate';
 import type { Step } from '../src/driver/types.js';
 import type { CallAnswer } from './calls.logic.js';
+import { timed } from './timed.js';
 import type { Clock, PlannedFilesystem, PreviousPlan, TimedError } from './types.js';
 
 export interface FilesystemInput {
@@ -87,11 +88,6 @@ export interface FilesystemOutput {
 export type FilesystemToAttemptEvent =
   | { type: 'FS_PRESENT'; index: number }
   | { type: 'FS_FAILED'; index: number; name: string; cause: unknown };
-
-function timed(cause: unknown, now: Clock): TimedError {
-  const err = cause instanceof Error ? cause.message : String(cause);
-  return { err, time: now(), cause };
-}
 
 function firstStepIsIncremental(steps: Step[]): boolean {
   try {

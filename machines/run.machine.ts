@@ -11,6 +11,7 @@
 import { assign, enqueueActions, fromPromise, setup, type ActorRefFrom } from 'xstate';
 import { attemptMachine, type AttemptOutput } from './attempt.machine.js';
 import { synchronousScheduler } from './scheduler.js';
+import { timed } from './timed.js';
 import type { Clock, Scheduler, TimedError } from './types.js';
 import type { ErrorClass } from '../src/driver/types.js';
 
@@ -144,11 +145,8 @@ export const runMachine = setup({
     }),
     clearReconnectError: assign({ waitReconnectError: null }),
     recordReconnectError: assign({
-      waitReconnectError: ({ context }, params: { error: unknown }) => ({
-        err: params.error instanceof Error ? params.error.message : String(params.error),
-        time: context.now(),
-        cause: params.error,
-      }),
+      waitReconnectError: ({ context }, params: { error: unknown }) =>
+        timed(params.error, context.now),
     }),
     recordFinish: assign({ finishAt: ({ context }) => context.now() }),
   },
