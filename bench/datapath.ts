@@ -30,6 +30,7 @@ import { MemoryPool, memoryReceiver, memorySender } from '../src/endpoints/memor
 import { CHUNK_SIZE, payloadBytes, payloadPattern } from '../src/endpoints/memory/stream-format.js';
 import { zfsReceiver, zfsSender } from '../src/endpoints/zfs/index.js';
 import { grpcSender } from '../src/transport/index.js';
+import { argValue, positiveIntArg } from './args.js';
 import {
   cpuMsOf,
   createBenchPools,
@@ -44,23 +45,8 @@ const root = join(here, '..', '..');
 const MiB = 1 << 20;
 const never = new AbortController().signal;
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return fallback;
-  const value = Number(process.argv[i + 1]);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`${name} takes a positive integer (got ${process.argv[i + 1]})`);
-  }
-  return value;
-}
-
-function textOption(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-const RUNS = option('--runs', 5);
-const SIZE_MIB = option('--size-mib', 1024);
+const RUNS = positiveIntArg('--runs', 5);
+const SIZE_MIB = positiveIntArg('--size-mib', 1024);
 
 export interface Run {
   ms: number;
@@ -370,7 +356,7 @@ function commit(): string {
 async function main(): Promise<void> {
   const begin = new Date();
   // --only memory|zfs: one part (for quick checks; the section then lists what ran).
-  const only = textOption('--only');
+  const only = argValue('--only');
   const paths = [
     ...(only === undefined || only === 'memory' ? [await memoryPath()] : []),
     ...(only === undefined || only === 'zfs' ? await zfsPaths() : []),
@@ -379,7 +365,7 @@ async function main(): Promise<void> {
   const suite: DataPathSuite = {
     // bench/run.ts passes its own command (`npm run bench ...`).
     command:
-      textOption('--command') ??
+      argValue('--command') ??
       `node --expose-gc dist/bench/datapath.js --runs ${RUNS} --size-mib ${SIZE_MIB}`,
     machine:
       `${cpus.length} cores, ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ` +

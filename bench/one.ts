@@ -20,6 +20,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { Report } from '../src/report/schema.js';
 import type { Planner } from '../src/driver/types.js';
 import { STEPS_PER_FS, Workload } from './workload.js';
+import { argValue } from './args.js';
 
 export type Impl = 'xrepl' | 'baseline';
 
@@ -85,11 +86,6 @@ interface Replication {
 const CONFIG = { stepQueueConcurrency: 8, maxAttempts: 2, reconnectHardFailTimeoutMs: 60_000 };
 const SAMPLE_MS = 10;
 export const HEARTBEAT_MS = 500;
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 async function starter(impl: Impl): Promise<(planner: Planner) => Replication> {
   if (impl === 'xrepl') {
@@ -270,12 +266,12 @@ export async function runOne(
 
 const isMain = process.argv[1]?.endsWith('one.js') ?? false;
 if (isMain) {
-  const impl = (arg('--impl') ?? 'xrepl') as Impl;
-  const n = Number(arg('--n') ?? '1000');
+  const impl = (argValue('--impl') ?? 'xrepl') as Impl;
+  const n = Number(argValue('--n') ?? '1000');
   if (impl !== 'xrepl' && impl !== 'baseline')
     throw new Error(`--impl must be xrepl or baseline, not ${impl}`);
   if (!Number.isInteger(n) || n < 1)
-    throw new Error(`--n must be a positive integer, not ${arg('--n')}`);
+    throw new Error(`--n must be a positive integer, not ${argValue('--n')}`);
   const send = process.send?.bind(process);
   const result = await runOne(impl, n, process.argv.includes('--retry'), {
     onProgress:

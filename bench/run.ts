@@ -22,6 +22,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { argValue } from './args.js';
 import { compareOrders, type Equivalence } from './equivalence.js';
 import {
   HEARTBEAT_MS,
@@ -35,11 +36,6 @@ import { renderResults, type Outcome, type Suite } from './render.js';
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const root = join(here, '..', '..');
 const REPEAT_LIMIT_MS = 5 * 60_000;
-
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 /** Peak RSS of a live process so far (Linux), bytes. */
 function peakRssOf(pid: number): number | undefined {
@@ -144,16 +140,16 @@ function elapsed(o: Outcome): number {
 }
 
 async function main(): Promise<void> {
-  const saved = option('--render');
+  const saved = argValue('--render');
   if (saved !== undefined) {
     const suite = JSON.parse(readFileSync(saved, 'utf8')) as Suite;
     writeReport({ ...suite, begin: new Date(suite.begin), end: new Date(suite.end) });
     return;
   }
   const quick = process.argv.includes('--quick');
-  const runs = Number(option('--runs') ?? '5');
-  const timeoutMin = Number(option('--timeout-min') ?? '20');
-  const sizes = (option('--sizes') ?? (quick ? '1000,10000' : '1000,10000,100000'))
+  const runs = Number(argValue('--runs') ?? '5');
+  const timeoutMin = Number(argValue('--timeout-min') ?? '20');
+  const sizes = (argValue('--sizes') ?? (quick ? '1000,10000' : '1000,10000,100000'))
     .split(',')
     .map(Number);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
@@ -228,7 +224,7 @@ async function main(): Promise<void> {
     return;
   }
   // The default full run is `latest.json`; --quick and custom --sizes keep their own file.
-  const name = option('--sizes') !== undefined ? 'custom' : quick ? 'quick' : 'latest';
+  const name = argValue('--sizes') !== undefined ? 'custom' : quick ? 'quick' : 'latest';
   const resultsDir = join(root, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, `${name}.json`), await asJson(suite));

@@ -23,15 +23,11 @@ import {
   transition,
   type AnyActorScope,
 } from 'xstate';
+import { positiveIntArg } from './args.js';
 import { replicateBaseline } from './baseline.js';
 import { Workload } from './workload.js';
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i < 0 ? fallback : Number(process.argv[i + 1]);
-}
-
-const N = option('--n', 100_000);
+const N = positiveIntArg('--n', 100_000);
 const ROUNDS = 5;
 
 const machine = setup({
