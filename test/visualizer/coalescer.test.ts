@@ -115,28 +115,6 @@ describe('coalescing inspection events into frames', () => {
     c.close();
   });
 
-  test('a call created and ended in one frame is left out; a machine or an older call is not', () => {
-    const { clock, frames, c } = setup();
-    const older = actor('x:1', () => ({ status: 'done', value: undefined }));
-    c.inspect(created(older));
-    clock.advance(0);
-    const call = actor('x:2', () => ({ status: 'done', value: undefined }));
-    const fs = actor('x:3', () => ({ status: 'done', value: 'done' }), filesystemMachine);
-    for (const a of [call, fs]) c.inspect(created(a));
-    for (const a of [older, call, fs]) {
-      const ev = snap(a, 'done') as { snapshot: { status: string } };
-      ev.snapshot.status = 'done';
-      c.inspect(ev as unknown as InspectionEvent);
-    }
-    clock.advance(100);
-    const msgs = frames[1]?.messages.filter((m) => m.type !== '@xrepl.graph') ?? [];
-    expect(msgs.map((m) => `${m.type} ${'sessionId' in m ? m.sessionId : ''}`)).toEqual([
-      '@xstate.actor x:3',
-      '@xstate.snapshot x:1',
-    ]);
-    c.close();
-  });
-
   test('keeps the newest events up to the cap and counts the dropped ones', () => {
     const { clock, frames, c } = setup({ maxEventsPerFrame: 10 });
     const a = actor('x:1', () => null);

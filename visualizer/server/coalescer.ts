@@ -3,8 +3,7 @@
  * (~10 a second), so 2,000 filesystems do not flood the page:
  *
  * - an actor keeps only its latest snapshot in a frame (an actor created in the frame needs
- *   none: its `@xstate.actor` message carries the snapshot current at flush time); a call
- *   (promise actor) created and ended in the same frame is left out;
+ *   none: its `@xstate.actor` message carries the snapshot current at flush time);
  * - at most `maxEventsPerFrame` `@xstate.event` messages, the newest; the rest are counted
  *   in `droppedEvents`;
  * - events are stored as they came and serialised only at flush, so an attempt's big context
@@ -108,13 +107,7 @@ export class Coalescer {
         this.snapshots.delete(sessionId);
         break;
       case '@xstate.snapshot':
-        if (this.actors.has(sessionId)) {
-          // A call (promise actor) that started and ended within the frame: the model forgets
-          // stopped non-machine actors anyway, so it needs no message at all.
-          if (ev.snapshot.status !== 'active' && machineIdOf(ev.actorRef) === null)
-            this.actors.delete(sessionId);
-          return;
-        }
+        if (this.actors.has(sessionId)) return;
         this.snapshots.delete(sessionId); // re-insert: frame order follows the latest change
         this.snapshots.set(sessionId, { ev, at });
         break;
