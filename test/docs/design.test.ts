@@ -71,6 +71,20 @@ describe('docs/design.md', () => {
     }
   });
 
+  test('every rule in force (not planned) has a describe block of its own in test/driver/', () => {
+    const planned = new Set(
+      [...design.matchAll(/^#{2,4} D(\d+)\b.*\(planned\)\s*$/gm)].map((m) => Number(m[1])),
+    );
+    const described = new Set(
+      filesBelow(join('test', 'driver')).flatMap((file) =>
+        [...read(file).matchAll(/describe\('D(\d+)[ :]/g)].map((m) => Number(m[1])),
+      ),
+    );
+    const inForce = headings.filter((rule) => !planned.has(rule));
+    expect(inForce.length).toBeGreaterThanOrEqual(12);
+    expect(inForce.filter((rule) => !described.has(rule))).toEqual([]);
+  });
+
   test('the in-page links point at headings that exist', () => {
     const anchors = new Set(
       [...design.matchAll(/^#{1,4} (.+)$/gm)].map((m) =>
