@@ -82,9 +82,7 @@ function settle<T>(
 /** Named, so declarations can refer to it (xstate does not export the system type it defaults to). */
 export type CallsLogic = ActorLogic<CallsSnapshot, CallRequest, CallsInput>;
 
-export function callsLogic(
-  implementations: CallImplementations,
-): CallsLogic {
+export function callsLogic(implementations: CallImplementations): CallsLogic {
   return {
     getInitialSnapshot: (_scope, input) => ({
       status: 'active',

@@ -1,3 +1,6 @@
+// The public types use Node's (AbortSignal, streams): kept in the .d.ts (preserve), so consumers
+// get them whatever their `types` say.
+/// <reference types="node" preserve="true" />
 /**
  * `xrepl/visualizer`: the statechart visualizer for a replication run from code.
  *
@@ -12,9 +15,4 @@
  * await vis.close();
  */
 export { startVisualizer } from './server.js';
-export type {
-  ReportSource,
-  Visualizer,
-  VisualizerOptions,
-  VisualizerStats,
-} from './server.js';
+export type { ReportSource, Visualizer, VisualizerOptions, VisualizerStats } from './server.js';
