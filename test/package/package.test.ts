@@ -12,6 +12,7 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -64,6 +65,9 @@ function example(markdownFile: string, heading: string): string {
 /** The TypeScript compilers a consumer may have: ours (5.9) and npm's current (7). */
 function compilers(): { name: string; tsc: string }[] {
   const ts7 = join(ROOT, 'node_modules', 'typescript7');
+  if (!existsSync(ts7)) {
+    throw new Error('TypeScript 7 is a devDependency (typescript7, npm:typescript@^7): run npm ci');
+  }
   const bin = (
     JSON.parse(readFileSync(join(ts7, 'package.json'), 'utf8')) as { bin: { tsc: string } }
   ).bin.tsc;
@@ -195,6 +199,17 @@ describe('the package, installed from its tarball', () => {
       expect(out[0]).toMatch(/^open http:\/\/127\.0\.0\.1:\d+\/$/);
       expect(out.at(-1)).toBe('done');
       expect(readFileSync(join(app, 'run.jsonl'), 'utf8')).toContain('@xrepl.frame');
+    }, 60_000);
+
+    test('the xrepl executable (bin): `xrepl demo --fast` replicates and verifies', () => {
+      const installed = join(app, 'node_modules', 'xrepl');
+      const { bin } = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
+        bin: { xrepl: string };
+      };
+      const main = join(installed, bin.xrepl);
+      expect(readFileSync(main, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+      const out = run(process.execPath, [main, 'demo', '--fast'], app).stdout;
+      expect(out).toMatch(/^verified: the receiver has the sender's snapshot guids/m);
     }, 60_000);
 
     test('a CommonJS application: require()s both entries, inspects with an observer, serves the page', () => {
