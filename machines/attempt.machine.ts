@@ -85,7 +85,7 @@ export interface AttemptInput {
 }
 
 /** A PARENT_FAILED for a filesystem not started yet: delivered when it starts. */
-interface ParentFailure {
+export interface ParentFailure {
   name: string;
   cause: unknown;
 }

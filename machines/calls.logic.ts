@@ -79,9 +79,10 @@ function settle<T>(
 }
 
 /** The calls logic with the given implementations. */
-export function callsLogic(
-  implementations: CallImplementations,
-): ActorLogic<CallsSnapshot, CallRequest, CallsInput> {
+/** Named, so declarations can refer to it (xstate does not export the system type it defaults to). */
+export type CallsLogic = ActorLogic<CallsSnapshot, CallRequest, CallsInput>;
+
+export function callsLogic(implementations: CallImplementations): CallsLogic {
   return {
     getInitialSnapshot: (_scope, input) => ({
       status: 'active',
@@ -130,11 +131,11 @@ export function callsLogic(
       error: undefined,
       context: {},
     }),
-  } as ActorLogic<CallsSnapshot, CallRequest, CallsInput>;
+  } as CallsLogic;
 }
 
 /** The placeholder the attempt machine declares; the driver provides the real calls. */
-export const callsNotProvided = callsLogic({
+export const callsNotProvided: CallsLogic = callsLogic({
   planFS: () => Promise.reject(new Error('planFS is not provided')),
   runStep: () => Promise.reject(new Error('runStep is not provided')),
 });

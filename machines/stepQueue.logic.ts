@@ -164,7 +164,10 @@ function next(internal: Internal): Ticket | undefined {
 }
 
 /** The step queue's logic; spawn it once per attempt with `{ concurrency }`. */
-export const stepQueueLogic: ActorLogic<StepQueueSnapshot, StepQueueEvent, StepQueueInput> = {
+/** Named, so declarations can refer to it (xstate does not export the system type it defaults to). */
+export type StepQueueLogic = ActorLogic<StepQueueSnapshot, StepQueueEvent, StepQueueInput>;
+
+export const stepQueueLogic: StepQueueLogic = {
   getInitialSnapshot: (_scope, input) => ({
     status: 'active',
     output: undefined,
@@ -240,4 +243,4 @@ export const stepQueueLogic: ActorLogic<StepQueueSnapshot, StepQueueEvent, StepQ
     error: undefined,
     context: snapshot.context,
   }),
-} as ActorLogic<StepQueueSnapshot, StepQueueEvent, StepQueueInput>;
+} as StepQueueLogic;

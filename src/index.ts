@@ -1,3 +1,6 @@
+// The public types use Node's (AbortSignal, streams): kept in the .d.ts (preserve), so consumers
+// get them whatever their `types` say.
+/// <reference types="node" preserve="true" />
 /**
  * xrepl: zrepl's replication driver as XState v5 statecharts. The public API of DRIVER.md.
  */

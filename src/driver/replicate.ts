@@ -3,7 +3,7 @@
  * cancellation, and derives the report from snapshots (DRIVER.md "Public API").
  */
 import { setMaxListeners } from 'node:events';
-import { createActor, type ActorRefFrom } from 'xstate';
+import { createActor, type ActorRefFrom, type InspectionEvent, type Observer } from 'xstate';
 import type { runMachine, LogParams } from '../../machines/run.machine.js';
 import { parseDriverConfig } from '../config/driverConfig.js';
 import { classifyError } from '../errors/classify.js';
@@ -27,8 +27,11 @@ export interface ReplicateOptions {
   signal?: AbortSignal;
   /** Clock for every time in the report (default: real time). */
   now?: () => Date;
-  /** XState inspection observer, passed to createActor. */
-  inspect?: (event: unknown) => void;
+  /**
+   * XState inspection observer, passed to createActor: a function or an observer object
+   * (`{ next(event) {...} }`), e.g. xrepl's visualizer or `@statelyai/inspect`'s inspectors.
+   */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Overrides the built-in D9 rules for errors it recognises (returns undefined otherwise). */
   classifyError?: (err: unknown) => ErrorClass | undefined;
   /** pino-compatible; default silent. */

@@ -36,9 +36,21 @@ function findUp(start: string): string | null {
   }
 }
 
+/** The installed xrepl package as `start` would import it (`node_modules/xrepl`), or null. */
+function resolveInstalled(start: string): string | null {
+  try {
+    const require = createRequire(join(resolve(start), 'noop.js'));
+    const root = dirname(require.resolve('xrepl/package.json'));
+    return isPackageRoot(root) ? root : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * The xrepl package directory: found upwards from the running script (`dist/...`) or the
- * current directory. Works from ESM and CommonJS alike (no `import.meta`).
+ * The xrepl package directory: found upwards from the running script (`dist/...`, or a
+ * checkout) or the current directory, else the xrepl package they import (an application
+ * that embeds the visualizer). Works from ESM and CommonJS alike (no `import.meta`).
  */
 export function findPackageRoot(): string {
   const starts: string[] = [];
@@ -51,9 +63,11 @@ export function findPackageRoot(): string {
     }
   }
   starts.push(process.cwd());
-  for (const s of starts) {
-    const root = findUp(s);
-    if (root !== null) return root;
+  for (const find of [findUp, resolveInstalled]) {
+    for (const s of starts) {
+      const root = find(s);
+      if (root !== null) return root;
+    }
   }
   throw new Error(
     `cannot find the xrepl package (looked upwards from ${starts.join(' and ')}); pass { root } to startVisualizer`,
