@@ -7,3 +7,4 @@ export {
   type CertificateFailureKind,
 } from './certificate.js';
 export { ConfigError } from './configError.js';
+export { quote } from './quote.js';

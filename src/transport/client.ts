@@ -18,7 +18,7 @@ import type {
   SendReq,
   Sender,
 } from '../endpoints/types.js';
-import { parseHostPort } from './address.js';
+import { parseServerAddress } from './address.js';
 import {
   fromCallError,
   GrpcEndpointError,
@@ -107,8 +107,10 @@ class GrpcClientEndpoint {
     private readonly role: Role,
     private readonly options: GrpcClientOptions,
   ) {
-    const { host, port, target } = parseHostPort(address.replace(/^grpc:\/\//, ''), 'gRPC address');
-    if (port === 0) throw new Error(`invalid gRPC address ${JSON.stringify(target)}: port 0`);
+    const { host, port, target } = parseServerAddress(
+      address.replace(/^grpc:\/\//, ''),
+      'gRPC address',
+    );
     this.host = host;
     this.port = port;
     this.target = target;
