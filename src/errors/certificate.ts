@@ -77,9 +77,9 @@ function isFailure(value: unknown): value is CertificateFailure {
 }
 
 /**
- * The certificate failure `err` itself is (not its causes): an error with one of the codes
- * above (`node:tls`; the transport's own `TLS_CERTIFICATE_CODE` with a `failure`), or a gRPC status whose
- * details name one.
+ * The certificate failure `err` itself is (not its causes): an error of `node:tls` with one of
+ * the codes above, the transport's own (`TLS_CERTIFICATE_CODE`, with its `failure`), or a
+ * gRPC status whose details name one.
  */
 export function certificateFailureOf(err: unknown): CertificateFailure | undefined {
   if (typeof err !== 'object' || err === null) return undefined;

@@ -210,9 +210,8 @@ class GrpcClientEndpoint {
   ): Promise<z.output<S>> {
     signal.throwIfAborted();
     const m = METHODS[method];
-    const client = this.channel();
     // A ping is how a lost connection is found back: it is always tried.
-    if (method !== 'ping') this.liveness.check(client, `${this.address}: ${method}`);
+    const client = method === 'ping' ? this.channel() : this.checkLiveness(method);
     return new Promise((resolve, reject) => {
       const call = client.makeUnaryRequest(
         m.path,

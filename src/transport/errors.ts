@@ -166,7 +166,11 @@ export function fromCallError(err: unknown, address: string, what: string): unkn
  * the server's endpoint: after one, the channel may be dead.
  */
 export function isConnectionFailure(err: unknown): boolean {
-  if (err instanceof GrpcTimeoutError) return true;
+  return err instanceof GrpcTimeoutError || isTransportUnavailable(err);
+}
+
+/** UNAVAILABLE from gRPC itself, not an endpoint's temporary error passed on by the server. */
+function isTransportUnavailable(err: unknown): err is GrpcEndpointError {
   return (
     err instanceof GrpcEndpointError &&
     err.code === status.UNAVAILABLE &&
@@ -177,9 +181,7 @@ export function isConnectionFailure(err: unknown): boolean {
 /** A connection that never came up for a reason grpc-js does not name (a probe may tell). */
 export function isUnexplainedConnectFailure(err: unknown): boolean {
   return (
-    err instanceof GrpcEndpointError &&
-    err.code === status.UNAVAILABLE &&
-    err.metadata.get(ORIGIN_KEY)[0] !== 'endpoint' &&
+    isTransportUnavailable(err) &&
     /No connection established/.test(err.details) &&
     !/\b(?:ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ETIMEDOUT)\b/.test(err.details)
   );

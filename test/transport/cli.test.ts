@@ -218,12 +218,7 @@ describe('bad arguments exit 2 with one line', () => {
     writeFileSync(notPem, 'not a certificate\n');
     const { code, io } = await run([
       'serve',
-      '--listen',
-      '127.0.0.1:0',
-      '--role',
-      'receiver',
-      '--memory',
-      NOT_WRITTEN,
+      ...['--listen', '127.0.0.1:0', '--role', 'receiver', '--memory', NOT_WRITTEN],
       ...['--tls-cert', pki.server.certFile, '--tls-key', pki.server.keyFile],
       ...['--tls-ca', notPem],
     ]);
