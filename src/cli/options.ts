@@ -1,11 +1,19 @@
 /** Parsers of option values; each throws a UsageError naming the option and what it accepts. */
+import { quote } from '../errors/quote.js';
 import type { InitialPolicy } from '../planner/index.js';
 import { UsageError } from './io.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
- * A duration such as `30s`, `5m`, `1h30m` or `250ms`, in milliseconds (> 0).
+ * The longest duration accepted: 100 years. A deadline is now plus the duration, and a Date
+ * holds no more than 8.64e15 ms from 1970 (the year 275760); longer durations cannot be
+ * meant and would fail later with `Invalid time value`.
+ */
+export const MAX_DURATION_MS = 36_500 * 86_400_000;
+
+/**
+ * A duration such as `30s`, `5m`, `1h30m` or `250ms`, in milliseconds (> 0, at most 100 years).
  *
  * @example parseDuration('1m30s', '--reconnect-timeout') // 90000
  */
@@ -14,10 +22,13 @@ export function parseDuration(text: string, option: string): number {
     ? [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)]
     : [];
   const ms = parts.reduce((sum, [, n, unit]) => sum + Number(n) * (UNIT_MS[unit ?? ''] ?? NaN), 0);
-  if (parts.length === 0 || !(ms > 0) || !Number.isFinite(ms)) {
+  if (parts.length === 0 || !(ms > 0)) {
     throw new UsageError(
-      `${option} takes a positive duration with a unit, e.g. 30s, 5m, 1h30m (got "${text}")`,
+      `${option} takes a positive duration with a unit, e.g. 30s, 5m, 1h30m (got ${quote(text)})`,
     );
+  }
+  if (!(ms <= MAX_DURATION_MS)) {
+    throw new UsageError(`${option} takes at most 36500d (100 years) (got ${quote(text)})`);
   }
   return ms;
 }
@@ -32,7 +43,7 @@ export function parseInteger(
   const n = /^-?\d+$/.test(text) ? Number(text) : NaN;
   if (Number.isSafeInteger(n) && (n >= min || alsoAllowed.includes(n))) return n;
   const extra = alsoAllowed.length > 0 ? ` (or ${alsoAllowed.join(', ')})` : '';
-  throw new UsageError(`${option} takes an integer >= ${min}${extra} (got "${text}")`);
+  throw new UsageError(`${option} takes an integer >= ${min}${extra} (got ${quote(text)})`);
 }
 
 const POLICIES: readonly InitialPolicy[] = ['most-recent', 'all', 'fail'];
@@ -41,7 +52,7 @@ const POLICIES: readonly InitialPolicy[] = ['most-recent', 'all', 'fail'];
 export function parseInitialPolicy(text: string): InitialPolicy {
   const policy = POLICIES.find((p) => p === text);
   if (policy === undefined) {
-    throw new UsageError(`--initial takes one of ${POLICIES.join(', ')} (got "${text}")`);
+    throw new UsageError(`--initial takes one of ${POLICIES.join(', ')} (got ${quote(text)})`);
   }
   return policy;
 }
@@ -50,7 +61,7 @@ export function parseInitialPolicy(text: string): InitialPolicy {
 export function parsePort(text: string, option: string): number {
   const port = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isInteger(port) || port > 65535) {
-    throw new UsageError(`${option} takes a port from 0 to 65535 (got "${text}")`);
+    throw new UsageError(`${option} takes a port from 0 to 65535 (got ${quote(text)})`);
   }
   return port;
 }
@@ -62,7 +73,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export function parseLogLevel(text: string): LogLevel {
   const level = LOG_LEVELS.find((l) => l === text);
   if (level === undefined) {
-    throw new UsageError(`--log-level takes one of ${LOG_LEVELS.join(', ')} (got "${text}")`);
+    throw new UsageError(`--log-level takes one of ${LOG_LEVELS.join(', ')} (got ${quote(text)})`);
   }
   return level;
 }

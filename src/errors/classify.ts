@@ -2,6 +2,7 @@
  * Error classification (D9): which errors a reconnect can cure.
  */
 import type { ErrorClass } from '../driver/types.js';
+import { certificateFailureOf } from './certificate.js';
 
 /** `status.UNAVAILABLE` of @grpc/grpc-js (asserted equal in the tests). */
 export const GRPC_UNAVAILABLE = 14;
@@ -30,21 +31,30 @@ function isTemporary(err: unknown): boolean {
   return e.timeout === true;
 }
 
+/** `err` and its `cause` chain, each once. */
+function* causes(err: unknown): Generator<object> {
+  const seen = new Set<unknown>();
+  let current: unknown = err;
+  while (typeof current === 'object' && current !== null && !seen.has(current)) {
+    yield current;
+    seen.add(current);
+    current = (current as { cause?: unknown }).cause;
+  }
+}
+
 /**
  * `temporary-connectivity` for a gRPC UNAVAILABLE error or a network timeout, anywhere on the
- * error's `cause` chain; `permanent` otherwise.
+ * error's `cause` chain; `permanent` otherwise. A TLS certificate failure anywhere on the
+ * chain is `permanent` although gRPC reports it as UNAVAILABLE: an untrusted server
+ * certificate, a name it does not hold or a client certificate the server refuses stay so
+ * however often we reconnect.
  *
  * @example classifyError(Object.assign(new Error('x'), { code: 'ETIMEDOUT' })) // 'temporary-connectivity'
  */
 export function classifyError(err: unknown): ErrorClass {
-  const seen = new Set<unknown>();
-  let current: unknown = err;
-  while (typeof current === 'object' && current !== null && !seen.has(current)) {
-    if (isTemporary(current)) return 'temporary-connectivity';
-    seen.add(current);
-    current = (current as { cause?: unknown }).cause;
-  }
-  return 'permanent';
+  const chain = [...causes(err)];
+  if (chain.some((e) => certificateFailureOf(e) !== undefined)) return 'permanent';
+  return chain.some(isTemporary) ? 'temporary-connectivity' : 'permanent';
 }
 
 /** The message a report shows for any thrown value (D9: a non-Error becomes its string form). */

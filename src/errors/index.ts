@@ -1,2 +1,10 @@
 export { classifyError, errorMessage, isGrpcError, GRPC_UNAVAILABLE } from './classify.js';
+export {
+  certificateFailureIn,
+  certificateFailureOf,
+  TLS_CERTIFICATE_CODE,
+  type CertificateFailure,
+  type CertificateFailureKind,
+} from './certificate.js';
 export { ConfigError } from './configError.js';
+export { quote } from './quote.js';

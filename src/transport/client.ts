@@ -2,7 +2,9 @@
  * The client endpoint `grpc://HOST:PORT` (REPLICATION.md "Backends", 3): a Sender or a
  * Receiver whose calls go to `xrepl serve` on another machine. Unary calls carry a deadline,
  * streams an idle watchdog, the channel sends keepalive pings, and `waitForConnectivity`
- * reconnects with exponential backoff. Every answer is validated with zod before use.
+ * reconnects with exponential backoff. Every answer is validated with zod before use. Once
+ * the connection is known lost, calls fail at once until it is back (liveness.ts), and a
+ * TLS certificate problem fails as a permanent error that names it.
  */
 import { Client, Metadata, type ChannelOptions, type ClientReadableStream } from '@grpc/grpc-js';
 import type { Readable } from 'node:stream';
@@ -16,11 +18,19 @@ import type {
   SendReq,
   Sender,
 } from '../endpoints/types.js';
-import { parseHostPort } from './address.js';
-import { fromCallError, GrpcEndpointError, GrpcTimeoutError } from './errors.js';
+import { parseServerAddress } from './address.js';
+import {
+  fromCallError,
+  GrpcEndpointError,
+  GrpcTimeoutError,
+  isUnexplainedConnectFailure,
+  TlsCertificateError,
+} from './errors.js';
+import { Liveness } from './liveness.js';
 import { METHODS } from './protocol.js';
 import { asBuffer, InboundStream, writeChunks, writeMessage } from './streams.js';
 import { channelCredentials, type ClientTls } from './tls.js';
+import { probeCertificates } from './tls-probe.js';
 import {
   describeIssues,
   EmptySchema,
@@ -84,7 +94,10 @@ class GrpcClientEndpoint {
   readonly address: string;
   private client: Client | undefined;
   private closed = false;
+  private readonly host: string;
+  private readonly port: number;
   private readonly target: string;
+  private readonly liveness = new Liveness();
   private readonly channelOptions: ChannelOptions;
   protected readonly callTimeoutMs: number;
   protected readonly streamIdleTimeoutMs: number;
@@ -94,7 +107,13 @@ class GrpcClientEndpoint {
     private readonly role: Role,
     private readonly options: GrpcClientOptions,
   ) {
-    this.target = parseHostPort(address.replace(/^grpc:\/\//, ''), 'gRPC address').target;
+    const { host, port, target } = parseServerAddress(
+      address.replace(/^grpc:\/\//, ''),
+      'gRPC address',
+    );
+    this.host = host;
+    this.port = port;
+    this.target = target;
     this.address = `grpc://${this.target}`;
     this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
     this.streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? 60_000;
@@ -191,8 +210,10 @@ class GrpcClientEndpoint {
   ): Promise<z.output<S>> {
     signal.throwIfAborted();
     const m = METHODS[method];
+    // A ping is how a lost connection is found back: it is always tried.
+    const client = method === 'ping' ? this.channel() : this.checkLiveness(method);
     return new Promise((resolve, reject) => {
-      const call = this.channel().makeUnaryRequest(
+      const call = client.makeUnaryRequest(
         m.path,
         m.requestSerialize,
         m.responseDeserialize,
@@ -202,7 +223,8 @@ class GrpcClientEndpoint {
         (err, value) => {
           signal.removeEventListener('abort', onAbort);
           if (signal.aborted) return reject(signal.reason);
-          if (err) return reject(fromCallError(err, this.address, method));
+          if (err) return void this.explained(err, method, signal).then(reject, reject);
+          this.liveness.answered();
           const parsed = schema.safeParse(value);
           if (!parsed.success) return reject(invalidResponse(this.address, method, parsed.error));
           resolve(parsed.data);
@@ -213,10 +235,49 @@ class GrpcClientEndpoint {
     });
   }
 
+  /** The error of a stream that made no progress for the idle timeout. */
   protected stalled(what: string): Error {
-    return new GrpcTimeoutError(
+    const error = new GrpcTimeoutError(
       `${this.address}: ${what}: no progress for ${this.streamIdleTimeoutMs} ms (the peer stalled)`,
     );
+    this.liveness.failed(error);
+    return error;
+  }
+
+  /** Throws at once if the connection is known lost and not back (liveness.ts). */
+  protected checkLiveness(what: string): Client {
+    const client = this.channel();
+    this.liveness.check(client, `${this.address}: ${what}`);
+    return client;
+  }
+
+  /** A failed call's error (errors.ts), noted for liveness. */
+  protected failure(err: unknown, what: string): unknown {
+    const error = fromCallError(err, this.address, what);
+    this.liveness.failed(error);
+    return error;
+  }
+
+  /** The server answered a stream: the connection works. */
+  protected answered(): void {
+    this.liveness.answered();
+  }
+
+  /**
+   * `failure()`, and for a TLS connection that failed without grpc-js saying why, the
+   * certificate failure a handshake of our own finds (tls-probe.ts).
+   */
+  private async explained(err: unknown, what: string, signal: AbortSignal): Promise<unknown> {
+    const error = this.failure(err, what);
+    const tls = this.options.tls;
+    if (tls === undefined || !isUnexplainedConnectFailure(error)) return error;
+    const failure = await probeCertificates(this.host, this.port, tls, {
+      timeoutMs: Math.min(this.callTimeoutMs, 5_000),
+      signal,
+    });
+    if (signal.aborted) return signal.reason;
+    if (failure === undefined) return error;
+    return new TlsCertificateError(`${this.address}: ${what}`, failure, { cause: error });
   }
 }
 
@@ -244,7 +305,7 @@ export class GrpcSender extends GrpcClientEndpoint implements Sender {
   ): Promise<{ usedResumeToken: boolean; stream: Readable }> {
     signal.throwIfAborted();
     const m = METHODS.send;
-    const call: ClientReadableStream<unknown> = this.channel().makeServerStreamRequest(
+    const call: ClientReadableStream<unknown> = this.checkLiveness('send').makeServerStreamRequest(
       m.path,
       m.requestSerialize,
       m.responseDeserialize,
@@ -265,8 +326,7 @@ export class GrpcSender extends GrpcClientEndpoint implements Sender {
         },
         idleTimeoutMs: this.streamIdleTimeoutMs,
         stalled: () => this.stalled('send'),
-        failed: (err) =>
-          signal.aborted ? signal.reason : fromCallError(err, this.address, 'send'),
+        failed: (err) => (signal.aborted ? signal.reason : this.failure(err, 'send')),
       },
     );
     const onAbort = (): void => {
@@ -277,6 +337,7 @@ export class GrpcSender extends GrpcClientEndpoint implements Sender {
     signal.addEventListener('abort', onAbort, { once: true });
     stream.once('close', () => signal.removeEventListener('abort', onAbort));
     const header = await stream.header;
+    this.answered();
     return { usedResumeToken: header.usedResumeToken, stream };
   }
 }
@@ -298,20 +359,30 @@ export class GrpcReceiver extends GrpcClientEndpoint implements Receiver {
       throw signal.reason;
     }
     const m = METHODS.receive;
+    let client: Client;
+    try {
+      client = this.checkLiveness('receive');
+    } catch (err) {
+      stream.destroy();
+      throw err;
+    }
     const failed = new AbortController();
     let callError: unknown;
     let settle!: { resolve: () => void; reject: (err: unknown) => void };
     const response = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     response.catch(() => undefined);
-    const call = this.channel().makeClientStreamRequest(
+    const call = client.makeClientStreamRequest(
       m.path,
       m.requestSerialize,
       m.responseDeserialize,
       new Metadata(),
       {},
       (err) => {
-        if (!err) return settle.resolve();
-        callError = signal.aborted ? signal.reason : fromCallError(err, this.address, 'receive');
+        if (!err) {
+          this.answered();
+          return settle.resolve();
+        }
+        callError = signal.aborted ? signal.reason : this.failure(err, 'receive');
         failed.abort(callError);
         settle.reject(callError);
       },
@@ -382,4 +453,4 @@ export function grpcReceiver(address: string, options: GrpcClientOptions = {}): 
   return new GrpcReceiver(address, options);
 }
 
-export { GrpcEndpointError, GrpcTimeoutError };
+export { GrpcEndpointError, GrpcTimeoutError, TlsCertificateError };

@@ -4,9 +4,15 @@
  * the driver classifies right:
  * - the endpoint failed (zfs said no): permanent, with zfs's message;
  * - the connection failed (refused, dropped, reset, stalled past a deadline): gRPC UNAVAILABLE
- *   or a network timeout, so the driver waits for connectivity and retries.
+ *   or a network timeout, so the driver waits for connectivity and retries;
+ * - the TLS handshake failed on a certificate: permanent, with what to fix.
  */
 import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import {
+  certificateFailureIn,
+  TLS_CERTIFICATE_CODE,
+  type CertificateFailure,
+} from '../errors/certificate.js';
 import { classifyError, errorMessage } from '../errors/classify.js';
 
 /** Trailing metadata by which a status from an endpoint is told apart from a transport failure. */
@@ -34,6 +40,38 @@ export class GrpcTimeoutError extends Error {
   override readonly name = 'GrpcTimeoutError';
   readonly code = 'ETIMEDOUT';
   readonly timeout = true;
+}
+
+/** What to fix for each kind of certificate failure. */
+const CERTIFICATE_ADVICE: Record<CertificateFailure['kind'], string> = {
+  'untrusted-server':
+    "the server's TLS certificate is not trusted: tls-ca must name the CA that signed it",
+  'name-mismatch':
+    "the server's TLS certificate does not hold the name connected to: connect by a name " +
+    'the certificate holds, or give it as tls-server-name=NAME',
+  'client-refused':
+    'the server refused the TLS client certificate: tls-cert must be signed by the CA ' +
+    "of the server's --tls-ca",
+};
+
+/**
+ * A TLS handshake that failed on a certificate: permanent (D9 refined), since the same
+ * certificates fail the same way on every reconnect.
+ */
+export class TlsCertificateError extends Error {
+  override readonly name = 'TlsCertificateError';
+  readonly code = TLS_CERTIFICATE_CODE;
+
+  constructor(
+    where: string,
+    readonly failure: CertificateFailure,
+    options?: { cause?: unknown },
+  ) {
+    const required = /certificate required/.test(failure.detail)
+      ? 'the server requires a TLS client certificate: give tls-cert and tls-key'
+      : CERTIFICATE_ADVICE[failure.kind];
+    super(`${where}: ${required} (${failure.detail})`, options);
+  }
 }
 
 /** An endpoint error (or a refusal of the server's own) as the status the client receives. */
@@ -104,6 +142,10 @@ export function fromCallError(err: unknown, address: string, what: string): unkn
     });
   }
   if (CONNECTION_CODES.has(err.code)) {
+    const failure = certificateFailureIn(err.details);
+    if (failure !== undefined) {
+      return new TlsCertificateError(`${address}: ${what}`, failure, { cause: err });
+    }
     return new GrpcEndpointError(
       `${address}: ${what}: connection failed: ${err.details}`,
       status.UNAVAILABLE,
@@ -116,5 +158,31 @@ export function fromCallError(err: unknown, address: string, what: string): unkn
     err.code,
     err.details,
     { cause: err },
+  );
+}
+
+/**
+ * A failure of the connection itself (refused, dropped, stalled), as opposed to an answer of
+ * the server's endpoint: after one, the channel may be dead.
+ */
+export function isConnectionFailure(err: unknown): boolean {
+  return err instanceof GrpcTimeoutError || isTransportUnavailable(err);
+}
+
+/** UNAVAILABLE from gRPC itself, not an endpoint's temporary error passed on by the server. */
+function isTransportUnavailable(err: unknown): err is GrpcEndpointError {
+  return (
+    err instanceof GrpcEndpointError &&
+    err.code === status.UNAVAILABLE &&
+    err.metadata.get(ORIGIN_KEY)[0] !== 'endpoint'
+  );
+}
+
+/** A connection that never came up for a reason grpc-js does not name (a probe may tell). */
+export function isUnexplainedConnectFailure(err: unknown): boolean {
+  return (
+    isTransportUnavailable(err) &&
+    /No connection established/.test(err.details) &&
+    !/\b(?:ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ETIMEDOUT)\b/.test(err.details)
   );
 }

@@ -3,6 +3,7 @@
  * client identity of mutual TLS (the client certificate's common name). Key material is read
  * into buffers handed to grpc-js and never logged or put into an error message.
  */
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
@@ -34,29 +35,102 @@ async function readPem(path: string, what: string, signal?: AbortSignal): Promis
   }
 }
 
-/** Reads `serve`'s `--tls-cert`, `--tls-key` and optional `--tls-ca`. */
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/**
+ * Reads PEM certificates (one or more, as a CA bundle may hold): a file that is not one fails
+ * here, with its path, instead of as a failed handshake on every connection.
+ */
+async function readCertificates(
+  path: string,
+  what: string,
+  signal?: AbortSignal,
+): Promise<{ pem: Buffer; first: X509Certificate }> {
+  const pem = await readPem(path, what, signal);
+  const blocks = pem.toString('latin1').match(CERTIFICATE_BLOCK) ?? [];
+  const notPem = new Error(
+    `the ${what} ${JSON.stringify(path)} is not a PEM certificate ` +
+      '(expected -----BEGIN CERTIFICATE----- blocks)',
+  );
+  if (blocks.length === 0) throw notPem;
+  try {
+    const certificates = blocks.map((block) => new X509Certificate(block));
+    return { pem, first: certificates[0] as X509Certificate };
+  } catch (cause) {
+    throw new Error(notPem.message, { cause });
+  }
+}
+
+/** Reads a PEM private key, which must belong to `certificate`. */
+async function readKey(
+  path: string,
+  what: string,
+  certificate: { path: string; cert: X509Certificate },
+  signal?: AbortSignal,
+): Promise<Buffer> {
+  const pem = await readPem(path, what, signal);
+  let key: KeyObject;
+  try {
+    if (!pem.toString('latin1').includes('-----BEGIN')) throw new Error('no PEM block');
+    key = createPrivateKey(pem);
+  } catch (cause) {
+    // The cause says nothing of the contents either (OpenSSL's decoder reasons).
+    throw new Error(`the ${what} ${JSON.stringify(path)} is not a PEM private key`, { cause });
+  }
+  if (!certificate.cert.checkPrivateKey(key)) {
+    throw new Error(
+      `the ${what} ${JSON.stringify(path)} does not belong to the certificate ` +
+        JSON.stringify(certificate.path),
+    );
+  }
+  return pem;
+}
+
+/** Reads a certificate and its key. */
+async function readPair(
+  files: { cert: string; key: string },
+  what: { cert: string; key: string },
+  signal?: AbortSignal,
+): Promise<{ cert: Buffer; key: Buffer }> {
+  const { pem, first } = await readCertificates(files.cert, what.cert, signal);
+  const key = await readKey(files.key, what.key, { path: files.cert, cert: first }, signal);
+  return { cert: pem, key };
+}
+
+/** Reads `serve`'s `--tls-cert`, `--tls-key` and optional `--tls-ca`, each checked. */
 export async function loadServerTls(
   files: { cert: string; key: string; ca?: string },
   signal?: AbortSignal,
 ): Promise<ServerTls> {
+  const pair = await readPair(files, { cert: 'TLS certificate', key: 'TLS key' }, signal);
   return {
-    cert: await readPem(files.cert, 'TLS certificate', signal),
-    key: await readPem(files.key, 'TLS key', signal),
-    ...(files.ca !== undefined && { ca: await readPem(files.ca, 'TLS CA certificate', signal) }),
+    ...pair,
+    ...(files.ca !== undefined && {
+      ca: (await readCertificates(files.ca, 'TLS CA certificate', signal)).pem,
+    }),
   };
 }
 
-/** Reads the TLS files named in a `grpc://` URL. */
+/** Reads the TLS files named in a `grpc://` URL, each checked. */
 export async function loadClientTls(
   files: ClientTlsFiles,
   signal?: AbortSignal,
 ): Promise<ClientTls> {
+  const { cert, key } = files;
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new Error('a TLS client certificate and its key go together (mutual TLS)');
+  }
   return {
-    ...(files.ca !== undefined && { ca: await readPem(files.ca, 'TLS CA certificate', signal) }),
-    ...(files.cert !== undefined && {
-      cert: await readPem(files.cert, 'TLS client certificate', signal),
+    ...(files.ca !== undefined && {
+      ca: (await readCertificates(files.ca, 'TLS CA certificate', signal)).pem,
     }),
-    ...(files.key !== undefined && { key: await readPem(files.key, 'TLS client key', signal) }),
+    ...(cert !== undefined &&
+      key !== undefined &&
+      (await readPair(
+        { cert, key },
+        { cert: 'TLS client certificate', key: 'TLS client key' },
+        signal,
+      ))),
     ...(files.serverName !== undefined && { serverName: files.serverName }),
   };
 }

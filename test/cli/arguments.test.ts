@@ -37,6 +37,13 @@ describe('bad arguments exit 2 with one line', () => {
       /--reconnect-timeout takes a positive duration with a unit, e\.g\. 30s/,
     ],
     [replicate('--reconnect-timeout', '0s'), /positive duration/],
+    // A deadline past what a Date holds used to crash with "RangeError: Invalid time value".
+    [
+      replicate('--reconnect-timeout', '99999999999h'),
+      /--reconnect-timeout takes at most 36500d \(100 years\) \(got "99999999999h"\)/,
+    ],
+    [replicate('--reconnect-timeout', '36500d1ms'), /takes at most 36500d/],
+    [replicate('--reconnect-timeout', `${'9'.repeat(400)}s`), /takes at most 36500d/],
     [
       replicate('--initial', 'newest'),
       /--initial takes one of most-recent, all, fail \(got "newest"\)/,

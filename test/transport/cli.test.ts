@@ -2,7 +2,7 @@
  * `xrepl serve` and `--from`/`--to grpc://HOST:PORT`, in-process: two "machines" in one test,
  * plaintext on loopback and with mutual TLS.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryPool } from '../../src/endpoints/memory/index.js';
@@ -153,6 +153,80 @@ describe('bad arguments exit 2 with one line', () => {
     expect(code).toBe(2);
     expect(io.err).toMatch(message);
     expect(io.err.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(NOT_WRITTEN)).toBe(false);
+  });
+
+  test.each([
+    ['port 0', 'grpc://127.0.0.1:0', /port 0 means "any free port" when listening/],
+    [
+      'a 100 KB host name',
+      `grpc://${'a'.repeat(100_000)}:7000`,
+      /invalid gRPC endpoint address "a{60}"… \(100005 characters\): a host name has at most 253/,
+    ],
+    ['a host name with a space', 'grpc://back%20up:7000', /not a host name/],
+    [
+      'a 100 KB tls-server-name',
+      `grpc://127.0.0.1:7000?tls-server-name=${'b'.repeat(100_000)}`,
+      /tls-server-name "b{60}"… \(100000 characters\): a host name has at most 253/,
+    ],
+  ])('--to with %s: exit 2 before connecting', async (_what, url, message) => {
+    const { code, io } = await run(['replicate', '--from', 'memory:', '--to', url]);
+    expect(code).toBe(2);
+    expect(io.err).toMatch(message);
+    expect(io.err.trim().split('\n')).toHaveLength(1);
+    expect(io.err.length).toBeLessThan(400);
+  });
+
+  test('TLS files that are not PEM, or a key of another certificate: exit 2 before connecting', async () => {
+    const notPem = temp.file('not-pem.txt');
+    writeFileSync(notPem, 'just some text\n');
+    const bob = pki.client('bob');
+    const alice = pki.client('alice');
+    const cases: [string, RegExp][] = [
+      [`tls-ca=${notPem}`, /the TLS CA certificate ".*not-pem\.txt" is not a PEM certificate/],
+      [
+        `tls-ca=${pki.ca.certFile}&tls-cert=${notPem}&tls-key=${bob.keyFile}`,
+        /the TLS client certificate ".*not-pem\.txt" is not a PEM certificate/,
+      ],
+      [
+        `tls-ca=${pki.ca.certFile}&tls-cert=${bob.certFile}&tls-key=${notPem}`,
+        /the TLS client key ".*not-pem\.txt" is not a PEM private key/,
+      ],
+      [
+        `tls-ca=${pki.ca.certFile}&tls-cert=${bob.certFile}&tls-key=${alice.keyFile}`,
+        /the TLS client key ".*client-alice\.key" does not belong to the certificate/,
+      ],
+    ];
+    for (const [query, message] of cases) {
+      const { code, io } = await run([
+        'replicate',
+        '--from',
+        'memory:',
+        '--to',
+        `grpc://127.0.0.1:7000?${query}`,
+      ]);
+      expect(code).toBe(2);
+      expect(io.err).toMatch(message);
+      expect(io.err.trim().split('\n')).toHaveLength(1);
+      // Neither the file's contents nor key material are shown.
+      expect(io.err).not.toMatch(/just some text|PRIVATE KEY/);
+    }
+  });
+
+  test('serve with a --tls-ca that is not PEM: exit 2, nothing served', async () => {
+    const notPem = temp.file('serve-not-pem.txt');
+    writeFileSync(notPem, 'not a certificate\n');
+    const { code, io } = await run([
+      'serve',
+      ...['--listen', '127.0.0.1:0', '--role', 'receiver', '--memory', NOT_WRITTEN],
+      ...['--tls-cert', pki.server.certFile, '--tls-key', pki.server.keyFile],
+      ...['--tls-ca', notPem],
+    ]);
+    expect(code).toBe(2);
+    expect(io.err).toMatch(
+      /the TLS CA certificate ".*serve-not-pem\.txt" is not a PEM certificate/,
+    );
+    expect(io.out).toBe('');
     expect(existsSync(NOT_WRITTEN)).toBe(false);
   });
 

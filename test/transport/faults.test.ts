@@ -57,6 +57,12 @@ describe('refused connection', () => {
     expect(classifyError(err)).toBe('temporary-connectivity');
   });
 
+  test('an address no server can have is refused before connecting', () => {
+    expect(() => grpcReceiver('grpc://127.0.0.1:0')).toThrow(/port 0 means "any free port"/);
+    expect(() => grpcSender(`${'h'.repeat(300)}:7000`)).toThrow(/at most 253 characters/);
+    expect(() => grpcSender('[::g]:7000')).toThrow(/invalid gRPC address/);
+  });
+
   test('the run waits for connectivity and completes once the server is up', async () => {
     const src = sourceTree({ snapshots: 2 });
     const dst = new MemoryPool({ seed: 'dst' });

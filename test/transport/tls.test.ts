@@ -2,12 +2,18 @@
  * TLS and mutual TLS: the client certificate's common name is the client's identity, a
  * receiver keeps each client under `<root>/<identity>`, and no client reaches another's data.
  */
-import { status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import { MemoryPool, memoryReceiver, memorySender } from '../../src/endpoints/memory/index.js';
 import type { Receiver } from '../../src/endpoints/types.js';
 import { createPlanner } from '../../src/planner/index.js';
-import { replicate } from '../../src/index.js';
-import { grpcReceiver, loadClientTls, type ClientInfo } from '../../src/transport/index.js';
+import { classifyError, replicate, type Planner } from '../../src/index.js';
+import {
+  grpcReceiver,
+  loadClientTls,
+  TlsCertificateError,
+  type ClientInfo,
+  type ClientTls,
+} from '../../src/transport/index.js';
 import { config, recordingLogger } from '../helpers/driver.js';
 import { createTestPki, type TestPki } from './certs.js';
 import { mismatches, Resources, sourceTree } from './helpers.js';
@@ -80,6 +86,21 @@ describe('TLS', () => {
     ).wait();
     expect(report.state).toBe('done');
     expect(mismatches(src, 'tank', dst, 'backup')).toEqual([]);
+  });
+
+  test("a client that does not trust the server's CA is told so: permanent", async () => {
+    const server = await resources.serve({
+      listen: '127.0.0.1:0',
+      role: 'receiver',
+      endpoint: memoryReceiver(new MemoryPool(), 'backup'),
+      tls: { cert: pki.server.cert, key: pki.server.key },
+    });
+    const other = pki.client('other', { untrusted: true });
+    const receiver = resources.client(grpcReceiver(server.url, { tls: { ca: other.cert } }));
+    const err = await rejection(receiver.listFilesystems(never));
+    expect(err).toBeInstanceOf(TlsCertificateError);
+    expect(err.message).toMatch(/the server's TLS certificate is not trusted: tls-ca must name/);
+    expect(classifyError(err)).toBe('permanent');
   });
 
   test('a plaintext client cannot talk to a TLS server', async () => {
@@ -176,7 +197,9 @@ describe('mutual TLS', () => {
     const dst = new MemoryPool({ seed: 'dst' });
     const server = await mutualTlsServer(dst);
     const anonymous = client(server.url, undefined);
-    await expect(anonymous.listFilesystems(never)).rejects.toThrow(/connection failed/);
+    await expect(anonymous.listFilesystems(never)).rejects.toThrow(
+      /the server requires a TLS client certificate/,
+    );
     expect(dst.paths()).toEqual([]);
   });
 
@@ -184,7 +207,9 @@ describe('mutual TLS', () => {
     const dst = new MemoryPool({ seed: 'dst' });
     const server = await mutualTlsServer(dst);
     const impostor = client(server.url, 'bob', { untrusted: true });
-    await expect(impostor.listFilesystems(never)).rejects.toThrow(/connection failed/);
+    await expect(impostor.listFilesystems(never)).rejects.toThrow(
+      /the server refused the TLS client certificate/,
+    );
   });
 
   test('a common name that is not a usable identity is refused', async () => {
@@ -193,5 +218,120 @@ describe('mutual TLS', () => {
     const err = await rejection(dotdot.listFilesystems(never));
     expect(err.code).toBe(status.PERMISSION_DENIED);
     expect(err.message).toMatch(/common name is not a usable identity: "\.\." component/);
+  });
+});
+
+describe('certificate failures fail the run at once (no reconnect wait)', () => {
+  /** Replicates into `server` with `tls`; the report and how often the driver waited to reconnect. */
+  async function replicateWith(url: string, tls: ClientTls) {
+    const receiver = resources.client(grpcReceiver(url, { tls }));
+    const planner = createPlanner(memorySender(sourceTree({ snapshots: 1 }), 'tank'), receiver);
+    let waits = 0;
+    const counting: Planner = {
+      plan: (signal) => planner.plan(signal),
+      waitForConnectivity(signal) {
+        waits++;
+        return planner.waitForConnectivity(signal);
+      },
+    };
+    const report = await replicate(
+      config({ maxAttempts: 5, reconnectHardFailTimeoutMs: 600_000 }),
+      counting,
+    ).wait();
+    return { report, waits, error: report.attempts[0]?.planError?.err };
+  }
+
+  async function tlsServer(mutual: boolean) {
+    return resources.serve({
+      listen: '127.0.0.1:0',
+      role: 'receiver',
+      endpoint: mutual ? perClient(new MemoryPool()) : memoryReceiver(new MemoryPool(), 'backup'),
+      tls: { cert: pki.server.cert, key: pki.server.key, ...(mutual && { ca: pki.ca.cert }) },
+    });
+  }
+
+  test("the server's certificate from a CA the client does not trust", async () => {
+    const server = await tlsServer(false);
+    const { report, waits, error } = await replicateWith(server.url, {
+      ca: pki.client('rogue', { untrusted: true }).cert,
+    });
+    expect(report.state).toBe('failed');
+    expect(report.attempts).toHaveLength(1);
+    expect(waits).toBe(0);
+    expect(error).toMatch(/the server's TLS certificate is not trusted/);
+    expect(error).toMatch(/unable to verify the first certificate/);
+  });
+
+  test('a client certificate the server refuses', async () => {
+    const server = await tlsServer(true);
+    const impostor = pki.client('bob', { untrusted: true });
+    const { report, waits, error } = await replicateWith(server.url, {
+      ca: pki.ca.cert,
+      cert: impostor.cert,
+      key: impostor.key,
+    });
+    expect(report.state).toBe('failed');
+    expect(report.attempts).toHaveLength(1);
+    expect(waits).toBe(0);
+    expect(error).toMatch(/the server refused the TLS client certificate/);
+  });
+
+  test('no client certificate for a server that requires one', async () => {
+    const server = await tlsServer(true);
+    const { report, waits, error } = await replicateWith(server.url, { ca: pki.ca.cert });
+    expect(report.attempts).toHaveLength(1);
+    expect(waits).toBe(0);
+    expect(error).toMatch(
+      /the server requires a TLS client certificate: give tls-cert and tls-key/,
+    );
+  });
+
+  test("a name the server's certificate does not hold", async () => {
+    const server = await tlsServer(false);
+    const { report, waits, error } = await replicateWith(server.url, {
+      ca: pki.ca.cert,
+      serverName: 'backup.example',
+    });
+    expect(report.state).toBe('failed');
+    expect(report.attempts).toHaveLength(1);
+    expect(waits).toBe(0);
+    expect(error).toMatch(/the server's TLS certificate does not hold the name connected to/);
+    expect(error).toMatch(/Host: backup\.example\. is not in the cert's altnames/);
+  });
+
+  test('waitForConnectivity gives up at once on a certificate failure', async () => {
+    const server = await tlsServer(false);
+    const receiver = resources.client(
+      grpcReceiver(server.url, { tls: { ca: pki.ca.cert, serverName: 'backup.example' } }),
+    );
+    await expect(receiver.waitForConnectivity(never)).rejects.toThrow(TlsCertificateError);
+  });
+
+  test('D9 refined: UNAVAILABLE naming a certificate failure is permanent, a lost connection is not', () => {
+    const grpcError = (details: string) =>
+      Object.assign(new Error(`14 UNAVAILABLE: ${details}`), {
+        code: status.UNAVAILABLE,
+        details,
+        metadata: new Metadata(),
+      });
+    const last = (what: string) =>
+      `No connection established. Last error: ${what}. Resolution note: `;
+    for (const what of [
+      'Error: unable to verify the first certificate',
+      'Error: self-signed certificate in certificate chain',
+      "Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: Host: x.",
+      '80EC:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required',
+      '80EC:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca',
+    ]) {
+      expect(classifyError(grpcError(last(what)))).toBe('permanent');
+      // Wrapped in a temporary-looking error, the certificate failure on the chain still wins.
+      const wrapped = Object.assign(new Error('wrapped', { cause: grpcError(last(what)) }), {
+        code: 'ETIMEDOUT',
+      });
+      expect(classifyError(wrapped)).toBe('permanent');
+    }
+    for (const what of ['Error: connect ECONNREFUSED 127.0.0.1:1', 'Failed to connect']) {
+      expect(classifyError(grpcError(last(what)))).toBe('temporary-connectivity');
+    }
   });
 });
