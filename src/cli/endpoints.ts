@@ -23,6 +23,12 @@ export interface OpenedEndpoint<E> {
   close(): Promise<void>;
 }
 
+/** How a receiver opened from the command line treats what a sender's stream asks for. */
+export interface ReceiverOptions {
+  /** `--trust-stream-properties`: keep properties carried by `zfs send -p` streams (zfs: only). */
+  trustStreamProperties?: boolean;
+}
+
 export interface EndpointScheme {
   /** `memory` for `memory:...`; for a URL scheme like `grpc://`, `grpc`. */
   scheme: string;
@@ -30,7 +36,7 @@ export interface EndpointScheme {
   usage: string;
   /** `rest` is the spec without `<scheme>:`. Throws UsageError for a spec it cannot use. */
   sender(rest: string): Promise<OpenedEndpoint<Sender>>;
-  receiver(rest: string): Promise<OpenedEndpoint<Receiver>>;
+  receiver(rest: string, options?: ReceiverOptions): Promise<OpenedEndpoint<Receiver>>;
 }
 
 const nothingToClose = async (): Promise<void> => {};
@@ -111,8 +117,12 @@ const zfsScheme: EndpointScheme = {
   async sender(rest) {
     return { endpoint: zfsSender({ root: zfsRoot(rest) }), close: nothingToClose };
   },
-  async receiver(rest) {
-    return { endpoint: zfsReceiver({ root: zfsRoot(rest) }), close: nothingToClose };
+  async receiver(rest, options = {}) {
+    const trustStreamProperties = options.trustStreamProperties === true;
+    return {
+      endpoint: zfsReceiver({ root: zfsRoot(rest), trustStreamProperties }),
+      close: nothingToClose,
+    };
   },
 };
 
@@ -145,9 +155,17 @@ export async function openEndpoint<R extends EndpointRole>(
   spec: string,
   role: R,
   schemes: readonly EndpointScheme[] = SCHEMES,
+  receiverOptions: ReceiverOptions = {},
 ): Promise<OpenedEndpoint<R extends 'sender' ? Sender : Receiver>> {
   const { scheme, rest } = schemeOf(spec, schemes);
-  const opened = role === 'sender' ? await scheme.sender(rest) : await scheme.receiver(rest);
+  if (receiverOptions.trustStreamProperties === true && scheme.scheme !== 'zfs') {
+    throw new UsageError(
+      `--trust-stream-properties applies to a zfs: receiver only, not to "${spec}" ` +
+        '(a server started with xrepl serve decides for itself)',
+    );
+  }
+  const opened =
+    role === 'sender' ? await scheme.sender(rest) : await scheme.receiver(rest, receiverOptions);
   return opened as OpenedEndpoint<R extends 'sender' ? Sender : Receiver>;
 }
 

@@ -17,8 +17,11 @@ export interface CliIO {
   /** Terminal width and height (used on a TTY; defaults 100 x 30). */
   columns?: number;
   rows?: number;
-  /** Calls `listener` on every Ctrl-C (SIGINT); returns the function that unsubscribes. */
-  onInterrupt(listener: () => void): () => void;
+  /**
+   * Calls `listener` on every Ctrl-C (SIGINT) and termination request (SIGTERM, e.g. from a
+   * service manager), with the signal's name; returns the function that unsubscribes.
+   */
+  onInterrupt(listener: (signal?: InterruptSignal) => void): () => void;
   /** Leaves at once with `code` (a second Ctrl-C). */
   exit(code: number): void;
   /** Milliseconds since the epoch (default `Date.now`). */
@@ -44,7 +47,10 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-/** The real process: its streams, SIGINT, `process.exit`. */
+/** The signals a command stops cleanly on. */
+export type InterruptSignal = 'SIGINT' | 'SIGTERM';
+
+/** The real process: its streams, SIGINT and SIGTERM, `process.exit`. */
 export function processIO(): CliIO {
   return {
     stdout: process.stdout,
@@ -53,8 +59,14 @@ export function processIO(): CliIO {
     columns: process.stdout.columns,
     rows: process.stdout.rows,
     onInterrupt(listener) {
-      process.on('SIGINT', listener);
-      return () => process.off('SIGINT', listener);
+      const onInt = (): void => listener('SIGINT');
+      const onTerm = (): void => listener('SIGTERM');
+      process.on('SIGINT', onInt);
+      process.on('SIGTERM', onTerm);
+      return () => {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+      };
     },
     exit(code) {
       process.exit(code);

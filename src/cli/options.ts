@@ -77,3 +77,13 @@ export function parseLogLevel(text: string): LogLevel {
   }
   return level;
 }
+
+/** Help of `--trust-stream-properties` (replicate and serve). */
+export const TRUST_HELP =
+  'zfs: receiver: accept streams carrying dataset properties (zfs send -p) and keep them, ' +
+  'mountpoint and setuid included (trusted senders only)';
+
+/** Logged when a receiver trusts its senders' stream properties. */
+export const TRUST_WARNING =
+  'stream properties trusted (--trust-stream-properties): a sender may set mountpoint, setuid ' +
+  'and any other property of the filesystems it sends';

@@ -13,6 +13,8 @@ import {
   parseInitialPolicy,
   parseInteger,
   parsePort,
+  TRUST_HELP,
+  TRUST_WARNING,
   type LogLevel,
 } from './options.js';
 import {
@@ -34,6 +36,7 @@ export interface ReplicateOptions {
   json?: boolean;
   visualize?: number;
   record?: string;
+  trustStreamProperties?: boolean;
   logLevel: LogLevel;
 }
 
@@ -54,13 +57,17 @@ async function replicateCommand(options: ReplicateOptions, ctx: CommandContext):
   try {
     const sender = await openEndpoint(options.from, 'sender', ctx.schemes);
     opened.push(sender);
-    const receiver = await openEndpoint(options.to, 'receiver', ctx.schemes);
+    const trustStreamProperties = options.trustStreamProperties === true;
+    const receiver = await openEndpoint(options.to, 'receiver', ctx.schemes, {
+      trustStreamProperties,
+    });
     opened.push(receiver);
     const planner = createPlanner(sender.endpoint, receiver.endpoint, { initial: options.initial });
     const logger = createLogger(options.logLevel, io.stderr, {
       readable: io.isTTY,
       print: (write) => display.print(write),
     });
+    if (trustStreamProperties) logger.warn({ receiver: options.to }, TRUST_WARNING);
     visualizer = await openVisualizer(
       options.visualize,
       options.record,
@@ -126,6 +133,7 @@ export function registerReplicate(program: Command, ctx: CommandContext): void {
       ),
     )
     .option('--record <file>', 'record the run for `xrepl visualize --replay <file>`')
+    .option('--trust-stream-properties', TRUST_HELP)
     .addHelpText('after', `\n${endpointHelp(ctx.schemes)}`)
     .action(async (_options: unknown, command: Command) => {
       ctx.exit(await replicateCommand(command.optsWithGlobals<ReplicateOptions>(), ctx));

@@ -65,19 +65,20 @@ export async function runReplication(options: RunOptions): Promise<Report> {
 }
 
 /**
- * Ctrl-C handling for one command: the first aborts `signal` (the run stops cleanly, exit
- * 130), the second leaves at once.
+ * Ctrl-C (and SIGTERM) handling for one command: the first aborts `signal` (the run stops
+ * cleanly, endpoints are closed and a memory receiver's fixture saved, exit 130), the second
+ * leaves at once.
  */
 export function interruptible(io: CliIO): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
-  const dispose = io.onInterrupt(() => {
+  const dispose = io.onInterrupt((signal = 'SIGINT') => {
     if (controller.signal.aborted) {
       io.stderr.write('interrupted again: exiting now\n');
       io.exit(EXIT.interrupted);
       return;
     }
     io.stderr.write('interrupted: stopping cleanly (press Ctrl-C again to exit at once)\n');
-    controller.abort(new Error('interrupted by the user (SIGINT)'));
+    controller.abort(new Error(`interrupted by the user (${signal})`));
   });
   return { signal: controller.signal, dispose };
 }

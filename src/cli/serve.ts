@@ -1,8 +1,10 @@
 /**
  * `xrepl serve --listen HOST:PORT (--zfs ROOT | --memory FIXTURE) --role sender|receiver
- * [--tls-cert F --tls-key F [--tls-ca F]] [--insecure-listen-anywhere]`: serves one local
- * endpoint over gRPC until Ctrl-C. With `--tls-ca`, clients need a certificate signed by it,
- * and a receiver keeps each client's datasets under `<root>/<common name>`.
+ * [--tls-cert F --tls-key F [--tls-ca F]] [--insecure-listen-anywhere]
+ * [--trust-stream-properties]`: serves one local endpoint over gRPC until Ctrl-C. With
+ * `--tls-ca`, clients need a certificate signed by it, and a receiver keeps each client's
+ * datasets under `<root>/<common name>`. A zfs receiver refuses streams carrying properties
+ * unless `--trust-stream-properties` (logged as a warning).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
@@ -15,7 +17,7 @@ import { loadServerTls } from '../transport/tls.js';
 import type { CommandContext } from './context.js';
 import { EXIT, UsageError } from './io.js';
 import { createLogger } from './logger.js';
-import type { LogLevel } from './options.js';
+import { TRUST_HELP, TRUST_WARNING, type LogLevel } from './options.js';
 import { interruptible } from './run.js';
 
 export interface ServeCommandOptions {
@@ -27,6 +29,7 @@ export interface ServeCommandOptions {
   tlsKey?: string;
   tlsCa?: string;
   insecureListenAnywhere?: boolean;
+  trustStreamProperties?: boolean;
   logLevel: LogLevel;
 }
 
@@ -82,13 +85,14 @@ function memoryBackend(spec: string, role: 'sender' | 'receiver'): Backend {
   };
 }
 
-function zfsBackend(root: string): Backend {
+function zfsBackend(root: string, trustStreamProperties: boolean): Backend {
   checkedRoot(root, '--zfs');
   return {
     sender: () => zfsSender({ root }),
     receiver: (base, identity) =>
       zfsReceiver({
         root: identity === undefined ? (base ?? root) : `${base ?? root}/${identity}`,
+        trustStreamProperties,
       }),
     defaultRoot: root,
     close: () => undefined,
@@ -120,9 +124,13 @@ async function serveCommand(options: ServeCommandOptions, ctx: CommandContext): 
   if (options.tlsCa !== undefined && options.tlsCert === undefined) {
     throw new UsageError('--tls-ca (client certificates) needs --tls-cert and --tls-key');
   }
+  const trustStreamProperties = options.trustStreamProperties === true;
+  if (trustStreamProperties && (options.zfs === undefined || options.role !== 'receiver')) {
+    throw new UsageError('--trust-stream-properties applies to --role receiver with --zfs only');
+  }
   const backend =
     options.zfs !== undefined
-      ? zfsBackend(options.zfs)
+      ? zfsBackend(options.zfs, trustStreamProperties)
       : memoryBackend(options.memory as string, options.role);
   const tls =
     options.tlsCert !== undefined && options.tlsKey !== undefined
@@ -134,11 +142,13 @@ async function serveCommand(options: ServeCommandOptions, ctx: CommandContext): 
           throw new UsageError((cause as Error).message, { cause });
         })
       : undefined;
+  const logger = createLogger(options.logLevel, io.stderr, { readable: io.isTTY });
+  if (trustStreamProperties) logger.warn({ root: options.zfs }, TRUST_WARNING);
   const common = {
     listen: options.listen,
     ...(tls !== undefined && { tls }),
     insecureListenAnywhere: options.insecureListenAnywhere === true,
-    logger: createLogger(options.logLevel, io.stderr, { readable: io.isTTY }),
+    logger,
   };
   // A sender serves every (authenticated) client alike; a receiver keeps clients apart.
   const serveOptions: ServeOptions =
@@ -185,6 +195,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .option('--tls-key <file>', 'server private key (PEM)')
     .option('--tls-ca <file>', 'CA of client certificates: requires them (mutual TLS)')
     .option('--insecure-listen-anywhere', 'allow plaintext beyond loopback (trusted networks only)')
+    .option('--trust-stream-properties', TRUST_HELP)
     .action(async (_options: unknown, command: Command) => {
       ctx.exit(await serveCommand(command.optsWithGlobals<ServeCommandOptions>(), ctx));
     });

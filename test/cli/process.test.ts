@@ -1,5 +1,9 @@
 /** The built `xrepl` as a child process: exit codes and a real SIGINT. */
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryPool } from '../../src/endpoints/memory/index.js';
 import { buildCli, type BuiltCli } from './build.js';
 
 interface Finished {
@@ -62,5 +66,28 @@ describe('xrepl as a process', () => {
     expect(result.code).toBe(130);
     expect(result.stderr).toMatch(/^interrupted: stopping cleanly/m);
     expect(result.stdout).toMatch(/^cancelled: \d+ filesystems?, /m);
+  });
+
+  test('SIGTERM stops a memory receiver cleanly: its fixture is saved, exit 130', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xrepl-sigterm-'));
+    const fixture = join(dir, 'received.json');
+    try {
+      let sent = false;
+      const result = await xrepl(
+        cli,
+        ['serve', '--listen', '127.0.0.1:0', '--role', 'receiver', '--memory', fixture],
+        (stdout, child) => {
+          if (!sent && /serving a receiver at/.test(stdout)) {
+            sent = true;
+            child.kill('SIGTERM');
+          }
+        },
+      );
+      expect(result.code).toBe(130);
+      expect(existsSync(fixture)).toBe(true);
+      expect(() => MemoryPool.fromFixture(readFileSync(fixture, 'utf8'))).not.toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

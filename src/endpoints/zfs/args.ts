@@ -99,16 +99,23 @@ export interface RecvOptions {
   force: boolean;
   /** `-s`: keep a partial receive for resuming (pools with resume tokens). */
   resumable: boolean;
+  /** `-o name=value` each: properties the receive sets (pools whose recv has `-o`). */
+  properties?: Readonly<Record<string, string>>;
 }
 
-/** argv of `zfs recv -u [-s] [-F] target@to`: never mounted, the snapshot named explicitly. */
+/**
+ * argv of `zfs recv -u [-s] [-F] [-o name=value]... target@to`: never mounted, the snapshot
+ * named explicitly.
+ */
 export function recvArgs(target: string, to: FilesystemVersion, options: RecvOptions): string[] {
   assertVersionName(to, 'snapshot name');
+  const properties = Object.entries(options.properties ?? {});
   return [
     'recv',
     '-u',
     ...(options.resumable ? ['-s'] : []),
     ...(options.force ? ['-F'] : []),
+    ...properties.flatMap(([name, value]) => ['-o', `${name}=${value}`]),
     `${target}@${to.name}`,
   ];
 }

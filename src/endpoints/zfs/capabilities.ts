@@ -15,6 +15,8 @@ export interface ZfsCapabilities {
   resumeTokens: boolean;
   /** `zfs send -n -P` size estimates. */
   sendDryRun: boolean;
+  /** `zfs recv -o property=value` and `-x property` (OpenZFS; zfs-fuse has neither). */
+  recvProperties: boolean;
 }
 
 /** What a pool without any optional feature supports (zfs-fuse). */
@@ -23,6 +25,7 @@ export const MINIMAL_CAPABILITIES: ZfsCapabilities = Object.freeze({
   bookmarks: false,
   resumeTokens: false,
   sendDryRun: false,
+  recvProperties: false,
 });
 
 /** The pool of a dataset name: its first component. */
@@ -64,14 +67,28 @@ export function parseSendUsage(usage: string): { dryRun: boolean; resume: boolea
   };
 }
 
+/**
+ * Whether `zfs recv` takes `-o property=value` and `-x property`, read from the usage it prints
+ * when called without arguments (zfs-fuse: `receive [-vnF] <filesystem|volume|snapshot>`).
+ */
+export function parseRecvUsage(usage: string): { properties: boolean } {
+  // `zfs receive` prints only its own synopses: OpenZFS lists `[-o <property>=<value>] ...
+  // [-x <property>] ...` in them.
+  return { properties: /\[-o [^\]]+\]/.test(usage) && /\[-x [^\]]+\]/.test(usage) };
+}
+
 function featureOn(value: string | undefined): boolean {
   return value === 'enabled' || value === 'active';
 }
 
-async function sendUsage(exec: ZfsExec, signal: AbortSignal): Promise<string> {
+async function usageOf(
+  exec: ZfsExec,
+  command: 'send' | 'receive',
+  signal: AbortSignal,
+): Promise<string> {
   try {
-    // Without arguments zfs send prints its usage and fails; the usage is what we want.
-    const { stderr } = await exec.run('zfs', ['send'], signal);
+    // Without arguments a zfs command prints its usage and fails; the usage is what we want.
+    const { stderr } = await exec.run('zfs', [command], signal);
     return stderr;
   } catch (err) {
     if (err instanceof ZfsError) return err.stderr;
@@ -98,7 +115,7 @@ async function poolFeatures(
   }
 }
 
-/** Asks zpool and zfs what `pool` supports (three or four quick commands). */
+/** Asks zpool and zfs what `pool` supports (four or five quick commands). */
 export async function probeCapabilities(
   exec: ZfsExec,
   pool: string,
@@ -106,10 +123,17 @@ export async function probeCapabilities(
 ): Promise<ZfsCapabilities> {
   const { stdout } = await exec.run('zpool', ['get', 'version', pool], signal);
   const poolVersion = parsePoolVersion(parseZpoolGet(stdout).get('version'));
-  const usage = parseSendUsage(await sendUsage(exec, signal));
+  const usage = parseSendUsage(await usageOf(exec, 'send', signal));
+  const recvProperties = parseRecvUsage(await usageOf(exec, 'receive', signal)).properties;
   if (poolVersion !== 'feature-flags') {
     // Bookmarks and resumable streams need pool features, which legacy pools do not have.
-    return { poolVersion, bookmarks: false, resumeTokens: false, sendDryRun: usage.dryRun };
+    return {
+      poolVersion,
+      bookmarks: false,
+      resumeTokens: false,
+      sendDryRun: usage.dryRun,
+      recvProperties,
+    };
   }
   const features = await poolFeatures(exec, pool, signal);
   return {
@@ -117,6 +141,7 @@ export async function probeCapabilities(
     bookmarks: featureOn(features.get('feature@bookmarks')),
     resumeTokens: usage.resume && featureOn(features.get('feature@extensible_dataset')),
     sendDryRun: usage.dryRun,
+    recvProperties,
   };
 }
 

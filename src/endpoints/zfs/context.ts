@@ -27,6 +27,13 @@ export interface ZfsEndpointOptions {
   exec?: ZfsExec;
   /** Known capabilities: skips the probe. */
   capabilities?: ZfsCapabilities;
+  /**
+   * Receiver only: accept streams that carry dataset properties (`zfs send -p`, `-R`) and keep
+   * them, and leave the filesystems it creates as zfs makes them. Default false: such streams
+   * are refused and new filesystems get `canmount=noauto setuid=off exec=off devices=off`
+   * (property-policy.ts). Only for senders trusted as much as root on the receiving host.
+   */
+  trustStreamProperties?: boolean;
 }
 
 /** The shared state of one endpoint. */

@@ -1,6 +1,7 @@
 /**
  * The receiving side of the zfs CLI backend (`zfs:<root>`): `zfs recv -u` below its root,
- * placeholders for missing parents, and nothing left behind by a failed receive.
+ * placeholders for missing parents, nothing left behind by a failed receive, and no stream
+ * property that reaches outside the root (property-policy.ts).
  */
 import type { Readable } from 'node:stream';
 import type { ReceiveReq, Receiver } from '../types.js';
@@ -8,27 +9,15 @@ import { assertRelativePath, joinRoot } from '../paths.js';
 import { assertVersionName, recvArgs } from './args.js';
 import { zfsContext, type ZfsContext, type ZfsEndpointOptions } from './context.js';
 import type { DatasetRecord } from './list.js';
-import { clearPlaceholder, ensureParents } from './placeholders.js';
+import { assertPlaceholderEmpty, clearPlaceholder, ensureParents } from './placeholders.js';
 import { pollUntil } from './poll.js';
-import { pipeIntoRecv } from './recv-pipe.js';
-
-/** Bound on waiting for a destroyed stream to close (a send stream closes once zfs exited). */
-const STREAM_CLOSE_TIMEOUT_MS = 10_000;
-
-/** Destroys `stream` and resolves when it has closed (bounded: a foreign stream may never). */
-async function destroyAndSettle(stream: Readable): Promise<void> {
-  stream.destroy();
-  if (stream.closed) return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, STREAM_CLOSE_TIMEOUT_MS);
-    function done(): void {
-      clearTimeout(timer);
-      stream.off('close', done);
-      resolve();
-    }
-    stream.once('close', done);
-  });
-}
+import {
+  assertNoStreamProperties,
+  CONFINED_PROPERTIES,
+  setPropertyCommands,
+} from './property-policy.js';
+import { destroyAndSettle, pipeIntoRecv } from './recv-pipe.js';
+import { peekStreamHeader } from './stream-header.js';
 
 /** Bound on waiting for zfs-fuse's daemon to discard a killed receive (see discarded()). */
 const DISCARD_TIMEOUT_MS = 10_000;
@@ -59,22 +48,34 @@ async function receiveInto(
   req: ReceiveReq,
   stream: Readable,
   signal: AbortSignal,
+  trusted: boolean,
 ): Promise<void> {
   assertRelativePath(req.filesystem);
   assertVersionName(req.to, 'snapshot name');
   signal.throwIfAborted();
   const target = joinRoot(ctx.root, req.filesystem);
+  // Before any command: a stream whose properties could escape the root changes nothing.
+  if (!trusted) assertNoStreamProperties(await peekStreamHeader(stream, signal), target);
   const caps = await ctx.capabilities(signal);
   const before = (await ctx.list(target, signal, 1)) ?? [];
   const existing = before.find((r) => r.name === target);
+  // -F only into a placeholder without snapshots or data of its own: only -F may replace it.
+  // Anywhere else zfs must refuse a modified or diverged destination.
+  const force = existing?.placeholder === true && !hasSnapshots(before, target);
+  if (force) await assertPlaceholderEmpty(ctx, target, signal);
   if (existing === undefined) await ensureParents(ctx, req.filesystem, signal);
   if (req.clearResumeToken && existing?.resumeToken !== undefined && caps.resumeTokens) {
     await ctx.exec.run('zfs', ['recv', '-A', target], signal);
   }
-  // -F only into an empty placeholder: it holds nothing of ours, and only -F may replace it.
-  // Anywhere else zfs must refuse a modified or diverged destination.
-  const force = existing?.placeholder === true && !hasSnapshots(before, target);
-  const args = recvArgs(target, req.to, { force, resumable: caps.resumeTokens });
+  // A full receive creates the filesystem (or replaces a placeholder): it gets the policy's
+  // properties, by the receive itself where zfs recv has -o, else right after it.
+  const creates = existing === undefined || force;
+  const confine = creates && !trusted;
+  const args = recvArgs(target, req.to, {
+    force,
+    resumable: caps.resumeTokens,
+    ...(confine && caps.recvProperties && { properties: CONFINED_PROPERTIES }),
+  });
   const proc = ctx.exec.start('zfs', args);
   try {
     await pipeIntoRecv(proc, stream, signal);
@@ -93,12 +94,24 @@ async function receiveInto(
     }
     throw err;
   }
-  if (force) await clearPlaceholder(ctx, target, signal);
+  if (confine) {
+    for (const set of setPropertyCommands(caps, CONFINED_PROPERTIES, target)) {
+      await ctx.exec.run('zfs', set, signal).catch((err: unknown) => {
+        throw new Error(
+          `received ${target}@${req.to.name} but could not set ${set[1]} on it; set it yourself ` +
+            `(zfs ${set.join(' ')}) before mounting ${target}`,
+          { cause: err },
+        );
+      });
+    }
+  }
+  if (force) await clearPlaceholder(ctx, target, signal, trusted ? 'on' : undefined);
 }
 
 /**
  * A Receiver over the local `zfs` command: stores the root-relative filesystem `a/b` as
- * `<root>/a/b`, never outside the root (hostile paths are refused before any command runs).
+ * `<root>/a/b`, never outside the root (hostile paths are refused before any command runs),
+ * and refuses streams carrying properties unless `options.trustStreamProperties`.
  *
  * @example
  * const receiver = zfsReceiver({ root: 'backup/host1' });
@@ -106,6 +119,7 @@ async function receiveInto(
  */
 export function zfsReceiver(options: ZfsEndpointOptions): Receiver {
   const ctx = zfsContext(options);
+  const trusted = options.trustStreamProperties === true;
   return {
     listFilesystems: (signal) => ctx.listFilesystems(signal, true),
     listFilesystemVersions: (fs, signal) => ctx.listFilesystemVersions(fs, signal),
@@ -116,7 +130,7 @@ export function zfsReceiver(options: ZfsEndpointOptions): Receiver {
       const keepError = (): void => {};
       stream.on('error', keepError);
       try {
-        await receiveInto(ctx, req, stream, signal);
+        await receiveInto(ctx, req, stream, signal, trusted);
       } catch (err) {
         // The sender's zfs send must not wait forever for a reader: stop it, and wait until
         // it is gone, so no process outlives the call.

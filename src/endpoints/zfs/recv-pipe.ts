@@ -33,6 +33,24 @@ export async function stopProcess(proc: ZfsProcess, graceMs: number): Promise<vo
   await proc.exited.catch(() => undefined);
 }
 
+/** Bound on waiting for a destroyed stream to close (a send stream closes once zfs exited). */
+const STREAM_CLOSE_TIMEOUT_MS = 10_000;
+
+/** Destroys `stream` and resolves when it has closed (bounded: a foreign stream may never). */
+export async function destroyAndSettle(stream: Readable): Promise<void> {
+  stream.destroy();
+  if (stream.closed) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, STREAM_CLOSE_TIMEOUT_MS);
+    function done(): void {
+      clearTimeout(timer);
+      stream.off('close', done);
+      resolve();
+    }
+    stream.once('close', done);
+  });
+}
+
 /** Waits for the exit of a recv that has all its input; an abort meanwhile stops it. */
 async function awaitExit(proc: ZfsProcess, signal: AbortSignal, graceMs: number): Promise<ZfsExit> {
   const onAbort = (): void => {
@@ -49,6 +67,10 @@ async function awaitExit(proc: ZfsProcess, signal: AbortSignal, graceMs: number)
 
 /**
  * Pipes `stream` into `proc` (a started `zfs recv`) and resolves when zfs received it all.
+ * Success is zfs recv's exit status 0: it reads up to the stream's end record and checks it,
+ * so a stream cut short never passes, while a complete one passes even when its end-of-stream
+ * (zfs send's exit, gRPC's trailers) comes after recv has exited and closed its stdin (the
+ * pipe then fails with a premature close; the stream is destroyed and waited for).
  * Rejects, once the recv process is gone, with: `signal.reason` on abort; the stream's own
  * error when the stream failed first (e.g. the sender's ZfsError, kept as is so that its class
  * survives); else a ZfsError with recv's stderr. `stream` is destroyed on any failure.
@@ -95,6 +117,11 @@ export async function pipeIntoRecv(
     throw pipeError ?? err; // never started
   }
   if (exit.exitCode === 0 && pipeError === undefined) return;
+  if (exit.exitCode === 0 && !signal.aborted) {
+    // Complete, but the pipe failed after the last byte: no process may outlive the call.
+    await destroyAndSettle(stream);
+    return;
+  }
   if (signal.aborted) throw signal.reason;
   if (first?.side === 'source') throw first.error;
   if (exit.exitCode !== 0) throw new ZfsError(proc.command, exit, { cause: pipeError });

@@ -4,6 +4,7 @@ import {
   capabilityCache,
   MINIMAL_CAPABILITIES,
   parsePoolVersion,
+  parseRecvUsage,
   parseSendUsage,
   parseZpoolGet,
   poolOf,
@@ -21,6 +22,7 @@ function zfsFuse(program: string, args: string[]): FakeAnswer {
     return { stdout: 'NAME      PROPERTY  VALUE    SOURCE\ntank  version   23       default\n' };
   }
   if (command === 'zfs send') return { exitCode: 2, stderr: sample('zfs-fuse-send-usage.txt') };
+  if (command === 'zfs receive') return { exitCode: 2, stderr: sample('zfs-fuse-recv-usage.txt') };
   return { exitCode: 2, stderr: `bad property list: invalid property '${args[1]}'\n` };
 }
 
@@ -31,6 +33,7 @@ function openZfs(program: string, args: string[]): FakeAnswer {
     return { stdout: 'NAME  PROPERTY  VALUE    SOURCE\ntank  version   -        default\n' };
   }
   if (command === 'zfs send') return { exitCode: 2, stderr: sample('openzfs-send-usage.txt') };
+  if (command === 'zfs receive') return { exitCode: 2, stderr: sample('openzfs-recv-usage.txt') };
   if (command === 'zpool get feature@bookmarks,feature@extensible_dataset tank') {
     return {
       stdout:
@@ -73,11 +76,16 @@ describe('capability detection', () => {
     });
   });
 
+  test('receive usage: OpenZFS sets and excludes properties (-o, -x); zfs-fuse cannot', () => {
+    expect(parseRecvUsage(sample('zfs-fuse-recv-usage.txt'))).toEqual({ properties: false });
+    expect(parseRecvUsage(sample('openzfs-recv-usage.txt'))).toEqual({ properties: true });
+  });
+
   test('zfs-fuse (pool version 23): no bookmarks, no resume tokens, no size estimates', async () => {
     const exec = fakeExec(zfsFuse);
     await expect(probeCapabilities(exec, 'tank', signal)).resolves.toEqual(MINIMAL_CAPABILITIES);
     // Legacy pools have no features to ask about.
-    expect(exec.commands()).toEqual(['zpool get version tank', 'zfs send']);
+    expect(exec.commands()).toEqual(['zpool get version tank', 'zfs send', 'zfs receive']);
   });
 
   test('OpenZFS with feature flags: bookmarks, resume tokens and size estimates', async () => {
@@ -86,6 +94,7 @@ describe('capability detection', () => {
       bookmarks: true,
       resumeTokens: true,
       sendDryRun: true,
+      recvProperties: true,
     });
   });
 
@@ -94,7 +103,7 @@ describe('capability detection', () => {
     const capabilities = capabilityCache(exec, 'tank');
     await capabilities(signal);
     await capabilities(signal);
-    expect(exec.commands()).toEqual(['zpool get version tank', 'zfs send']);
+    expect(exec.commands()).toEqual(['zpool get version tank', 'zfs send', 'zfs receive']);
   });
 
   test('a failed probe is not cached: the next call probes again', async () => {

@@ -20,16 +20,45 @@ function rows(name: string, type: string, placeholder = `-${T}-`): string {
     .join('\n');
 }
 
-/** A fake zfs knowing which datasets exist (with their listing output). */
-function datasets(known: Record<string, string>) {
+/** What a placeholder's `zfs get -o property,value` says: untouched since its creation. */
+const EMPTY_PLACEHOLDER = {
+  mounted: 'no',
+  canmount: 'off',
+  referenced: '114688',
+  'xrepl:placeholder-referenced': '114688',
+};
+
+/**
+ * A fake zfs knowing which datasets exist (with their listing output); `created` datasets
+ * exist from their `zfs create` on, with the size of an empty filesystem.
+ */
+function datasets(
+  known: Record<string, string>,
+  properties: Record<string, string> = EMPTY_PLACEHOLDER,
+) {
+  const created = new Set<string>();
   return (program: string, args: string[]): FakeAnswer => {
     const dataset = args.at(-1) ?? '';
+    if (args[0] === 'create') created.add(dataset);
+    if (args.join(' ') === `get -Hp -o value referenced ${dataset}`) {
+      return created.has(dataset) ? { stdout: '114688\n' } : missing(dataset);
+    }
+    if (args[0] === 'get' && args[3] === 'property,value') {
+      const rows = Object.entries(properties).map(([k, v]) => `${k}${T}${v}\n`);
+      return { stdout: rows.join('') };
+    }
     if (args[0] === 'get' || args[0] === 'list') {
       return dataset in known ? { stdout: known[dataset] } : missing(dataset);
     }
     return {};
   };
 }
+
+/** The commands confining a new filesystem where zfs recv has no -o (zfs-fuse). */
+const confined = (dataset: string): string[] =>
+  ['canmount=noauto', 'setuid=off', 'exec=off', 'devices=off'].map(
+    (p) => `zfs set ${p} ${dataset}`,
+  );
 
 function bytes(n: number): Readable {
   return Readable.from([Buffer.alloc(n, 7)]);
@@ -48,6 +77,7 @@ describe('receive: which commands, in which order', () => {
       `${LIST} b/h/home/alice`,
       'zfs list -H -o name b/h/home',
       'zfs recv -u b/h/home/alice@s1',
+      ...confined('b/h/home/alice'),
     ]);
   });
 
@@ -65,8 +95,13 @@ describe('receive: which commands, in which order', () => {
       'zfs list -H -o name b/h/x',
       'zfs list -H -o name b/h',
       'zfs create -o xrepl:placeholder=on -o canmount=off b/h/x',
+      'zfs get -Hp -o value referenced b/h/x',
+      'zfs set xrepl:placeholder-referenced=114688 b/h/x',
       'zfs create -o xrepl:placeholder=on -o canmount=off b/h/x/y',
+      'zfs get -Hp -o value referenced b/h/x/y',
+      'zfs set xrepl:placeholder-referenced=114688 b/h/x/y',
       'zfs recv -u b/h/x/y/z@s1',
+      ...confined('b/h/x/y/z'),
     ]);
   });
 
@@ -87,7 +122,7 @@ describe('receive: which commands, in which order', () => {
     expect(stream.destroyed).toBe(true);
   });
 
-  test('into an empty placeholder: recv -F, then the mark is cleared', async () => {
+  test('into an empty placeholder: its emptiness checked, recv -F, then the marks are cleared', async () => {
     const exec = fakeExec(datasets({ 'b/h/home': rows('b/h/home', 'filesystem', `on${T}local`) }));
     const receiver = zfsReceiver({ root: 'b/h', exec, capabilities: MINIMAL_CAPABILITIES });
     await receiver.receive(
@@ -97,10 +132,55 @@ describe('receive: which commands, in which order', () => {
     );
     expect(exec.commands()).toEqual([
       `${LIST} b/h/home`,
+      'zfs get -Hp -o property,value mounted,canmount,referenced,xrepl:placeholder-referenced b/h/home',
       'zfs recv -u -F b/h/home@s1',
+      ...confined('b/h/home'),
       'zfs inherit xrepl:placeholder b/h/home',
-      'zfs set canmount=on b/h/home',
+      'zfs inherit xrepl:placeholder-referenced b/h/home',
     ]);
+  });
+
+  test.each([
+    ['written to since its creation', { referenced: '118784' }, /references 118784 bytes, 114688/],
+    ['made mountable', { canmount: 'on' }, /canmount is on/],
+    ['mounted', { mounted: 'yes' }, /it is mounted/],
+  ])(
+    'a placeholder %s: refused naming it, before any receive (nothing destroyed without a flag)',
+    async (_what, changed, why) => {
+      const exec = fakeExec(
+        datasets(
+          { 'b/h/home': rows('b/h/home', 'filesystem', `on${T}local`) },
+          { ...EMPTY_PLACEHOLDER, ...changed },
+        ),
+      );
+      const receiver = zfsReceiver({ root: 'b/h', exec, capabilities: MINIMAL_CAPABILITIES });
+      const stream = bytes(10);
+      const failure = receiver.receive(
+        { filesystem: 'home', to: snap('s1'), clearResumeToken: false },
+        stream,
+        never,
+      );
+      await expect(failure).rejects.toThrow(
+        /^refusing to replace placeholder b\/h\/home with a full receive: it may hold data of its own/,
+      );
+      await expect(failure).rejects.toThrow(why);
+      expect(exec.calls.filter((c) => c.kind === 'start')).toEqual([]);
+      expect(stream.destroyed).toBe(true);
+    },
+  );
+
+  test('a placeholder made by an older xrepl (no recorded size): empty while never mountable', async () => {
+    const { 'xrepl:placeholder-referenced': _recorded, ...older } = EMPTY_PLACEHOLDER;
+    const exec = fakeExec(
+      datasets({ 'b/h/home': rows('b/h/home', 'filesystem', `on${T}local`) }, older),
+    );
+    const receiver = zfsReceiver({ root: 'b/h', exec, capabilities: MINIMAL_CAPABILITIES });
+    await receiver.receive(
+      { filesystem: 'home', to: snap('s1'), clearResumeToken: false },
+      bytes(10),
+      never,
+    );
+    expect(exec.commands()).toContain('zfs recv -u -F b/h/home@s1');
   });
 
   test('into an existing filesystem: no -F, so zfs refuses a modified or diverged destination', async () => {
@@ -121,6 +201,7 @@ describe('receive: which commands, in which order', () => {
       bookmarks: true,
       resumeTokens: true,
       sendDryRun: true,
+      recvProperties: true,
     };
     const listing = [
       rows('b/h/home', 'filesystem'),

@@ -13,6 +13,7 @@ const OPENZFS: ZfsCapabilities = {
   bookmarks: true,
   resumeTokens: true,
   sendDryRun: true,
+  recvProperties: true,
 };
 
 async function readAll(stream: Readable): Promise<Buffer> {
