@@ -18,9 +18,13 @@ import {
   type ServerLimits,
 } from '../../src/transport/index.js';
 import type { Logger } from '../../src/driver/types.js';
+import { MemoryPool, memoryReceiver, memorySender } from '../../src/endpoints/memory/index.js';
+import { createPlanner } from '../../src/planner/index.js';
+import { replicate } from '../../src/index.js';
+import { config } from '../helpers/driver.js';
 import { deferred, until } from '../helpers/deferred.js';
 import { createTestPki, type TestPki } from './certs.js';
-import { at, drain, Resources } from './helpers.js';
+import { at, drain, mismatches, Resources, sourceTree } from './helpers.js';
 
 const resources = new Resources();
 afterEach(() => resources.closeAll());
@@ -212,6 +216,41 @@ describe('a flood of Receive streams', () => {
     } finally {
       pki.remove();
     }
+  });
+});
+
+describe('the driver retries what the limit refused', () => {
+  test('4 steps at once against a limit of 1: refused steps come back in later attempts, the run ends done', async () => {
+    const src = sourceTree({ snapshots: 2 });
+    const dst = new MemoryPool({ seed: 'dst' });
+    // The first receive waits until another step has been refused, so a refusal surely happens.
+    const refused = deferred();
+    const logger = codesLogger();
+    const warn = logger.warn;
+    logger.warn = (obj) => {
+      warn(obj);
+      refused.resolve();
+    };
+    const inner = memoryReceiver(dst, 'backup');
+    const gated: Receiver = {
+      listFilesystems: (signal) => inner.listFilesystems(signal),
+      listFilesystemVersions: (fs, signal) => inner.listFilesystemVersions(fs, signal),
+      waitForConnectivity: (signal) => inner.waitForConnectivity(signal),
+      async receive(req, stream, signal) {
+        await refused.promise;
+        return inner.receive(req, stream, signal);
+      },
+    };
+    const server = await serveReceiver(gated, { receivesPerClient: 1 }, logger);
+    const receiver = resources.client(grpcReceiver(server.url));
+    const report = await replicate(
+      config({ stepQueueConcurrency: 4, maxAttempts: 20 }),
+      createPlanner(memorySender(src, 'tank'), receiver, { initial: 'all' }),
+    ).wait();
+    expect(report.state).toBe('done');
+    expect(logger.codes).toContain('RESOURCE_EXHAUSTED');
+    expect(report.attempts.length).toBeGreaterThan(1);
+    expect(mismatches(src, 'tank', dst, 'backup')).toEqual([]);
   });
 });
 
