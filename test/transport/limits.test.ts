@@ -143,10 +143,10 @@ describe('CallLimiter', () => {
 
   test('limits must be positive integers', () => {
     expect(resolveLimits()).toEqual({
-      receives: 32,
-      receivesPerClient: 8,
-      sends: 32,
-      sendsPerClient: 8,
+      receives: 6,
+      receivesPerClient: 4,
+      sends: 6,
+      sendsPerClient: 4,
       firstByteTimeoutMs: 10_000,
     });
     expect(() => resolveLimits({ receives: 0 })).toThrow(/invalid server limit receives: 0/);
