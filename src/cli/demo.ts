@@ -17,7 +17,7 @@ import { startServer } from '../transport/server.js';
 import type { CommandContext } from './context.js';
 import type { OpenedEndpoint } from './endpoints.js';
 import { demoPools, guidMismatches, RECEIVER_ROOT, SENDER_ROOT } from './demo-pools.js';
-import { EXIT, type CliIO } from './io.js';
+import { EXIT } from './io.js';
 import { createLogger } from './logger.js';
 import { parsePort, type LogLevel } from './options.js';
 import { countingReceiver, dropMidway } from './demo-faults.js';
@@ -29,12 +29,16 @@ import {
   openVisualizer,
   printOutcome,
   runReplication,
+  type VisualizerAccess,
+  untilInterrupted,
 } from './run.js';
 
 export interface DemoOptions {
   fast?: boolean;
   visualize?: number;
   record?: string;
+  /** Who may reach the visualizer beyond loopback (from `xrepl visualize --demo`). */
+  visualizer?: VisualizerAccess;
   logLevel: LogLevel;
 }
 
@@ -70,17 +74,11 @@ async function openDemoReceiver(
   };
 }
 
-/** Waits for Ctrl-C (the visualizer stays up after the demo until then). */
-function untilInterrupted(io: CliIO): Promise<void> {
-  return new Promise((resolve) => {
-    const dispose = io.onInterrupt(() => {
-      dispose();
-      resolve();
-    });
-  });
-}
-
-async function demoCommand(options: DemoOptions, ctx: CommandContext): Promise<number> {
+/**
+ * Runs the demo; with `visualize`, the visualizer stays up after a successful run until Ctrl-C.
+ * `xrepl visualize --demo` runs it too.
+ */
+export async function demoCommand(options: DemoOptions, ctx: CommandContext): Promise<number> {
   const { io } = ctx;
   const pace = options.fast ? PACE.fast : PACE.normal;
   const pools = demoPools({ unit: pace.unit });
@@ -101,7 +99,12 @@ async function demoCommand(options: DemoOptions, ctx: CommandContext): Promise<n
         `${pools.incremental.length} datasets are partly there already and go incremental\n` +
         `the receiver's connection will drop at ${DROP_AT * 100}% and the driver will retry\n`,
     );
-    visualizer = await openVisualizer(options.visualize, options.record, io.stdout);
+    visualizer = await openVisualizer(
+      options.visualize,
+      options.record,
+      io.stdout,
+      options.visualizer,
+    );
     const report = await runReplication({
       io,
       config: { stepQueueConcurrency: 4, maxAttempts: 5, reconnectHardFailTimeoutMs: 30_000 },

@@ -6,7 +6,11 @@
 import { replicate, type DriverConfig, type Replication } from '../driver/replicate.js';
 import type { Logger, Planner } from '../driver/types.js';
 import type { Report } from '../report/schema.js';
-import { startVisualizer, type Visualizer } from '../../visualizer/server/server.js';
+import {
+  startVisualizer,
+  type Visualizer,
+  type VisualizerOptions,
+} from '../../visualizer/server/server.js';
 import { clockOf, EXIT, type CliIO, type TextSink } from './io.js';
 import { createDisplay, type ProgressDisplay } from './progress/display.js';
 import { progressPacer } from '../report/pacer.js';
@@ -83,14 +87,28 @@ export function interruptible(io: CliIO): { signal: AbortSignal; dispose(): void
   return { signal: controller.signal, dispose };
 }
 
+/** Resolves on Ctrl-C (a visualizer stays up until then). */
+export function untilInterrupted(io: CliIO): Promise<void> {
+  return new Promise((resolve) => {
+    const dispose = io.onInterrupt(() => {
+      dispose();
+      resolve();
+    });
+  });
+}
+
+/** Who may reach a visualizer beyond loopback (`xrepl visualize --host/--allow-host`). */
+export type VisualizerAccess = Pick<VisualizerOptions, 'host' | 'allowedHosts'>;
+
 /** Starts the visualizer on `port` (if given), recording to `record` (if given); prints its URL. */
 export async function openVisualizer(
   port: number | undefined,
   record: string | undefined,
   notes: TextSink,
+  access: VisualizerAccess = {},
 ): Promise<Visualizer | null> {
   if (port === undefined && record === undefined) return null;
-  const visualizer = await startVisualizer({ port: port ?? 0 });
+  const visualizer = await startVisualizer({ port: port ?? 0, ...access });
   if (record !== undefined) {
     visualizer.record(record);
     notes.write(`recording the run to ${record} (replay: xrepl visualize --replay ${record})\n`);

@@ -1,10 +1,11 @@
 /**
  * `xrepl serve --listen HOST:PORT (--zfs ROOT | --memory FIXTURE) --role sender|receiver
  * [--tls-cert F --tls-key F [--tls-ca F]] [--insecure-listen-anywhere]
- * [--trust-stream-properties]`: serves one local endpoint over gRPC until Ctrl-C. With
- * `--tls-ca`, clients need a certificate signed by it, and a receiver keeps each client's
- * datasets under `<root>/<common name>`. A zfs receiver refuses streams carrying properties
- * unless `--trust-stream-properties` (logged as a warning).
+ * [--trust-stream-properties] [--max-receives N ...]`: serves one local endpoint over gRPC
+ * until Ctrl-C. With `--tls-ca`, clients need a certificate signed by it, and a receiver keeps
+ * each client's datasets under `<root>/<common name>`. A zfs receiver refuses streams carrying
+ * properties unless `--trust-stream-properties` (logged as a warning). Send and receive
+ * streams are bounded per client and overall.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
@@ -12,12 +13,19 @@ import { MemoryPool, memoryReceiver, memorySender } from '../endpoints/memory/in
 import { relativePathProblem } from '../endpoints/paths.js';
 import type { Receiver, Sender } from '../endpoints/types.js';
 import { zfsReceiver, zfsSender } from '../endpoints/zfs/index.js';
+import { DEFAULT_LIMITS } from '../transport/limits.js';
 import { startServer, type ClientInfo, type ServeOptions } from '../transport/server.js';
 import { loadServerTls } from '../transport/tls.js';
 import type { CommandContext } from './context.js';
 import { EXIT, UsageError } from './io.js';
 import { createLogger } from './logger.js';
-import { TRUST_HELP, TRUST_WARNING, type LogLevel } from './options.js';
+import {
+  TRUST_HELP,
+  TRUST_WARNING,
+  parseDuration,
+  parseInteger,
+  type LogLevel,
+} from './options.js';
 import { interruptible } from './run.js';
 
 export interface ServeCommandOptions {
@@ -30,6 +38,11 @@ export interface ServeCommandOptions {
   tlsCa?: string;
   insecureListenAnywhere?: boolean;
   trustStreamProperties?: boolean;
+  maxReceives: number;
+  maxReceivesPerClient: number;
+  maxSends: number;
+  maxSendsPerClient: number;
+  firstByteTimeout: number;
   logLevel: LogLevel;
 }
 
@@ -148,6 +161,13 @@ async function serveCommand(options: ServeCommandOptions, ctx: CommandContext): 
     listen: options.listen,
     ...(tls !== undefined && { tls }),
     insecureListenAnywhere: options.insecureListenAnywhere === true,
+    limits: {
+      receives: options.maxReceives,
+      receivesPerClient: options.maxReceivesPerClient,
+      sends: options.maxSends,
+      sendsPerClient: options.maxSendsPerClient,
+      firstByteTimeoutMs: options.firstByteTimeout,
+    },
     logger,
   };
   // A sender serves every (authenticated) client alike; a receiver keeps clients apart.
@@ -178,6 +198,14 @@ async function serveCommand(options: ServeCommandOptions, ctx: CommandContext): 
   }
 }
 
+/** A `--max-...` option: a positive integer, the excess refused with a status clients retry. */
+function limit(flags: string, description: string, key: keyof typeof DEFAULT_LIMITS): Option {
+  const option = flags.split(' ')[0] ?? flags;
+  return new Option(flags, `${description} (more are refused; clients retry)`)
+    .argParser((v) => parseInteger(v, option, 1))
+    .default(DEFAULT_LIMITS[key]);
+}
+
 /** Registers `serve`. */
 export function registerServe(program: Command, ctx: CommandContext): void {
   program
@@ -196,6 +224,26 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .option('--tls-ca <file>', 'CA of client certificates: requires them (mutual TLS)')
     .option('--insecure-listen-anywhere', 'allow plaintext beyond loopback (trusted networks only)')
     .option('--trust-stream-properties', TRUST_HELP)
+    .addOption(limit('--max-receives <n>', 'receive streams at once, all clients', 'receives'))
+    .addOption(
+      limit(
+        '--max-receives-per-client <n>',
+        'receive streams at once per client',
+        'receivesPerClient',
+      ),
+    )
+    .addOption(limit('--max-sends <n>', 'send streams at once, all clients', 'sends'))
+    .addOption(
+      limit('--max-sends-per-client <n>', 'send streams at once per client', 'sendsPerClient'),
+    )
+    .addOption(
+      new Option(
+        '--first-byte-timeout <duration>',
+        'end a receive whose first bytes have not come by then',
+      )
+        .argParser((v) => parseDuration(v, '--first-byte-timeout'))
+        .default(DEFAULT_LIMITS.firstByteTimeoutMs, `${DEFAULT_LIMITS.firstByteTimeoutMs / 1000}s`),
+    )
     .action(async (_options: unknown, command: Command) => {
       ctx.exit(await serveCommand(command.optsWithGlobals<ServeCommandOptions>(), ctx));
     });

@@ -14,6 +14,8 @@ export { grpcSender, grpcReceiver, GrpcSender, GrpcReceiver } from './client.js'
 export type { GrpcClientOptions } from './client.js';
 export { startServer } from './server.js';
 export type { ServeOptions, ServedEndpoint, RunningServer, ClientInfo } from './server.js';
+export { DEFAULT_LIMITS } from './limits.js';
+export type { ServerLimits } from './limits.js';
 export { GrpcEndpointError, GrpcTimeoutError, TlsCertificateError } from './errors.js';
 export { parseGrpcUrl, parseHostPort, parseServerAddress } from './address.js';
 export type { ClientTlsFiles, GrpcUrl, HostPort } from './address.js';

@@ -3,7 +3,8 @@
  * gRPC. Requests are validated with zod before the endpoint sees them; an endpoint's error
  * goes back with its own message and class (errors.ts). Under mutual TLS the client
  * certificate's common name is the client's identity and chooses its endpoint, so a receiver
- * keeps each client under `<root>/<identity>`.
+ * keeps each client under `<root>/<identity>`. Send and Receive streams are bounded per
+ * identity and overall (limits.ts), and a receive starts only once its first bytes arrive.
  */
 import {
   Server,
@@ -26,7 +27,8 @@ import type { Logger } from '../driver/types.js';
 import { errorMessage } from '../errors/classify.js';
 import type { Endpoint, ReceiveReq, Receiver, Sender } from '../endpoints/types.js';
 import { parseHostPort } from './address.js';
-import { endpointStatus, refusal } from './errors.js';
+import { endpointStatus, GrpcTimeoutError, refusal } from './errors.js';
+import { CallLimiter, resolveLimits, ServerBusyError, type ServerLimits } from './limits.js';
 import { service } from './protocol.js';
 import { asBuffer, InboundStream, writeChunks, writeMessage } from './streams.js';
 import { identityOf, isLoopback, serverCredentials, type ServerTls } from './tls.js';
@@ -62,6 +64,8 @@ export type ServeOptions = ServedEndpoint & {
   insecureListenAnywhere?: boolean;
   /** A stream with no progress for this long (the client stalled) fails (default 120 s). */
   streamIdleTimeoutMs?: number;
+  /** Streams at once per client and overall, and the first-byte deadline of a receive. */
+  limits?: ServerLimits;
   /** Keepalive ping interval (default 20 s) and how long to wait for its answer (default 10 s). */
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
@@ -86,6 +90,8 @@ function goneError(why: string): Error {
 
 class RequestError extends Error {}
 
+class IdentityError extends Error {}
+
 function parseRequest<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
@@ -96,18 +102,27 @@ function parseRequest<S extends z.ZodType>(schema: S, value: unknown, what: stri
 
 /** The status for a failed handler: refusals of the request, else the endpoint's error. */
 function statusOf(err: unknown): ReturnType<typeof endpointStatus> {
-  return err instanceof RequestError
-    ? refusal(status.INVALID_ARGUMENT, err.message)
-    : endpointStatus(err);
+  if (err instanceof RequestError) return refusal(status.INVALID_ARGUMENT, err.message);
+  if (err instanceof IdentityError) return refusal(status.PERMISSION_DENIED, err.message);
+  // Retried by the client: the error is classified temporary.
+  if (err instanceof ServerBusyError) return endpointStatus(err, status.RESOURCE_EXHAUSTED);
+  return endpointStatus(err);
 }
 
 class EndpointServer {
   readonly server: Server;
   private readonly running = new Map<AbortController, Promise<void>>();
   private readonly idleMs: number;
+  private readonly firstByteMs: number;
+  private readonly receives: CallLimiter;
+  private readonly sends: CallLimiter;
 
   constructor(private readonly options: ServeOptions) {
     this.idleMs = options.streamIdleTimeoutMs ?? 120_000;
+    const limits = resolveLimits(options.limits);
+    this.firstByteMs = limits.firstByteTimeoutMs;
+    this.receives = new CallLimiter('receive', limits.receives, limits.receivesPerClient);
+    this.sends = new CallLimiter('send', limits.sends, limits.sendsPerClient);
     this.server = new Server({
       'grpc.max_receive_message_length': MAX_REQUEST_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_RESPONSE_MESSAGE_BYTES,
@@ -128,41 +143,48 @@ class EndpointServer {
     await Promise.allSettled([...this.running.values()]);
   }
 
-  /** The endpoint for the caller of `call`, or a refusal when its identity is unusable. */
-  private endpointFor(call: ServerSurfaceCall): Endpoint {
-    let client: ClientInfo = { identity: undefined };
-    if (this.options.tls?.ca !== undefined) {
-      const found = identityOf(call.getAuthContext().sslPeerCertificate);
-      if ('problem' in found) throw new IdentityError(found.problem);
-      client = { identity: found.identity };
-    }
+  /** The caller of `call`, or a refusal when its identity is unusable. */
+  private clientOf(call: ServerSurfaceCall): ClientInfo {
+    if (this.options.tls?.ca === undefined) return { identity: undefined };
+    const found = identityOf(call.getAuthContext().sslPeerCertificate);
+    if ('problem' in found) throw new IdentityError(found.problem);
+    return { identity: found.identity };
+  }
+
+  private endpointFor(client: ClientInfo): Endpoint {
     const { endpoint } = this.options;
     return typeof endpoint === 'function' ? endpoint(client) : endpoint;
   }
 
   /**
    * Runs one handler with an AbortSignal that aborts when the call is cancelled (the client
-   * went away) or the server is killed; `reply` gets the error status if `body` throws.
+   * went away) or the server is killed; `reply` gets the error status if `body` throws. With
+   * `limiter`, the call first takes a place for its client, or is refused at once.
    */
   private handle(
     call: ServerSurfaceCall,
     what: string,
     body: (endpoint: Endpoint, signal: AbortSignal) => Promise<void>,
     reply: (status: ReturnType<typeof endpointStatus>) => void,
+    limiter?: CallLimiter,
   ): void {
     const controller = new AbortController();
     const cancelled = (): void =>
       controller.abort(goneError(`the client cancelled ${what} or went away`));
     call.once('cancelled', cancelled);
+    let release: (() => void) | undefined;
     const run = (async () => {
       try {
-        await body(this.endpointFor(call), controller.signal);
+        const client = this.clientOf(call);
+        if (limiter !== undefined) {
+          const key = client.identity ?? '';
+          release = limiter.tryAcquire(key);
+          if (release === undefined) throw limiter.busy(key);
+        }
+        await body(this.endpointFor(client), controller.signal);
       } catch (err) {
         if (controller.signal.aborted) return; // nobody is listening any more
-        const failure =
-          err instanceof IdentityError
-            ? refusal(status.PERMISSION_DENIED, err.message)
-            : statusOf(err);
+        const failure = statusOf(err);
         this.options.logger?.warn(
           {
             method: what,
@@ -174,6 +196,7 @@ class EndpointServer {
         );
         reply(failure);
       } finally {
+        release?.();
         call.off('cancelled', cancelled);
         this.running.delete(controller);
       }
@@ -256,6 +279,7 @@ class EndpointServer {
             call.end();
           },
           (failure) => call.emit('error', failure),
+          this.sends,
         ),
     };
   }
@@ -288,22 +312,35 @@ class EndpointServer {
               );
             };
             signal.addEventListener('abort', onAbort, { once: true });
+            // The receive (a `zfs recv`) starts only once its first bytes are here: a client
+            // that opens calls and sends nothing holds a place only until this deadline.
+            const firstBytes = setTimeout(
+              () =>
+                inbound.destroy(
+                  new GrpcTimeoutError(
+                    `receive: no data from the client within ${this.firstByteMs} ms`,
+                  ),
+                ),
+              this.firstByteMs,
+            );
             try {
               const req = await inbound.header;
+              await inbound.awaitData();
+              clearTimeout(firstBytes);
               await (endpoint as Receiver).receive(req, inbound, signal);
             } finally {
+              clearTimeout(firstBytes);
               signal.removeEventListener('abort', onAbort);
               inbound.destroy();
             }
             callback(null, {});
           },
           (failure) => callback(failure),
+          this.receives,
         ),
     };
   }
 }
-
-class IdentityError extends Error {}
 
 /**
  * Serves `options.endpoint` over gRPC until closed.

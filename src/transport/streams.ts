@@ -89,6 +89,8 @@ export class InboundStream<H> extends Readable {
   private wanted = false;
   private ended = false;
   private readonly watchdog: Watchdog;
+  /** Settles `awaitData()`: the first chunk after the header, or the end. */
+  private data: { promise: Promise<void>; resolve(): void; reject(err: unknown): void } | undefined;
 
   constructor(
     private readonly source: MessageSource,
@@ -111,6 +113,28 @@ export class InboundStream<H> extends Readable {
     stream.once('error', this.onError);
   }
 
+  /**
+   * Resolves once the first bytes after the header are buffered or the stream has ended, so
+   * that a consumer that is costly to start (a `zfs recv`) starts only when there is data for
+   * it; rejects if the stream is destroyed first. Reads ahead at most one buffer.
+   */
+  awaitData(): Promise<void> {
+    if (this.data === undefined) {
+      let settle!: { resolve(): void; reject(err: unknown): void };
+      const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+      promise.catch(() => undefined);
+      this.data = { promise, ...settle };
+      if (this.destroyed) settle.reject(this.errored ?? new Error('the stream was closed'));
+      else if (this.ended || this.readableLength > 0) settle.resolve();
+      else
+        void this.header.then(
+          () => this.source.stream.resume(),
+          () => undefined,
+        );
+    }
+    return this.data.promise;
+  }
+
   override _read(): void {
     this.wanted = true;
     if (this.ended || !this.gotHeader) return;
@@ -128,6 +152,7 @@ export class InboundStream<H> extends Readable {
     stream.on('error', () => undefined);
     if (!this.ended) this.source.cancel();
     this.rejectHeader(err ?? new Error('the stream was closed before its header arrived'));
+    this.data?.reject(err ?? new Error('the stream was closed before its data arrived'));
     callback(err);
   }
 
@@ -156,7 +181,9 @@ export class InboundStream<H> extends Readable {
       this.destroy(new Error('protocol error: a chunk before the stream header'));
       return;
     }
-    if (this.push(parsed.chunk)) {
+    const pushed = this.push(parsed.chunk);
+    this.data?.resolve();
+    if (pushed) {
       this.watchdog.arm();
     } else {
       this.wanted = false;
@@ -173,6 +200,7 @@ export class InboundStream<H> extends Readable {
       return;
     }
     this.push(null);
+    this.data?.resolve();
   };
 
   private readonly onError = (err: unknown): void => {

@@ -58,7 +58,7 @@ describe('bad arguments exit 2 with one line', () => {
       ['replicate', '--from', 'memory:?depth=3', '--to', 'memory:'],
       /memory: endpoint has no option "depth"/,
     ],
-    [['visualize', '--port', 'x'], /--port must be an integer from 0 to 65535/],
+    [['visualize', '--port', 'x'], /--port takes a port from 0 to 65535 \(got "x"\)/],
   ])('%j', async (argv, message) => {
     const { code, io } = await run(argv);
     expect(code).toBe(2);

@@ -5,10 +5,14 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { MemoryPool } from '../../src/endpoints/memory/index.js';
+import { classifyError } from '../../src/index.js';
+import { grpcReceiver } from '../../src/transport/index.js';
+import { deferred } from '../helpers/deferred.js';
 import { fakeIO, run, tempDir, type FakeIO } from '../cli/helpers.js';
 import { createTestPki, type TestPki } from './certs.js';
-import { mismatches, sourceTree } from './helpers.js';
+import { at, mismatches, sourceTree } from './helpers.js';
 
 let pki: TestPki;
 beforeAll(() => (pki = createTestPki()));
@@ -40,6 +44,37 @@ async function serve(
 }
 
 describe('xrepl serve', () => {
+  test('--max-receives-per-client bounds one client: the excess is refused, retryably', async () => {
+    const server = await serve([
+      ...['--listen', '127.0.0.1:0', '--role', 'receiver', '--memory', temp.file('limited.json')],
+      ...['--max-receives-per-client', '1'],
+    ]);
+    const client = grpcReceiver(server.url);
+    const req = {
+      filesystem: 'data',
+      to: { type: 'snapshot' as const, name: 's1', guid: '1', createTxg: '1', creation: at(1) },
+      clearResumeToken: false,
+    };
+    // Headers without data: the one admitted holds its place until the first-byte deadline.
+    const refused = deferred<unknown>();
+    const cancel = new AbortController();
+    const calls = [0, 1].map(() =>
+      client.receive(req, new PassThrough(), cancel.signal).catch(refused.resolve),
+    );
+    try {
+      const err = await refused.promise;
+      expect((err as Error).message).toMatch(
+        /the server is busy: this client already runs 1 receive/,
+      );
+      expect(classifyError(err)).toBe('temporary-connectivity');
+    } finally {
+      cancel.abort(new Error('test over'));
+      await Promise.all(calls);
+      client.close();
+    }
+    expect(await server.stop()).toBe(130);
+  });
+
   test('a receiver on loopback, replicated to with --to grpc://', async () => {
     const src = sourceTree({ snapshots: 2 });
     const from = temp.file('src.json', src.toFixture());
@@ -147,6 +182,26 @@ describe('bad arguments exit 2 with one line', () => {
         'c.pem',
       ],
       /--tls-cert and --tls-key go together/,
+    ],
+    [
+      [
+        '--listen',
+        '127.0.0.1:0',
+        '--role',
+        'receiver',
+        '--memory',
+        NOT_WRITTEN,
+        '--max-receives',
+        '0',
+      ],
+      /--max-receives takes an integer >= 1 \(got "0"\)/,
+    ],
+    [
+      [
+        ...['--listen', '127.0.0.1:0', '--role', 'receiver', '--memory', NOT_WRITTEN],
+        ...['--first-byte-timeout', 'soon'],
+      ],
+      /--first-byte-timeout takes a positive duration/,
     ],
   ])('serve %j', async (args, message) => {
     const { code, io } = await run(['serve', ...args]);

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { WebSocket } from 'ws';
 import { replicate, ReportSchema } from '../../src/index.js';
-import { runVisualizeCommand } from '../../visualizer/server/cli.js';
 import { parseRecording, Recorder } from '../../visualizer/server/recording.js';
 import { startVisualizer, type Visualizer } from '../../visualizer/server/server.js';
 import { applyFrame, emptyModel } from '../../visualizer/web/model.js';
@@ -267,53 +266,6 @@ describe('record and replay', () => {
     await expect(
       startVisualizer({ port: 0, root, scriptDir, replay: join(dir, 'missing.jsonl') }),
     ).rejects.toThrow(/cannot read recording/);
-  });
-});
-
-describe('xrepl visualize', () => {
-  test('--port 0 --replay FILE serves the recording and prints the URL', async () => {
-    const file = join(dir, 'cli.jsonl');
-    writeFileSync(
-      file,
-      `{"type":"@xrepl.report","createdAt":"0","report":${JSON.stringify(sampleReport())}}\n`,
-    );
-    let out = '';
-    const cmd = await runVisualizeCommand(['visualize', '--port', '0', '--replay', file], {
-      write: (t) => (out += t),
-    });
-    expect(cmd).not.toBeNull();
-    expect(out).toMatch(/xrepl visualizer \(replaying .*cli\.jsonl\): http:\/\/127\.0\.0\.1:\d+\//);
-    const frames = JSON.parse(
-      (await httpGet(`${cmd?.visualizer.url}api/replay.json`)).body,
-    ) as Frame[];
-    expect(frames).toHaveLength(1);
-    await cmd?.stop();
-  });
-
-  test('--demo N runs a simulated replication until stopped', async () => {
-    let out = '';
-    const cmd = await runVisualizeCommand(['--port', '0', '--demo', '5'], {
-      write: (t) => (out += t),
-    });
-    expect(out).toContain('demo of 5 filesystems');
-    expect(cmd?.demo).not.toBeNull();
-    await cmd?.stop();
-    expect(cmd?.demo?.report().state).toBe('cancelled');
-  });
-
-  test('bad arguments say what is wrong and show the usage', async () => {
-    await expect(runVisualizeCommand(['--port', 'http'])).rejects.toThrow(
-      /--port must be an integer.*\n\nusage: xrepl visualize/s,
-    );
-    await expect(runVisualizeCommand(['--frobnicate'])).rejects.toThrow(
-      /Unknown option '--frobnicate'.*usage/s,
-    );
-    await expect(runVisualizeCommand(['--demo', '--replay', 'x'])).rejects.toThrow(
-      /exclude each other/,
-    );
-    let out = '';
-    expect(await runVisualizeCommand(['--help'], { write: (t) => (out += t) })).toBeNull();
-    expect(out).toContain('usage: xrepl visualize');
   });
 });
 

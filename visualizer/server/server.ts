@@ -1,15 +1,18 @@
 /**
  * The visualizer server: a local HTTP server (node:http) for the page and its assets, and a
  * WebSocket endpoint (`/ws`) streaming coalesced inspection frames with the live report.
- * In replay mode it serves a recording instead (`/api/replay.json`).
+ * In replay mode it serves a recording instead (`/api/replay.json`). Only the user's own
+ * browser may read it (access.ts): other hosts and other pages' origins are refused.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { basename } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { applyFrame, emptyModel, modelToFrame } from '../web/model.js';
 import type { SessionInfo } from '../web/protocol.js';
+import { accessPolicy, hostProblem, upgradeProblem, type AccessPolicy } from './access.js';
 import {
   assetPaths,
   contentType,
@@ -29,6 +32,12 @@ export interface VisualizerOptions {
   port: number;
   /** Default 127.0.0.1: the visualizer is a local tool. */
   host?: string;
+  /**
+   * Host names the page may be reached by besides loopback names and `host` itself (say the
+   * machine's name, after a deliberate `host: '0.0.0.0'`). Requests naming any other host
+   * (DNS rebinding) and WebSockets from another page's origin are refused.
+   */
+  allowedHosts?: readonly string[];
   /** A recording (JSON Lines, made with `record()` / `--record`) to replay instead of live data. */
   replay?: string;
   /** The xrepl package directory (default: found from the running script or cwd). */
@@ -154,7 +163,12 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
     return null;
   };
 
+  // Set once listening, before any request can arrive.
+  const access: { policy?: AccessPolicy } = {};
   const server = createServer((req, res) => {
+    const { policy } = access;
+    const problem = policy === undefined ? 'not listening' : hostProblem(req.headers, policy);
+    if (problem !== null) return send(res, 403, 'text/plain', `refused: ${problem}\n`);
     handle(req, res, paths, api).catch((err: unknown) => send(res, 500, 'text/plain', String(err)));
   });
   const wss = new WebSocketServer({ noServer: true });
@@ -162,6 +176,12 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== '/ws' || replay !== null || closed) {
       socket.destroy();
+      return;
+    }
+    const { policy } = access;
+    const problem = policy === undefined ? 'not listening' : upgradeProblem(req.headers, policy);
+    if (problem !== null) {
+      refuseUpgrade(socket, problem);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -179,6 +199,7 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
     });
   });
   const { port } = server.address() as AddressInfo;
+  access.policy = accessPolicy(host, port, options.allowedHosts);
 
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
@@ -233,6 +254,15 @@ async function handle(
       : '';
     send(res, 404, 'text/plain', `missing ${file}${hint}`);
   }
+}
+
+/** Answers a refused WebSocket upgrade with 403 and its reason, then closes the socket. */
+function refuseUpgrade(socket: Duplex, problem: string): void {
+  const body = `refused: ${problem}\n`;
+  socket.end(
+    'HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
