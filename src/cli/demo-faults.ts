@@ -4,11 +4,17 @@
  */
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { Receiver } from '../endpoints/types.js';
-import type { Faults } from '../endpoints/memory/index.js';
+import { unavailableError, type Faults } from '../endpoints/memory/index.js';
 import { formatBytes, formatDuration } from './progress/format.js';
 
-/** `receiver` with every received byte counted by `onBytes` on its way in. */
-export function countingReceiver(receiver: Receiver, onBytes: (n: number) => void): Receiver {
+/**
+ * `receiver` with every received byte counted by `onBytes` on its way in. When `onBytes`
+ * returns an error, the chunk it counted does not arrive: the stream breaks with that error.
+ */
+export function countingReceiver(
+  receiver: Receiver,
+  onBytes: (n: number) => Error | undefined,
+): Receiver {
   return {
     listFilesystems: (signal) => receiver.listFilesystems(signal),
     listFilesystemVersions: (fs, signal) => receiver.listFilesystemVersions(fs, signal),
@@ -16,8 +22,9 @@ export function countingReceiver(receiver: Receiver, onBytes: (n: number) => voi
     receive(req, stream: Readable, signal) {
       const counter = new Transform({
         transform(chunk: Buffer, _encoding, callback) {
-          onBytes(chunk.length);
-          callback(null, chunk);
+          const broken = onBytes(chunk.length);
+          if (broken !== undefined) callback(broken);
+          else callback(null, chunk);
         },
       });
       // Errors reach the receive through `counter`; pipeline destroys both ends on failure.
@@ -29,21 +36,23 @@ export function countingReceiver(receiver: Receiver, onBytes: (n: number) => voi
 
 /**
  * Drops the receiver's connection once `threshold` bytes have arrived and restores it
- * `restoreAfterMs` later. `dispose()` clears a pending restore.
+ * `restoreAfterMs` later. `dispose()` clears a pending restore. The transfer whose bytes cross
+ * the threshold always breaks (`onBytes` returns the error for it), even when it would
+ * otherwise have ended before the drop reached it: the demo shows one retry on every run.
  */
 export function dropMidway(
   faults: Faults,
   threshold: number,
   restoreAfterMs: number,
   announce: (text: string) => void,
-): { onBytes(n: number): void; dispose(): void } {
+): { onBytes(n: number): Error | undefined; dispose(): void } {
   let received = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let dropped = false;
   return {
     onBytes(n) {
       received += n;
-      if (dropped || received < threshold) return;
+      if (dropped || received < threshold) return undefined;
       dropped = true;
       announce(
         `>> injected fault: the receiver's connection drops after ${formatBytes(received)}; ` +
@@ -55,6 +64,7 @@ export function dropMidway(
         faults.restore();
         announce('>> the receiver is reachable again');
       }, restoreAfterMs);
+      return unavailableError(`connection dropped after ${received} bytes`);
     },
     dispose() {
       clearTimeout(timer);
