@@ -30,14 +30,20 @@ export type {
 } from './report/schema.js';
 
 // The planner over two endpoints (REPLICATION.md), and the endpoints shipped with xrepl.
-export { createPlanner, PlanningError } from './planner/index.js';
-export type { PlannerOptions, InitialPolicy, PlanningErrorKind } from './planner/index.js';
+export { createPlanner, PlanningError, StaleResumeTokenError } from './planner/index.js';
+export type {
+  PlannerOptions,
+  InitialPolicy,
+  PlanningErrorKind,
+  StaleResumeTokenPolicy,
+} from './planner/index.js';
 export type {
   Endpoint,
   Sender,
   Receiver,
   FilesystemVersion,
   EndpointFilesystem,
+  ResumeTokenInfo,
   SendReq,
   ReceiveReq,
 } from './endpoints/types.js';

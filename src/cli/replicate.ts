@@ -3,7 +3,11 @@
  * planner over two endpoints, progress on stdout, logs on stderr, the report with `--json`.
  */
 import { Option, type Command } from 'commander';
-import { createPlanner, type InitialPolicy } from '../planner/index.js';
+import {
+  createPlanner,
+  type InitialPolicy,
+  type StaleResumeTokenPolicy,
+} from '../planner/index.js';
 import { ReportSchema, type Report } from '../report/schema.js';
 import type { CommandContext } from './context.js';
 import { endpointHelp, openEndpoint, type OpenedEndpoint } from './endpoints.js';
@@ -12,6 +16,7 @@ import {
   parseDuration,
   parseInitialPolicy,
   parseInteger,
+  parseStaleResumeTokenPolicy,
   parsePort,
   TRUST_HELP,
   TRUST_WARNING,
@@ -33,6 +38,7 @@ export interface ReplicateOptions {
   maxAttempts: number;
   reconnectTimeout: number;
   initial: InitialPolicy;
+  onStaleResumeToken: StaleResumeTokenPolicy;
   json?: boolean;
   visualize?: number;
   record?: string;
@@ -62,7 +68,10 @@ async function replicateCommand(options: ReplicateOptions, ctx: CommandContext):
       trustStreamProperties,
     });
     opened.push(receiver);
-    const planner = createPlanner(sender.endpoint, receiver.endpoint, { initial: options.initial });
+    const planner = createPlanner(sender.endpoint, receiver.endpoint, {
+      initial: options.initial,
+      onStaleResumeToken: options.onStaleResumeToken,
+    });
     const logger = createLogger(options.logLevel, io.stderr, {
       readable: io.isTTY,
       print: (write) => display.print(write),
@@ -125,6 +134,15 @@ export function registerReplicate(program: Command, ctx: CommandContext): void {
       )
         .argParser(parseInitialPolicy)
         .default('most-recent'),
+    )
+    .addOption(
+      new Option(
+        '--on-stale-resume-token <policy>',
+        'an interrupted receive whose snapshot the sender no longer has: fail (say how to ' +
+          'discard it) or clear (discard it and replicate anew)',
+      )
+        .argParser(parseStaleResumeTokenPolicy)
+        .default('fail'),
     )
     .option('--json', 'print the final report as JSON on stdout (no progress display)')
     .addOption(

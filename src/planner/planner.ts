@@ -1,11 +1,10 @@
 /** The ZFS planner over two endpoints: implements the driver's Planner (REPLICATION.md). */
 import type { Planner } from '../driver/types.js';
 import type { Receiver, Sender } from '../endpoints/types.js';
-import { decodeResumeToken } from '../endpoints/memory/resume-token.js';
 import { waitForBoth } from './connectivity.js';
 import { ReplicationFS, type PlannerContext } from './fs.js';
 import type { InitialPolicy } from './incremental.js';
-import type { ResumeTokenParser } from './resume.js';
+import type { StaleResumeTokenPolicy } from './resume.js';
 
 /** Options of `createPlanner`. */
 export interface PlannerOptions {
@@ -14,13 +13,15 @@ export interface PlannerOptions {
   /** At most this many `sendDry` size estimates run at once per filesystem (default 4). */
   sizeEstimateConcurrency?: number;
   /**
-   * Reads the receiver's resume tokens (default: the simulated pool's format). A backend with
-   * its own token format passes its parser here.
+   * A receiver's resume token whose snapshot is gone from the sender: `fail` (default) with a
+   * StaleResumeTokenError naming the command that discards it, or `clear`: plan without it, and
+   * the first receive discards the partial state. (Each receiver reads its own tokens.)
    */
-  parseResumeToken?: ResumeTokenParser;
+  onStaleResumeToken?: StaleResumeTokenPolicy;
 }
 
 const POLICIES: readonly InitialPolicy[] = ['most-recent', 'all', 'fail'];
+const STALE_POLICIES: readonly StaleResumeTokenPolicy[] = ['fail', 'clear'];
 
 class EndpointPlanner implements Planner {
   constructor(private readonly ctx: PlannerContext) {}
@@ -65,11 +66,17 @@ export function createPlanner(
       `invalid sizeEstimateConcurrency ${sizeEstimateConcurrency}: use an integer >= 1`,
     );
   }
+  const onStaleResumeToken = options.onStaleResumeToken ?? 'fail';
+  if (!STALE_POLICIES.includes(onStaleResumeToken)) {
+    throw new Error(
+      `invalid onStaleResumeToken ${JSON.stringify(onStaleResumeToken)}: use fail or clear`,
+    );
+  }
   return new EndpointPlanner({
     sender,
     receiver,
     initial,
     sizeEstimateConcurrency,
-    parseResumeToken: options.parseResumeToken ?? decodeResumeToken,
+    onStaleResumeToken,
   });
 }

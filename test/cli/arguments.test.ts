@@ -48,6 +48,10 @@ describe('bad arguments exit 2 with one line', () => {
       replicate('--initial', 'newest'),
       /--initial takes one of most-recent, all, fail \(got "newest"\)/,
     ],
+    [
+      replicate('--on-stale-resume-token', 'keep'),
+      /--on-stale-resume-token takes fail or clear \(got "keep"\)/,
+    ],
     [replicate('--visualize', '70000'), /--visualize takes a port from 0 to 65535/],
     [replicate('--log-level', 'loud'), /--log-level takes one of fatal, error, warn/],
     [

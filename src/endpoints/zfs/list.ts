@@ -5,6 +5,7 @@
  */
 import type { EndpointFilesystem, FilesystemVersion } from '../types.js';
 import { relativeTo } from '../paths.js';
+import { decodeZfsResumeToken } from './resume-token.js';
 
 /** The user property marking a filesystem created by a receiver only to hold children. */
 export const PLACEHOLDER_PROPERTY = 'xrepl:placeholder';
@@ -150,10 +151,26 @@ export function filesystemsBelow(
     result.push({
       path,
       isPlaceholder: record.placeholder,
-      ...(record.resumeToken !== undefined ? { resumeToken: record.resumeToken } : {}),
+      ...(record.resumeToken !== undefined && {
+        resumeToken: record.resumeToken,
+        ...resumeInfo(record.name, record.resumeToken),
+      }),
     });
   }
   return result.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** The receiver's reading of its own token; nothing when it cannot read it (the planner says so). */
+function resumeInfo(dataset: string, token: string): Pick<EndpointFilesystem, 'resume'> {
+  try {
+    const { fromGuid, toGuid, toName } = decodeZfsResumeToken(token);
+    const clearCommand = `zfs recv -A ${dataset}`;
+    return {
+      resume: { ...(fromGuid !== undefined && { fromGuid }), toGuid, toName, clearCommand },
+    };
+  } catch {
+    return {};
+  }
 }
 
 /** Orders by createTxg (as uint64), bookmarks before snapshots at the same txg. */

@@ -57,16 +57,20 @@ async function receiveInto(
   // Before any command: a stream whose properties could escape the root changes nothing.
   if (!trusted) assertNoStreamProperties(await peekStreamHeader(stream, signal), target);
   const caps = await ctx.capabilities(signal);
-  const before = (await ctx.list(target, signal, 1)) ?? [];
+  let before = (await ctx.list(target, signal, 1)) ?? [];
+  const partial = before.find((r) => r.name === target)?.resumeToken !== undefined;
+  if (req.clearResumeToken && partial && caps.resumeTokens) {
+    // Discards the partial receive (an interrupted full receive: the whole new filesystem), so
+    // what follows sees the receiver as it was before it began.
+    await ctx.exec.run('zfs', ['recv', '-A', target], signal);
+    before = (await ctx.list(target, signal, 1)) ?? [];
+  }
   const existing = before.find((r) => r.name === target);
   // -F only into a placeholder without snapshots or data of its own: only -F may replace it.
   // Anywhere else zfs must refuse a modified or diverged destination.
   const force = existing?.placeholder === true && !hasSnapshots(before, target);
   if (force) await assertPlaceholderEmpty(ctx, target, signal);
   if (existing === undefined) await ensureParents(ctx, req.filesystem, signal);
-  if (req.clearResumeToken && existing?.resumeToken !== undefined && caps.resumeTokens) {
-    await ctx.exec.run('zfs', ['recv', '-A', target], signal);
-  }
   // A full receive creates the filesystem (or replaces a placeholder): it gets the policy's
   // properties, by the receive itself where zfs recv has -o, else right after it.
   const creates = existing === undefined || force;

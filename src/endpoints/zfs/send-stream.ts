@@ -4,27 +4,46 @@
  * kills zfs send.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { StaleResumeTokenError } from '../stale-resume-token.js';
 import { ZfsError, type ZfsExit } from './errors.js';
 import type { ZfsProcess } from './exec.js';
 
-/** Why a finished `zfs send` failed, or undefined when it succeeded. */
-export function sendFailure(command: readonly string[], exit: ZfsExit): ZfsError | undefined {
+/**
+ * Why a finished `zfs send` failed, or undefined when it succeeded. A resumed send (`-t`) whose
+ * snapshot is gone ("cannot resume send: 'x@s2' used in the initial send no longer exists")
+ * is a StaleResumeTokenError of `filesystem`.
+ */
+export function sendFailure(
+  command: readonly string[],
+  exit: ZfsExit,
+  filesystem = '',
+): Error | undefined {
   // zfs send writes nothing to stderr without -v: any stderr output means trouble.
   if (exit.exitCode === 0 && exit.stderr.trim() === '') return undefined;
-  return new ZfsError(command, exit);
+  const error = new ZfsError(command, exit);
+  if (command.includes('-t') && /cannot resume send:.*no longer exists/.test(exit.stderr)) {
+    return new StaleResumeTokenError(
+      filesystem,
+      `cannot resume the interrupted receive of ${filesystem || 'a filesystem'}: ${error.message}`,
+      { cause: error },
+    );
+  }
+  return error;
 }
 
 class ZfsSendStream extends Transform {
   readonly #proc: ZfsProcess;
   readonly #signal: AbortSignal;
+  readonly #filesystem: string;
   readonly #onAbort = (): void => {
     this.destroy(this.#signal.reason);
   };
 
-  constructor(proc: ZfsProcess, signal: AbortSignal) {
+  constructor(proc: ZfsProcess, signal: AbortSignal, filesystem: string) {
     super();
     this.#proc = proc;
     this.#signal = signal;
+    this.#filesystem = filesystem;
     signal.addEventListener('abort', this.#onAbort, { once: true });
     proc.stdout.on('error', (err) => this.destroy(err));
     // pipe() gives backpressure: zfs send blocks while the consumer does not read.
@@ -38,7 +57,7 @@ class ZfsSendStream extends Transform {
   override _flush(callback: TransformCallback): void {
     // stdout ended; the stream ends only when zfs says it succeeded.
     this.#proc.exited.then(
-      (exit) => callback(sendFailure(this.#proc.command, exit)),
+      (exit) => callback(sendFailure(this.#proc.command, exit, this.#filesystem)),
       (err: unknown) => callback(err as Error),
     );
   }
@@ -59,10 +78,10 @@ class ZfsSendStream extends Transform {
 
 /**
  * Wraps a started `zfs send` as the Readable handed to the receiver. `signal` aborting destroys
- * the stream with `signal.reason` and kills zfs.
+ * the stream with `signal.reason` and kills zfs. `filesystem` (root-relative) names errors.
  */
-export function zfsSendStream(proc: ZfsProcess, signal: AbortSignal): Transform {
-  const stream = new ZfsSendStream(proc, signal);
+export function zfsSendStream(proc: ZfsProcess, signal: AbortSignal, filesystem = ''): Transform {
+  const stream = new ZfsSendStream(proc, signal, filesystem);
   if (signal.aborted) stream.destroy(signal.reason);
   return stream;
 }

@@ -40,7 +40,7 @@ export function zfsSender(options: ZfsEndpointOptions): Sender {
       signal.throwIfAborted();
       const proc = ctx.exec.start('zfs', args);
       proc.stdin.end(); // zfs send reads nothing
-      const stream: Readable = zfsSendStream(proc, signal);
+      const stream: Readable = zfsSendStream(proc, signal, req.filesystem);
       try {
         await proc.spawned;
         signal.throwIfAborted(); // the stream is destroyed already; do not hand it out

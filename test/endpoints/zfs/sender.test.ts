@@ -6,6 +6,7 @@ import {
   ZfsError,
   type ZfsCapabilities,
 } from '../../../src/endpoints/zfs/index.js';
+import { StaleResumeTokenError } from '../../../src/endpoints/stale-resume-token.js';
 import { fakeExec, never, snap } from './fake-exec.js';
 
 const OPENZFS: ZfsCapabilities = {
@@ -103,6 +104,21 @@ describe('zfs send stream', () => {
     await readAll(stream);
     expect(usedResumeToken).toBe(true);
     expect(exec.commands()).toEqual(['zfs send -t 1-abc-def']);
+  });
+
+  test('resume whose snapshot the sender lost: the stream fails with StaleResumeTokenError', async () => {
+    const { sender } = senderRunning(
+      `echo "cannot resume send: 'tank/data/home@s2' used in the initial send no longer exists" >&2`,
+      OPENZFS,
+    );
+    const { stream } = await sender.send(
+      { filesystem: 'home', from: snap('s1'), to: snap('s2'), resumeToken: '1-abc-def' },
+      never,
+    );
+    const err = await readAll(stream).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StaleResumeTokenError);
+    expect(err).toMatchObject({ filesystem: 'home', cause: expect.any(ZfsError) });
+    expect((err as Error).message).toMatch(/home@s2' used in the initial send no longer exists/);
   });
 });
 
