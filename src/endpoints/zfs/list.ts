@@ -35,6 +35,8 @@ export interface DatasetRecord {
   /** `xrepl:placeholder=on` set locally (inherited values do not count). */
   placeholder: boolean;
   resumeToken?: string;
+  /** Snapshots: how many user holds it has (listed where xrepl uses holds). */
+  userrefs?: number;
 }
 
 /**
@@ -43,10 +45,11 @@ export interface DatasetRecord {
  */
 export function listArgs(
   dataset: string,
-  options: { depth?: number; resumeTokens: boolean },
+  options: { depth?: number; resumeTokens: boolean; holds?: boolean },
 ): string[] {
   const properties = ['guid', 'createtxg', 'creation', 'type', PLACEHOLDER_PROPERTY];
   if (options.resumeTokens) properties.push(RESUME_TOKEN_PROPERTY);
+  if (options.holds === true) properties.push('userrefs');
   const depth = options.depth === undefined ? [] : ['-d', String(options.depth)];
   return [
     'get',
@@ -103,6 +106,7 @@ function toRecord(name: string, props: Map<string, PropertyRow>): DatasetRecord 
   const creation = decimal(name, 'creation', required(name, props, 'creation'));
   const placeholder = props.get(PLACEHOLDER_PROPERTY);
   const token = props.get(RESUME_TOKEN_PROPERTY)?.value;
+  const userrefs = props.get('userrefs')?.value;
   return {
     name,
     type: type as DatasetType,
@@ -113,6 +117,7 @@ function toRecord(name: string, props: Map<string, PropertyRow>): DatasetRecord 
       placeholder?.value === 'on' &&
       (placeholder.source === undefined || placeholder.source === 'local'),
     ...(token !== undefined && token !== '-' && token !== '' ? { resumeToken: token } : {}),
+    ...(userrefs !== undefined && DECIMAL.test(userrefs) && { userrefs: Number(userrefs) }),
   };
 }
 

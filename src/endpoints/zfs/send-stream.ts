@@ -35,15 +35,18 @@ class ZfsSendStream extends Transform {
   readonly #proc: ZfsProcess;
   readonly #signal: AbortSignal;
   readonly #filesystem: string;
+  readonly #onFailure: (() => Promise<void>) | undefined;
+  #succeeded = false;
   readonly #onAbort = (): void => {
     this.destroy(this.#signal.reason);
   };
 
-  constructor(proc: ZfsProcess, signal: AbortSignal, filesystem: string) {
+  constructor(proc: ZfsProcess, signal: AbortSignal, options: ZfsSendStreamOptions) {
     super();
     this.#proc = proc;
     this.#signal = signal;
-    this.#filesystem = filesystem;
+    this.#filesystem = options.filesystem ?? '';
+    this.#onFailure = options.onFailure;
     signal.addEventListener('abort', this.#onAbort, { once: true });
     proc.stdout.on('error', (err) => this.destroy(err));
     // pipe() gives backpressure: zfs send blocks while the consumer does not read.
@@ -57,7 +60,11 @@ class ZfsSendStream extends Transform {
   override _flush(callback: TransformCallback): void {
     // stdout ended; the stream ends only when zfs says it succeeded.
     this.#proc.exited.then(
-      (exit) => callback(sendFailure(this.#proc.command, exit, this.#filesystem)),
+      (exit) => {
+        const failure = sendFailure(this.#proc.command, exit, this.#filesystem);
+        this.#succeeded = failure === undefined;
+        callback(failure);
+      },
       (err: unknown) => callback(err as Error),
     );
   }
@@ -68,20 +75,33 @@ class ZfsSendStream extends Transform {
     this.#proc.kill('SIGTERM');
     // zfs-fuse's daemon writes into the pipe itself: closing our end stops it (EPIPE).
     this.#proc.stdout.destroy();
-    // 'close' of this stream comes only once zfs send is gone: no process outlives the stream.
-    this.#proc.exited.then(
-      () => callback(error),
-      () => callback(error),
-    );
+    // 'close' of this stream comes only once zfs send is gone (no process outlives the
+    // stream), and after a failure once `onFailure` is done (holds released).
+    const settle = async (): Promise<void> => {
+      await this.#proc.exited.catch(() => undefined);
+      if (!this.#succeeded) await this.#onFailure?.().catch(() => undefined);
+    };
+    void settle().then(() => callback(error));
   }
+}
+
+export interface ZfsSendStreamOptions {
+  /** The root-relative filesystem, naming errors. */
+  filesystem?: string;
+  /** Runs before 'close' when the stream did not end successfully (failed, destroyed). */
+  onFailure?: () => Promise<void>;
 }
 
 /**
  * Wraps a started `zfs send` as the Readable handed to the receiver. `signal` aborting destroys
- * the stream with `signal.reason` and kills zfs. `filesystem` (root-relative) names errors.
+ * the stream with `signal.reason` and kills zfs.
  */
-export function zfsSendStream(proc: ZfsProcess, signal: AbortSignal, filesystem = ''): Transform {
-  const stream = new ZfsSendStream(proc, signal, filesystem);
+export function zfsSendStream(
+  proc: ZfsProcess,
+  signal: AbortSignal,
+  options: ZfsSendStreamOptions = {},
+): Transform {
+  const stream = new ZfsSendStream(proc, signal, options);
   if (signal.aborted) stream.destroy(signal.reason);
   return stream;
 }

@@ -197,6 +197,7 @@ describe('receive: which commands, in which order', () => {
 
   test('resumable pools: recv -s; clearResumeToken aborts the partial receive first (recv -A)', async () => {
     const caps: ZfsCapabilities = {
+      ...MINIMAL_CAPABILITIES,
       poolVersion: 'feature-flags',
       bookmarks: true,
       resumeTokens: true,

@@ -10,6 +10,7 @@ import { StaleResumeTokenError } from '../../../src/endpoints/stale-resume-token
 import { fakeExec, never, snap } from './fake-exec.js';
 
 const OPENZFS: ZfsCapabilities = {
+  ...MINIMAL_CAPABILITIES,
   poolVersion: 'feature-flags',
   bookmarks: true,
   resumeTokens: true,
@@ -141,9 +142,9 @@ describe('size estimates and completion', () => {
     expect(exec.commands()).toEqual(['zfs send -n -v -P -i tank/a@s1 tank/a@s2']);
   });
 
-  test('sendCompleted runs nothing (no holds, no cursor)', async () => {
+  test('sendCompleted runs nothing where there are no holds and no bookmarks (zfs-fuse)', async () => {
     const exec = fakeExec();
-    const sender = zfsSender({ root: 'tank', exec, capabilities: OPENZFS });
+    const sender = zfsSender({ root: 'tank', exec, capabilities: MINIMAL_CAPABILITIES });
     await sender.sendCompleted({ filesystem: 'a', to: snap('s1') }, never);
     expect(exec.calls).toEqual([]);
   });
