@@ -12,6 +12,7 @@ import type { Receiver, Sender } from '../endpoints/types.js';
 import { zfsReceiver, zfsSender } from '../endpoints/zfs/index.js';
 import { relativePathProblem } from '../endpoints/paths.js';
 import { grpcScheme } from './grpc-scheme.js';
+import { zfsOnlyFlags, type ZfsEndpointCliOptions } from './zfs-options.js';
 import { UsageError } from './io.js';
 
 export type EndpointRole = 'sender' | 'receiver';
@@ -24,10 +25,13 @@ export interface OpenedEndpoint<E> {
 }
 
 /** How a receiver opened from the command line treats what a sender's stream asks for. */
-export interface ReceiverOptions {
+export type ReceiverOptions = ZfsEndpointCliOptions['receiver'] & {
   /** `--trust-stream-properties`: keep properties carried by `zfs send -p` streams (zfs: only). */
   trustStreamProperties?: boolean;
-}
+};
+
+/** Options of a sender opened from the command line (zfs: only). */
+export type SenderOptions = ZfsEndpointCliOptions['sender'];
 
 export interface EndpointScheme {
   /** `memory` for `memory:...`; for a URL scheme like `grpc://`, `grpc`. */
@@ -35,7 +39,7 @@ export interface EndpointScheme {
   /** One line of help: the spec's form and what it means. */
   usage: string;
   /** `rest` is the spec without `<scheme>:`. Throws UsageError for a spec it cannot use. */
-  sender(rest: string): Promise<OpenedEndpoint<Sender>>;
+  sender(rest: string, options?: SenderOptions): Promise<OpenedEndpoint<Sender>>;
   receiver(rest: string, options?: ReceiverOptions): Promise<OpenedEndpoint<Receiver>>;
 }
 
@@ -114,13 +118,20 @@ function zfsRoot(rest: string): string {
 const zfsScheme: EndpointScheme = {
   scheme: 'zfs',
   usage: 'zfs:ROOT                              datasets below ROOT, through the local zfs command',
-  async sender(rest) {
-    return { endpoint: zfsSender({ root: zfsRoot(rest) }), close: nothingToClose };
+  async sender(rest, options = {}) {
+    return { endpoint: zfsSender({ ...options, root: zfsRoot(rest) }), close: nothingToClose };
   },
   async receiver(rest, options = {}) {
     const trustStreamProperties = options.trustStreamProperties === true;
+    const { job, recvSet, recvExclude } = options;
     return {
-      endpoint: zfsReceiver({ root: zfsRoot(rest), trustStreamProperties }),
+      endpoint: zfsReceiver({
+        root: zfsRoot(rest),
+        trustStreamProperties,
+        ...(job !== undefined && { job }),
+        ...(recvSet !== undefined && { recvSet }),
+        ...(recvExclude !== undefined && { recvExclude }),
+      }),
       close: nothingToClose,
     };
   },
@@ -156,6 +167,7 @@ export async function openEndpoint<R extends EndpointRole>(
   role: R,
   schemes: readonly EndpointScheme[] = SCHEMES,
   receiverOptions: ReceiverOptions = {},
+  senderOptions: SenderOptions = {},
 ): Promise<OpenedEndpoint<R extends 'sender' ? Sender : Receiver>> {
   const { scheme, rest } = schemeOf(spec, schemes);
   if (receiverOptions.trustStreamProperties === true && scheme.scheme !== 'zfs') {
@@ -164,8 +176,17 @@ export async function openEndpoint<R extends EndpointRole>(
         '(a server started with xrepl serve decides for itself)',
     );
   }
+  const zfsOnly = zfsOnlyFlags({ sender: senderOptions, receiver: receiverOptions }, role);
+  if (zfsOnly.length > 0 && scheme.scheme !== 'zfs') {
+    throw new UsageError(
+      `${zfsOnly.join(', ')} apply to a zfs: ${role} only, not to "${spec}" ` +
+        '(a server started with xrepl serve decides for itself)',
+    );
+  }
   const opened =
-    role === 'sender' ? await scheme.sender(rest) : await scheme.receiver(rest, receiverOptions);
+    role === 'sender'
+      ? await scheme.sender(rest, senderOptions)
+      : await scheme.receiver(rest, receiverOptions);
   return opened as OpenedEndpoint<R extends 'sender' ? Sender : Receiver>;
 }
 

@@ -12,6 +12,7 @@ import { ReportSchema, type Report } from '../report/schema.js';
 import type { CommandContext } from './context.js';
 import { endpointHelp, openEndpoint, type OpenedEndpoint } from './endpoints.js';
 import { createLogger } from './logger.js';
+import { addZfsOptions, zfsEndpointOptions, type ZfsCliOptions } from './zfs-options.js';
 import {
   parseDuration,
   parseInitialPolicy,
@@ -31,7 +32,7 @@ import {
   runReplication,
 } from './run.js';
 
-export interface ReplicateOptions {
+export interface ReplicateOptions extends ZfsCliOptions {
   from: string;
   to: string;
   concurrency: number;
@@ -61,10 +62,12 @@ async function replicateCommand(options: ReplicateOptions, ctx: CommandContext):
   const display = displayFor(io, json);
   let visualizer = null;
   try {
-    const sender = await openEndpoint(options.from, 'sender', ctx.schemes);
+    const zfs = zfsEndpointOptions(options);
+    const sender = await openEndpoint(options.from, 'sender', ctx.schemes, {}, zfs.sender);
     opened.push(sender);
     const trustStreamProperties = options.trustStreamProperties === true;
     const receiver = await openEndpoint(options.to, 'receiver', ctx.schemes, {
+      ...zfs.receiver,
       trustStreamProperties,
     });
     opened.push(receiver);
@@ -107,7 +110,7 @@ async function replicateCommand(options: ReplicateOptions, ctx: CommandContext):
 
 /** Registers `replicate`. */
 export function registerReplicate(program: Command, ctx: CommandContext): void {
-  program
+  const command = program
     .command('replicate')
     .description('replicate every filesystem of one endpoint to another')
     .requiredOption('--from <endpoint>', 'the sending side, e.g. zfs:tank/data')
@@ -151,7 +154,8 @@ export function registerReplicate(program: Command, ctx: CommandContext): void {
       ),
     )
     .option('--record <file>', 'record the run for `xrepl visualize --replay <file>`')
-    .option('--trust-stream-properties', TRUST_HELP)
+    .option('--trust-stream-properties', TRUST_HELP);
+  addZfsOptions(command)
     .addHelpText('after', `\n${endpointHelp(ctx.schemes)}`)
     .action(async (_options: unknown, command: Command) => {
       ctx.exit(await replicateCommand(command.optsWithGlobals<ReplicateOptions>(), ctx));

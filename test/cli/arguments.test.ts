@@ -52,6 +52,14 @@ describe('bad arguments exit 2 with one line', () => {
       replicate('--on-stale-resume-token', 'keep'),
       /--on-stale-resume-token takes fail or clear \(got "keep"\)/,
     ],
+    [replicate('--job', 'a b'), /--job: use 1 to 64 letters/],
+    [replicate('--recv-set', 'canmount'), /--recv-set takes PROPERTY=VALUE/],
+    [replicate('--raw', '--send-decrypted'), /--raw and --send-decrypted contradict/],
+    [replicate('--compressed'), /send options apply to a zfs: sender only, not to "memory:"/],
+    [
+      replicate('--recv-exclude', 'mountpoint'),
+      /--recv-set\/--recv-exclude apply to a zfs: receiver only/,
+    ],
     [replicate('--visualize', '70000'), /--visualize takes a port from 0 to 65535/],
     [replicate('--log-level', 'loud'), /--log-level takes one of fatal, error, warn/],
     [
