@@ -15,7 +15,7 @@
  * re-requests in the same round (D8).
  */
 import { assign, enqueueActions, sendTo, setup, type AnyActorRef } from 'xstate';
-import type { Step } from '../src/driver/types.js';
+import type { Step } from './contract.js';
 import type { CallAnswer } from './calls.logic.js';
 import { timed } from './timed.js';
 import type { Clock, PlannedFilesystem, PreviousPlan, TimedError } from './types.js';

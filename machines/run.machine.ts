@@ -13,7 +13,7 @@ import { attemptMachine, type AttemptOutput } from './attempt.machine.js';
 import { synchronousScheduler } from './scheduler.js';
 import { timed } from './timed.js';
 import type { Clock, Scheduler, TimedError } from './types.js';
-import type { ErrorClass } from '../src/driver/types.js';
+import type { ErrorClass } from './contract.js';
 
 /** Longest delay a timer can hold (2^31-1 ms); longer deadlines are re-armed. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
