@@ -27,11 +27,12 @@ import {
   type ActorRefFrom,
   type AnyActorRef,
   type AnyStateMachine,
-  type SnapshotFrom,
 } from 'xstate';
 import {
+  filesystemError,
   filesystemMachine,
   type FilesystemOutput,
+  type FilesystemSnapshot,
   type FilesystemToAttemptEvent,
 } from './filesystem.machine.js';
 import { callsNotProvided } from './calls.logic.js';
@@ -44,7 +45,6 @@ import type { Clock, PreparedPlan, Scheduler, TimedError } from './types.js';
 export const SPAWN_CHUNK = 200;
 
 export type FilesystemActor = ActorRefFrom<typeof filesystemMachine>;
-export type FilesystemSnapshot = SnapshotFrom<typeof filesystemMachine>;
 
 /**
  * A filesystem that has ended, held as its final snapshot only. The stopped actor around it
@@ -147,16 +147,11 @@ export interface AttemptOutput {
   mostRecentError: TimedError | null;
 }
 
-function fsError(fs: FilesystemRef): TimedError | null {
-  const { context } = fs.getSnapshot();
-  return context.planError ?? context.stepError;
-}
-
 /** Newest by time; among equal times, the one recorded last (D9). */
 function mostRecentError(context: AttemptContext): TimedError | null {
   let newest: TimedError | null = context.planError;
   for (const fs of context.filesystems) {
-    const err = fsError(fs);
+    const err = filesystemError(fs.getSnapshot());
     if (err !== null && (newest === null || err.time.getTime() >= newest.time.getTime())) {
       newest = err;
     }

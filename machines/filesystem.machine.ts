@@ -2,9 +2,10 @@
  * The lifecycle of one filesystem in an attempt (D4-D7, D10).
  *
  * Top-level states are the report's words (`planning`, `stepping`, `planning-error`,
- * `step-error`, `done`); the report's `blockedOn` follows from the substate:
- * `planning.waiting-for-slot` = plan-queue, `stepping.waiting-for-parents` =
- * parent-initial-repl, `stepping.waiting-for-slot` = repl-queue, everything else = nothing.
+ * `step-error`, `done`). The states that wait carry a tag named after the report's `blockedOn`
+ * (`plan-queue`, `parent-initial-repl`, `repl-queue`); every other state has none, which the
+ * report shows as `nothing`. The selectors at the end of this file are how the rest of xrepl
+ * reads a filesystem's snapshot.
  *
  * The filesystem talks to the attempt's step queue (REQUEST / RELEASE / WITHDRAW, answered by
  * GRANTED), to the attempt's calls actor (PLAN_FS / RUN_STEP on entering `running`, answered
@@ -14,11 +15,14 @@
  * go next; `after-work` is left holding the queue slot, so it either releases it or
  * re-requests in the same round (D8).
  */
-import { assign, enqueueActions, sendTo, setup, type AnyActorRef } from 'xstate';
-import type { Step } from './contract.js';
+import { assign, enqueueActions, sendTo, setup, type AnyActorRef, type SnapshotFrom } from 'xstate';
+import type { FS, Step } from './contract.js';
 import type { CallAnswer } from './calls.logic.js';
 import { timed } from './timed.js';
 import type { Clock, PlannedFilesystem, PreviousPlan, TimedError } from './types.js';
+
+/** The tags of the waiting states: what a filesystem waits for, in the report's words (D11). */
+export type BlockedTag = 'plan-queue' | 'parent-initial-repl' | 'repl-queue';
 
 export interface FilesystemInput {
   index: number;
@@ -134,6 +138,7 @@ export const filesystemMachine = setup({
     events: {} as FilesystemEvent,
     input: {} as FilesystemInput,
     output: {} as FilesystemOutput,
+    tags: {} as BlockedTag,
   },
   guards: {
     cancelled: ({ context }) => context.cancel !== null,
@@ -292,6 +297,7 @@ export const filesystemMachine = setup({
       initial: 'waiting-for-slot',
       states: {
         'waiting-for-slot': {
+          tags: 'plan-queue',
           entry: 'requestPlanSlot',
           on: {
             GRANTED: 'running',
@@ -361,6 +367,7 @@ export const filesystemMachine = setup({
           ],
         },
         'waiting-for-parents': {
+          tags: 'parent-initial-repl',
           on: {
             PARENT_PRESENT: { target: 'parents-changed', actions: 'countParentPresent' },
             PARENT_FAILED: {
@@ -398,6 +405,7 @@ export const filesystemMachine = setup({
           ],
         },
         'waiting-for-slot': {
+          tags: 'repl-queue',
           on: {
             GRANTED: 'running',
             CANCEL: {
@@ -436,4 +444,47 @@ export const filesystemMachine = setup({
 
 function nextDate(context: FilesystemContext): number {
   return context.next !== null && 'date' in context.next ? context.next.date : NaN;
+}
+
+// ---- selectors: how the report, the attempt and the next attempt read a filesystem ----------
+
+export type FilesystemSnapshot = SnapshotFrom<typeof filesystemMachine>;
+
+const BLOCKED_TAGS: readonly BlockedTag[] = ['plan-queue', 'parent-initial-repl', 'repl-queue'];
+
+/** What the filesystem waits for: the tag of its state, or `nothing` (D11). */
+export function blockedOn(snapshot: FilesystemSnapshot): BlockedTag | 'nothing' {
+  for (const tag of BLOCKED_TAGS) if (snapshot.hasTag(tag)) return tag;
+  return 'nothing';
+}
+
+/** The report's state: the top-level state (`planning`, `stepping`, or a final state). */
+export function filesystemState(
+  snapshot: FilesystemSnapshot,
+): 'planning' | 'stepping' | 'planning-error' | 'step-error' | 'done' {
+  const { value } = snapshot;
+  if (typeof value === 'string') return value;
+  return 'planning' in value ? 'planning' : 'stepping';
+}
+
+/** The filesystem's error: its planning error, else its step error (D9). */
+export function filesystemError(snapshot: FilesystemSnapshot): TimedError | null {
+  const { context } = snapshot;
+  return context.planError ?? context.stepError;
+}
+
+/** What the next attempt correlates with (D3, D5): the fs, its name, its steps and progress. */
+export function filesystemProgress(snapshot: FilesystemSnapshot): {
+  fs: FS;
+  name: string;
+  steps: Step[] | null;
+  currentStep: number;
+} {
+  const { context } = snapshot;
+  return {
+    fs: context.fs,
+    name: context.name,
+    steps: context.steps,
+    currentStep: context.currentStep,
+  };
 }

@@ -7,7 +7,7 @@ import { createActor, type ActorRefFrom } from 'xstate';
 import type { runMachine, LogParams } from '../../machines/run.machine.js';
 import { parseDriverConfig } from '../config/driverConfig.js';
 import { classifyError } from '../errors/classify.js';
-import { runReport, runReportInSlices } from '../report/fromSnapshot.js';
+import { runReport, runReportInSlices } from './report.js';
 import type { Report } from '../report/schema.js';
 import { provideRunMachine } from './actors.js';
 import { eventLoopScheduler } from './scheduler.js';

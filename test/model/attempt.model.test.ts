@@ -11,7 +11,7 @@ import { assign, createActor } from 'xstate';
 import { attemptMachine } from '../../machines/attempt.machine.js';
 import type { PreparedPlan } from '../../machines/types.js';
 import { provideAttemptMachine } from '../../src/driver/actors.js';
-import { attemptReport } from '../../src/report/fromSnapshot.js';
+import { attemptReport } from '../../src/driver/report.js';
 import { until } from '../helpers/deferred.js';
 import { Script } from '../helpers/scripted.js';
 import { describeModel, expectSettled, modelOf, testTwin } from './twin.js';

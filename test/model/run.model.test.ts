@@ -9,7 +9,7 @@ import { assign, createActor } from 'xstate';
 import { MAX_TIMER_MS, runMachine } from '../../machines/run.machine.js';
 import { provideAttemptMachine, provideRunMachine } from '../../src/driver/actors.js';
 import { classifyError } from '../../src/errors/classify.js';
-import { runReport } from '../../src/report/fromSnapshot.js';
+import { runReport } from '../../src/driver/report.js';
 import { until } from '../helpers/deferred.js';
 import { temporary } from '../helpers/driver.js';
 import { Script, fsWith } from '../helpers/scripted.js';

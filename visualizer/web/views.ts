@@ -14,9 +14,7 @@ export function actorChipsHtml(actor: ActorState | undefined): string {
   const value = valueText(actor.snapshot.value);
   let chips = `<span class="chip s-${esc(topState(actor.snapshot.value))}" id="chart-value">${esc(value || actor.snapshot.status)}</span>`;
   if (actor.machine === 'filesystem') {
-    const blocked =
-      actor.snapshot.status === 'active' ? blockedOnOf(actor.snapshot.value) : 'nothing';
-    chips += `<span class="chip plain">blockedOn ${esc(blocked)}</span>`;
+    chips += `<span class="chip plain">blockedOn ${esc(blockedOnOf(actor.snapshot))}</span>`;
   }
   if (actor.lastEvent !== null) {
     chips += `<span class="chip plain muted" title="last event">⟵ ${esc(actor.lastEvent)}</span>`;
