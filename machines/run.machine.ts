@@ -20,6 +20,7 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type AttemptActor = ActorRefFrom<typeof attemptMachine>;
 
+/** The driver's config as the run reads it: DriverConfig (src/config/driverConfig.ts checks). */
 export interface RunConfig {
   stepQueueConcurrency: number;
   maxAttempts: number;

@@ -24,7 +24,7 @@ import {
   runReplication,
 } from './run.js';
 
-export interface ReplicateOptions {
+export interface ReplicateFlags {
   from: string;
   to: string;
   concurrency: number;
@@ -44,7 +44,7 @@ export function reportJson(report: Report): string {
   return json;
 }
 
-async function replicateCommand(options: ReplicateOptions, ctx: CommandContext): Promise<number> {
+async function replicateCommand(options: ReplicateFlags, ctx: CommandContext): Promise<number> {
   const { io } = ctx;
   const json = options.json === true;
   const interrupt = interruptible(io);
@@ -128,6 +128,6 @@ export function registerReplicate(program: Command, ctx: CommandContext): void {
     .option('--record <file>', 'record the run for `xrepl visualize --replay <file>`')
     .addHelpText('after', `\n${endpointHelp(ctx.schemes)}`)
     .action(async (_options: unknown, command: Command) => {
-      ctx.exit(await replicateCommand(command.optsWithGlobals<ReplicateOptions>(), ctx));
+      ctx.exit(await replicateCommand(command.optsWithGlobals<ReplicateFlags>(), ctx));
     });
 }

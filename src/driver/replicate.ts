@@ -5,7 +5,7 @@
 import { setMaxListeners } from 'node:events';
 import { createActor, type ActorRefFrom } from 'xstate';
 import type { runMachine, LogParams } from '../../machines/run.machine.js';
-import { parseDriverConfig } from '../config/driverConfig.js';
+import { parseDriverConfig, type DriverConfig } from '../config/driverConfig.js';
 import { classifyError } from '../errors/classify.js';
 import { runReport, runReportInSlices } from './report.js';
 import type { Report } from '../report/schema.js';
@@ -13,14 +13,7 @@ import { provideRunMachine } from './actors.js';
 import { eventLoopScheduler } from './scheduler.js';
 import type { ErrorClass, Logger, Planner } from './types.js';
 
-export interface DriverConfig {
-  /** Integer >= 1: plannings and steps running at once (D8). */
-  stepQueueConcurrency: number;
-  /** Integer >= 1, or -1 for unlimited (D2). */
-  maxAttempts: number;
-  /** > 0: how long to wait for connectivity after a temporary error (D2). */
-  reconnectHardFailTimeoutMs: number;
-}
+export type { DriverConfig } from '../config/driverConfig.js';
 
 export interface ReplicateOptions {
   /** Cancels the whole run (D10). */
