@@ -38,6 +38,7 @@ import {
 import { callsNotProvided } from './calls.logic.js';
 import { synchronousScheduler } from './scheduler.js';
 import { timed } from './timed.js';
+import { cancelled, finishNow, keepFirstCancel, recordCancel } from './shared.js';
 import { stepQueueLogic } from './stepQueue.logic.js';
 import type { Clock, PreparedPlan, Scheduler, TimedError } from './types.js';
 
@@ -184,16 +185,14 @@ export const attemptMachine = setup({
     calls: callsNotProvided,
   },
   guards: {
-    cancelled: ({ context }) => context.cancel !== null,
+    cancelled,
     allFilesystemsEnded: ({ context }) => context.running === 0,
     isNextChunk: ({ context, event }) =>
       event.type === 'SPAWN_MORE' && event.chunk * context.chunkSize === context.filesystems.length,
     anyFilesystemFailed: ({ context }) => context.anyFailed,
   },
   actions: {
-    recordCancel: assign({
-      cancel: ({ context }, params: { reason: unknown }) => context.cancel ?? params,
-    }),
+    recordCancel: assign(keepFirstCancel<AttemptContext>),
     recordPlanError: assign({
       planError: ({ context }, params: { error: unknown }) => timed(params.error, context.now),
     }),
@@ -326,7 +325,7 @@ export const attemptMachine = setup({
         if (child !== null) enqueue.sendTo(child, { type: 'CANCEL', reason });
       }
     }),
-    recordFinish: assign({ finishAt: ({ context }) => context.now() }),
+    recordFinish: assign(finishNow<AttemptContext>),
   },
 }).createMachine({
   id: 'attempt',
@@ -389,7 +388,7 @@ export const attemptMachine = setup({
       },
       on: {
         CANCEL: {
-          actions: { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
+          actions: recordCancel,
         },
       },
     },
@@ -427,10 +426,7 @@ export const attemptMachine = setup({
           },
         },
         CANCEL: {
-          actions: [
-            { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
-            'cancelFilesystems',
-          ],
+          actions: [recordCancel, 'cancelFilesystems'],
         },
       },
     },

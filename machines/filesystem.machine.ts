@@ -19,6 +19,7 @@ import { assign, enqueueActions, sendTo, setup, type AnyActorRef, type SnapshotF
 import type { FS, Step } from './contract.js';
 import type { CallAnswer } from './calls.logic.js';
 import { timed } from './timed.js';
+import { cancelled, keepFirstCancel, recordCancel } from './shared.js';
 import type { Clock, PlannedFilesystem, PreviousPlan, TimedError } from './types.js';
 
 /** The tags of the waiting states: what a filesystem waits for, in the report's words (D11). */
@@ -141,7 +142,7 @@ export const filesystemMachine = setup({
     tags: {} as BlockedTag,
   },
   guards: {
-    cancelled: ({ context }) => context.cancel !== null,
+    cancelled,
     parentsFailed: ({ context }) => context.failedParents.length > 0,
     parentsPending: ({ context }) => context.parentsPending > 0,
     allStepsDone: ({ context }) => context.currentStep >= (context.steps?.length ?? 0),
@@ -197,9 +198,7 @@ export const filesystemMachine = setup({
     recordPlanError: assign({
       planError: ({ context }, params: { error: unknown }) => timed(params.error, context.now),
     }),
-    recordCancel: assign({
-      cancel: ({ context }, params: { reason: unknown }) => context.cancel ?? params,
-    }),
+    recordCancel: assign(keepFirstCancel<FilesystemContext>),
     recordPlanCancelled: assign({
       planError: ({ context }) => timed(context.cancel?.reason, context.now),
     }),
@@ -303,11 +302,7 @@ export const filesystemMachine = setup({
             GRANTED: 'running',
             CANCEL: {
               target: '#filesystem.planning-error',
-              actions: [
-                { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
-                'withdrawFromQueue',
-                'recordPlanCancelled',
-              ],
+              actions: [recordCancel, 'withdrawFromQueue', 'recordPlanCancelled'],
             },
           },
         },
@@ -326,7 +321,7 @@ export const filesystemMachine = setup({
               ],
             },
             CANCEL: {
-              actions: { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
+              actions: recordCancel,
             },
           },
         },
@@ -379,10 +374,7 @@ export const filesystemMachine = setup({
             },
             CANCEL: {
               target: '#filesystem.step-error',
-              actions: [
-                { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
-                'recordStepCancelled',
-              ],
+              actions: [recordCancel, 'recordStepCancelled'],
             },
           },
         },
@@ -410,11 +402,7 @@ export const filesystemMachine = setup({
             GRANTED: 'running',
             CANCEL: {
               target: '#filesystem.step-error',
-              actions: [
-                { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
-                'withdrawFromQueue',
-                'recordStepCancelled',
-              ],
+              actions: [recordCancel, 'withdrawFromQueue', 'recordStepCancelled'],
             },
           },
         },
@@ -430,7 +418,7 @@ export const filesystemMachine = setup({
               ],
             },
             CANCEL: {
-              actions: { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
+              actions: recordCancel,
             },
           },
         },
