@@ -86,7 +86,8 @@ export type FilesystemEvent =
 /** What a filesystem tells its attempt when it ends. */
 export interface FilesystemOutput {
   index: number;
-  failed: boolean;
+  /** Its planning or step error (D9); null when it is done. */
+  error: TimedError | null;
 }
 
 /** What a filesystem tells its attempt. */
@@ -250,7 +251,7 @@ export const filesystemMachine = setup({
           type: 'FS_FAILED',
           index: context.index,
           name: context.name,
-          cause: (context.planError ?? context.stepError)?.cause,
+          cause: filesystemError({ context })?.cause,
         });
       }
     }),
@@ -279,7 +280,7 @@ export const filesystemMachine = setup({
   }),
   output: ({ context }) => ({
     index: context.index,
-    failed: context.planError !== null || context.stepError !== null,
+    error: filesystemError({ context }),
   }),
   initial: 'planning',
   on: {
@@ -455,9 +456,12 @@ export function filesystemState(
   return 'planning' in value ? 'planning' : 'stepping';
 }
 
-/** The filesystem's error: its planning error, else its step error (D9). */
-export function filesystemError(snapshot: FilesystemSnapshot): TimedError | null {
-  const { context } = snapshot;
+/** The filesystem's error, from a snapshot or the chart's own context: planning, else step (D9). */
+export function filesystemError({
+  context,
+}: {
+  context: Pick<FilesystemContext, 'planError' | 'stepError'>;
+}): TimedError | null {
   return context.planError ?? context.stepError;
 }
 

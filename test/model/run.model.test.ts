@@ -100,8 +100,8 @@ function sut() {
     actions: {
       countEnded: assign({
         running: ({ context }) => context.running - 1,
-        anyFailed: ({ context }, params: { failed: boolean }) =>
-          forceInconsistent || context.anyFailed || params.failed,
+        anyFailed: ({ context }, params: { error: unknown }) =>
+          forceInconsistent || context.anyFailed || params.error !== null,
       }),
     },
   });
