@@ -11,7 +11,7 @@
  * Scale (100,000 filesystems): the filesystems are started in chunks of `chunkSize`, one chunk
  * per SPAWN_MORE event, with the injected Scheduler giving the event loop a turn between
  * chunks. Their bookkeeping, mutated in place for speed, has one owner: the FanOut
- * (fanOut.ts). They are children of the attempt (their parent, for events and inspection)
+ * (fan-out.ts). They are children of the attempt (their parent, for events and inspection)
  * but are not kept in the snapshot's `children` map: XState copies that map once per child it
  * stops, which made ending an attempt quadratic in its filesystems. A filesystem stops
  * itself when it reaches a final state, and the attempt ends only after every filesystem
@@ -28,7 +28,7 @@ import {
   type AnyActorRef,
 } from 'xstate';
 import { callsNotProvided } from './calls.logic.js';
-import { FanOut, type FilesystemRef, type SendToFilesystem } from './fanOut.js';
+import { FanOut, type FilesystemRef, type SendToFilesystem } from './fan-out.js';
 import type { FilesystemOutput, FilesystemToAttemptEvent } from './filesystem.machine.js';
 import { synchronousScheduler } from './scheduler.js';
 import { cancelled, finishNow, keepFirstCancel, recordCancel, type Cancel } from './shared.js';
@@ -36,7 +36,7 @@ import { stepQueueLogic } from './stepQueue.logic.js';
 import { timed } from './timed.js';
 import type { Clock, PreparedPlan, Scheduler, TimedError } from './types.js';
 
-export { EndedFilesystem, type FilesystemActor, type FilesystemRef } from './fanOut.js';
+export { EndedFilesystem, type FilesystemActor, type FilesystemRef } from './fan-out.js';
 
 /** Filesystems started per SPAWN_MORE event. */
 export const SPAWN_CHUNK = 200;
@@ -74,7 +74,7 @@ export interface AttemptContext {
   queue: StepQueueActor | null;
   /** Runs every planFS and step of the attempt (calls.logic.ts). */
   calls: CallsActor | null;
-  /** The fan-out's bookkeeping (fanOut.ts); null before the plan. */
+  /** The fan-out's bookkeeping (fan-out.ts); null before the plan. */
   fanOut: FanOut | null;
   /** The filesystems started so far, in plan order: the FanOut's own list, read-only here. */
   filesystems: readonly FilesystemRef[];

@@ -21,7 +21,7 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type AttemptActor = ActorRefFrom<typeof attemptMachine>;
 
-/** The driver's config as the run reads it: DriverConfig (src/config/driverConfig.ts checks). */
+/** The driver's config as the run reads it: DriverConfig (src/config/driver-config.ts checks). */
 export interface RunConfig {
   stepQueueConcurrency: number;
   maxAttempts: number;

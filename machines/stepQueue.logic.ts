@@ -18,7 +18,7 @@
  */
 import type { ActorLogic, AnyActorRef, Snapshot } from 'xstate';
 import { synchronousScheduler } from './scheduler.js';
-import { StepHeap, type Ticket } from './stepHeap.js';
+import { StepHeap, type Ticket } from './step-heap.js';
 import type { Scheduler } from './types.js';
 
 export type StepQueueEvent =

@@ -5,7 +5,7 @@
 import { setMaxListeners } from 'node:events';
 import { createActor, type ActorRefFrom } from 'xstate';
 import type { runMachine, LogParams } from '../../machines/run.machine.js';
-import { parseDriverConfig, type DriverConfig } from '../config/driverConfig.js';
+import { parseDriverConfig, type DriverConfig } from '../config/driver-config.js';
 import { classifyError } from '../errors/classify.js';
 import { runReport, runReportInSlices } from './report.js';
 import type { Report } from '../report/schema.js';
@@ -13,7 +13,7 @@ import { provideRunMachine } from './actors.js';
 import { eventLoopScheduler } from './scheduler.js';
 import type { ErrorClass, Logger, Planner } from './types.js';
 
-export type { DriverConfig } from '../config/driverConfig.js';
+export type { DriverConfig } from '../config/driver-config.js';
 
 export interface ReplicateOptions {
   /** Cancels the whole run (D10). */

@@ -1,2 +1,2 @@
 export { classifyError, errorMessage, isGrpcError, GRPC_UNAVAILABLE } from './classify.js';
-export { ConfigError } from './configError.js';
+export { ConfigError } from './config-error.js';

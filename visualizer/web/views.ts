@@ -6,7 +6,7 @@
 import { esc, valueText } from './format.js';
 import { blockedOnOf, contextOf, topState, type ActorState, type ModelState } from './model.js';
 import type { ReportJson } from './protocol.js';
-import type { ReportSelection } from './reportPanel.js';
+import type { ReportSelection } from './report-panel.js';
 
 /** Chips beside the chart title: the state value, blockedOn (filesystems), the last event. */
 export function actorChipsHtml(actor: ActorState | undefined): string {

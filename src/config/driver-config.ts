@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { RunConfig } from '../../machines/run.machine.js';
-import { ConfigError } from '../errors/configError.js';
+import { ConfigError } from '../errors/config-error.js';
 
 const finite = (what: string) =>
   z.number({ error: `${what} must be a number` }).refine(Number.isFinite, `${what} must be finite`);
