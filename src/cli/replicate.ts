@@ -26,7 +26,7 @@ import {
   runReplication,
 } from './run.js';
 
-export interface ReplicateOptions {
+export interface ReplicateFlags {
   from: string;
   to: string;
   concurrency: number;
@@ -47,7 +47,7 @@ export function reportJson(report: Report): string {
   return json;
 }
 
-async function replicateCommand(options: ReplicateOptions, ctx: CommandContext): Promise<number> {
+async function replicateCommand(options: ReplicateFlags, ctx: CommandContext): Promise<number> {
   const { io } = ctx;
   const json = options.json === true;
   const interrupt = interruptible(io);
@@ -136,6 +136,6 @@ export function registerReplicate(program: Command, ctx: CommandContext): void {
     .option('--trust-stream-properties', TRUST_HELP)
     .addHelpText('after', `\n${endpointHelp(ctx.schemes)}`)
     .action(async (_options: unknown, command: Command) => {
-      ctx.exit(await replicateCommand(command.optsWithGlobals<ReplicateOptions>(), ctx));
+      ctx.exit(await replicateCommand(command.optsWithGlobals<ReplicateFlags>(), ctx));
     });
 }
