@@ -16,6 +16,9 @@ import { cancelled, finishNow, keepFirstCancel, recordCancel } from './shared.js
 import type { Clock, Scheduler, TimedError } from './types.js';
 import type { ErrorClass } from './contract.js';
 
+/** The latest time a Date can hold (ECMAScript: 8.64e15 ms after the epoch). */
+const LATEST_DATE_MS = 8.64e15;
+
 /** Longest delay a timer can hold (2^31-1 ms); longer deadlines are re-armed. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -136,7 +139,10 @@ export const runMachine = setup({
       const since = context.now();
       return {
         waitReconnectSince: since,
-        waitReconnectUntil: new Date(since.getTime() + context.config.reconnectHardFailTimeoutMs),
+        // A finite timeout may reach past the latest Date (D2): the deadline is then that Date.
+        waitReconnectUntil: new Date(
+          Math.min(since.getTime() + context.config.reconnectHardFailTimeoutMs, LATEST_DATE_MS),
+        ),
         reconnectLeftMs: context.config.reconnectHardFailTimeoutMs,
       };
     }),
