@@ -11,7 +11,7 @@
  * Left out, because the benchmark never needs them: cancellation (D10), config validation
  * (D1), logging, and re-arming reconnect deadlines beyond 2^31-1 ms.
  */
-import type { DriverConfig } from '../src/driver/replicate.js';
+import type { DriverConfig } from '../src/config/driver-config.js';
 import type { FS, Planner, Step, StepInfo } from '../src/driver/types.js';
 import { classifyError } from '../src/errors/classify.js';
 import type {

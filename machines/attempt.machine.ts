@@ -10,8 +10,9 @@
  *
  * Scale (100,000 filesystems): the filesystems are started in chunks of `chunkSize`, one chunk
  * per SPAWN_MORE event, with the injected Scheduler giving the event loop a turn between
- * chunks. They are children of the attempt (their parent, for events and inspection) but
- * are not kept in the snapshot's `children` map: XState copies that map once per child it
+ * chunks. Their bookkeeping, mutated in place for speed, has one owner: the FanOut
+ * (fan-out.ts). They are children of the attempt (their parent, for events and inspection)
+ * but are not kept in the snapshot's `children` map: XState copies that map once per child it
  * stops, which made ending an attempt quadratic in its filesystems. A filesystem stops
  * itself when it reaches a final state, and the attempt ends only after every filesystem
  * did, so none is left running (D12). (Stopping the root actor from outside, which the API
@@ -20,53 +21,26 @@
  */
 import {
   assign,
-  createActor,
   enqueueActions,
   fromPromise,
   setup,
   type ActorRefFrom,
   type AnyActorRef,
-  type AnyStateMachine,
-  type SnapshotFrom,
 } from 'xstate';
-import {
-  filesystemMachine,
-  type FilesystemOutput,
-  type FilesystemToAttemptEvent,
-} from './filesystem.machine.js';
 import { callsNotProvided } from './calls.logic.js';
+import { FanOut, type FilesystemRef, type SendToFilesystem } from './fan-out.js';
+import type { FilesystemOutput, FilesystemToAttemptEvent } from './filesystem.machine.js';
 import { synchronousScheduler } from './scheduler.js';
-import { timed } from './timed.js';
+import { cancelled, finishNow, keepFirstCancel, recordCancel, type Cancel } from './shared.js';
 import { stepQueueLogic } from './stepQueue.logic.js';
+import { timed } from './timed.js';
 import type { Clock, PreparedPlan, Scheduler, TimedError } from './types.js';
+
+export { EndedFilesystem, type FilesystemActor, type FilesystemRef } from './fan-out.js';
 
 /** Filesystems started per SPAWN_MORE event. */
 export const SPAWN_CHUNK = 200;
 
-export type FilesystemActor = ActorRefFrom<typeof filesystemMachine>;
-export type FilesystemSnapshot = SnapshotFrom<typeof filesystemMachine>;
-
-/**
- * A filesystem that has ended, held as its final snapshot only. The stopped actor around it
- * (mailbox, scope, listeners) is about 1.7 KB that nothing needs any more: 170 MB at 100,000
- * filesystems. Reports and the next attempt read the snapshot, as they would the actor's.
- */
-export class EndedFilesystem {
-  constructor(private readonly snapshot: FilesystemSnapshot) {}
-
-  getSnapshot(): FilesystemSnapshot {
-    return this.snapshot;
-  }
-}
-
-/** A filesystem of an attempt: its actor while it runs, its final snapshot once it ended. */
-export type FilesystemRef = FilesystemActor | EndedFilesystem;
-
-/** The actor of a filesystem that is still running, or null. */
-function runningActor(ref: FilesystemRef): FilesystemActor | null {
-  if (ref instanceof EndedFilesystem) return null;
-  return ref.getSnapshot().status === 'active' ? ref : null;
-}
 export type StepQueueActor = ActorRefFrom<typeof stepQueueLogic>;
 export type CallsActor = ActorRefFrom<typeof callsNotProvided>;
 
@@ -84,12 +58,6 @@ export interface AttemptInput {
   chunkSize?: number;
 }
 
-/** A PARENT_FAILED for a filesystem not started yet: delivered when it starts. */
-export interface ParentFailure {
-  name: string;
-  cause: unknown;
-}
-
 export interface AttemptContext {
   number: number;
   concurrency: number;
@@ -101,29 +69,26 @@ export interface AttemptContext {
   startAt: Date;
   finishAt: Date | null;
   planError: TimedError | null;
-  cancel: { reason: unknown } | null;
+  cancel: Cancel | null;
   plan: PreparedPlan | null;
   queue: StepQueueActor | null;
   /** Runs every planFS and step of the attempt (calls.logic.ts). */
   calls: CallsActor | null;
-  /**
-   * The filesystems started so far, in plan order (all of them once the fan-out is over).
-   * Owned by this attempt and appended in place, chunk by chunk; an actor that ended is
-   * replaced in place by its final snapshot.
-   */
-  filesystems: FilesystemRef[];
-  /**
-   * parentsLeft[i]: ancestors of filesystem i not yet present on the receiver (D6). Counters
-   * owned by this attempt and updated in place (like the step queue's heap): one FS_PRESENT
-   * of `pool` must not copy 100,000 numbers. Null before the fan-out.
-   */
-  parentsLeft: Int32Array | null;
-  /** Ancestors' failures for filesystems not started yet, by index. */
-  earlyFailures: Map<number, ParentFailure[]>;
+  /** The fan-out's bookkeeping (fan-out.ts); null before the plan. */
+  fanOut: FanOut | null;
+  /** The filesystems started so far, in plan order: the FanOut's own list, read-only here. */
+  filesystems: readonly FilesystemRef[];
   /** Filesystems that have not reached a final state yet. */
   running: number;
   /** Whether a filesystem ended with an error (from the filesystems' outputs). */
   anyFailed: boolean;
+  /**
+   * The newest error of the filesystems that ended (D9), from their outputs: newest by time,
+   * among equal times the one recorded last. A filesystem records its error on entering its
+   * final state, so the order in which they end is the order in which their errors were
+   * recorded. Null while none failed.
+   */
+  newestError: TimedError | null;
 }
 
 export type AttemptEvent =
@@ -147,28 +112,10 @@ export interface AttemptOutput {
   mostRecentError: TimedError | null;
 }
 
-function fsError(fs: FilesystemRef): TimedError | null {
-  const { context } = fs.getSnapshot();
-  return context.planError ?? context.stepError;
-}
-
-/** Newest by time; among equal times, the one recorded last (D9). */
-function mostRecentError(context: AttemptContext): TimedError | null {
-  let newest: TimedError | null = context.planError;
-  for (const fs of context.filesystems) {
-    const err = fsError(fs);
-    if (err !== null && (newest === null || err.time.getTime() >= newest.time.getTime())) {
-      newest = err;
-    }
-  }
-  return newest;
-}
-
-/** The `filesystem` logic the attempt was provided with: what `spawn('filesystem')` would use. */
-function filesystemLogic(self: AnyActorRef): typeof filesystemMachine {
-  const machine = (self as unknown as { logic: AnyStateMachine }).logic;
-  return (machine.implementations.actors.filesystem ??
-    filesystemMachine) as typeof filesystemMachine;
+/** `b` if it is at least as new as `a`: newest by time, the one recorded last among equals (D9). */
+function newer(a: TimedError | null, b: TimedError | null): TimedError | null {
+  if (b === null) return a;
+  return a === null || b.time.getTime() >= a.time.getTime() ? b : a;
 }
 
 export const attemptMachine = setup({
@@ -183,30 +130,31 @@ export const attemptMachine = setup({
     plan: fromPromise<PreparedPlan, PlanInput>(async () => {
       throw new Error('plan is not provided');
     }),
-    filesystem: filesystemMachine,
     stepQueue: stepQueueLogic,
     // The implementation arrives through .provide(): see src/driver/actors.ts.
     calls: callsNotProvided,
   },
   guards: {
-    cancelled: ({ context }) => context.cancel !== null,
+    cancelled,
     allFilesystemsEnded: ({ context }) => context.running === 0,
     isNextChunk: ({ context, event }) =>
       event.type === 'SPAWN_MORE' && event.chunk * context.chunkSize === context.filesystems.length,
     anyFilesystemFailed: ({ context }) => context.anyFailed,
   },
   actions: {
-    recordCancel: assign({
-      cancel: ({ context }, params: { reason: unknown }) => context.cancel ?? params,
-    }),
+    recordCancel: assign(keepFirstCancel<AttemptContext>),
     recordPlanError: assign({
       planError: ({ context }, params: { error: unknown }) => timed(params.error, context.now),
     }),
-    acceptPlan: assign((_, params: { plan: PreparedPlan }) => ({
-      plan: params.plan,
-      parentsLeft: Int32Array.from(params.plan.filesystems, (f) => f.ancestors),
-      running: params.plan.filesystems.length,
-    })),
+    acceptPlan: assign((_, params: { plan: PreparedPlan }) => {
+      const fanOut = new FanOut(params.plan);
+      return {
+        plan: params.plan,
+        fanOut,
+        filesystems: fanOut.filesystems,
+        running: params.plan.filesystems.length,
+      };
+    }),
     spawnQueue: assign({
       queue: ({ context, spawn }) =>
         spawn('stepQueue', {
@@ -222,116 +170,49 @@ export const attemptMachine = setup({
       calls: ({ context, spawn }) =>
         spawn('calls', { id: 'calls', input: { signal: context.signal } }),
     }),
-    // Creates the next chunk; startChunk starts it. Created like `spawn('filesystem')` would,
-    // with the attempt as parent, but outside `children` (see the top of this file).
-    spawnChunk: assign({
-      filesystems: ({ context, self }) => {
-        const plan = context.plan as PreparedPlan;
-        const left = context.parentsLeft as Int32Array;
-        const logic = filesystemLogic(self);
-        const from = context.filesystems.length;
-        const to = Math.min(plan.filesystems.length, from + context.chunkSize);
-        const chunk: FilesystemActor[] = [];
-        for (let index = from; index < to; index++) {
-          chunk.push(
-            createActor(logic, {
-              id: `fs-${index}`,
-              parent: self,
-              input: {
-                index,
-                planned: plan.filesystems[index] as PreparedPlan['filesystems'][number],
-                parentsPending: (left[index] as number) > 0 ? 1 : 0,
-                hasDescendants: (plan.descendants[index]?.length ?? 0) > 0,
-                attempt: self,
-                queue: context.queue as StepQueueActor,
-                calls: context.calls as CallsActor,
-                now: context.now,
-              },
-            }) as FilesystemActor,
-          );
-        }
-        // Appended in place: a copy per chunk would be 500 arrays of up to 100,000 refs.
-        for (const fs of chunk) context.filesystems.push(fs);
-        return context.filesystems;
-      },
-    }),
-    // Starts the chunk just created, like spawn does, and asks for the next chunk after the
-    // event loop had a turn.
+    // Starts the next chunk of filesystems and asks for the one after it once the event loop
+    // had a turn.
     startChunk: ({ context, self }, params: { chunk: number }) => {
-      const from = params.chunk * context.chunkSize;
-      const to = context.filesystems.length;
-      for (let i = from; i < to; i++) (context.filesystems[i] as FilesystemActor).start();
-      if (to < (context.plan?.filesystems.length ?? 0)) {
+      const fanOut = context.fanOut as FanOut;
+      fanOut.startNext(context.chunkSize, {
+        attempt: self,
+        queue: context.queue as StepQueueActor,
+        calls: context.calls as CallsActor,
+        now: context.now,
+      });
+      if (!fanOut.allStarted) {
         const next = { type: 'SPAWN_MORE' as const, chunk: params.chunk + 1 };
         context.scheduler.later(() => self.send(next));
       }
     },
-    // Tells the chunk just started what happened before it existed: ancestors that failed,
-    // cancellation (D6, D10).
+    // Tells the chunk just started what happened before it existed (D6, D10).
     catchUpChunk: enqueueActions(({ context, enqueue }, params: { chunk: number }) => {
-      const from = params.chunk * context.chunkSize;
-      const to = context.filesystems.length;
-      for (let i = from; i < to; i++) {
-        const child = runningActor(context.filesystems[i] as FilesystemRef);
-        if (child === null) continue;
-        for (const f of context.earlyFailures.get(i) ?? []) {
-          enqueue.sendTo(child, { type: 'PARENT_FAILED', name: f.name, cause: f.cause });
-        }
-        if (context.cancel !== null)
-          enqueue.sendTo(child, { type: 'CANCEL', reason: context.cancel.reason });
-      }
+      const send: SendToFilesystem = (to, event) => enqueue.sendTo(to, event);
+      context.fanOut?.catchUp(params.chunk * context.chunkSize, context.cancel, send);
     }),
-    // Counts the filesystem out and keeps only its final snapshot (in place, like the chunks).
-    countEnded: assign(({ context }, params: { index: number; failed: boolean }) => {
-      const ref = context.filesystems[params.index];
-      if (ref !== undefined && !(ref instanceof EndedFilesystem)) {
-        context.filesystems[params.index] = new EndedFilesystem(ref.getSnapshot());
-      }
-      return { running: context.running - 1, anyFailed: context.anyFailed || params.failed };
+    // Counts the filesystem out, keeps its error if it is the newest (D9) and lets the fan-out
+    // keep only its final snapshot.
+    countEnded: assign(({ context }, params: FilesystemOutput) => {
+      context.fanOut?.ended(params.index);
+      return {
+        running: context.running - 1,
+        anyFailed: context.anyFailed || params.error !== null,
+        newestError: newer(context.newestError, params.error),
+      };
     }),
-    // Counts down the descendants' missing ancestors; a descendant hears once, when its last
-    // ancestor became present (so a present `pool` costs one decrement per filesystem, not
-    // one event).
     relayPresent: enqueueActions(({ context, enqueue }, params: { index: number }) => {
-      const left = context.parentsLeft as Int32Array;
-      const started = context.filesystems.length;
-      for (const d of context.plan?.descendants[params.index] ?? []) {
-        left[d] = (left[d] as number) - 1;
-        if (left[d] !== 0 || d >= started) continue;
-        const child = runningActor(context.filesystems[d] as FilesystemRef);
-        if (child !== null) enqueue.sendTo(child, { type: 'PARENT_PRESENT' });
-      }
+      context.fanOut?.present(params.index, (to, event) => enqueue.sendTo(to, event));
     }),
     relayFailed: enqueueActions(
-      ({ context, enqueue }, params: ParentFailure & { index: number }) => {
-        const started = context.filesystems.length;
-        for (const d of context.plan?.descendants[params.index] ?? []) {
-          if (d >= started) {
-            const list = context.earlyFailures.get(d);
-            if (list === undefined)
-              context.earlyFailures.set(d, [{ name: params.name, cause: params.cause }]);
-            else list.push({ name: params.name, cause: params.cause });
-            continue;
-          }
-          const child = runningActor(context.filesystems[d] as FilesystemRef);
-          if (child !== null) {
-            enqueue.sendTo(child, {
-              type: 'PARENT_FAILED',
-              name: params.name,
-              cause: params.cause,
-            });
-          }
-        }
+      ({ context, enqueue }, params: { index: number; name: string; cause: unknown }) => {
+        const failure = { name: params.name, cause: params.cause };
+        context.fanOut?.failed(params.index, failure, (to, event) => enqueue.sendTo(to, event));
       },
     ),
     cancelFilesystems: enqueueActions(({ context, enqueue }) => {
-      const reason = context.cancel?.reason;
-      for (const ref of context.filesystems) {
-        const child = runningActor(ref);
-        if (child !== null) enqueue.sendTo(child, { type: 'CANCEL', reason });
-      }
+      context.fanOut?.cancel(context.cancel?.reason, (to, event) => enqueue.sendTo(to, event));
     }),
-    recordFinish: assign({ finishAt: ({ context }) => context.now() }),
+    recordFinish: assign(finishNow<AttemptContext>),
   },
 }).createMachine({
   id: 'attempt',
@@ -350,21 +231,24 @@ export const attemptMachine = setup({
     plan: null,
     queue: null,
     calls: null,
+    fanOut: null,
     filesystems: [],
-    parentsLeft: null,
-    earlyFailures: new Map(),
     running: 0,
     anyFailed: false,
+    newestError: null,
   }),
   // The outcome mirrors the final state reached: planning-error, filesystem-error or done.
-  output: ({ context }) => {
-    const failed = context.anyFailed;
-    return {
-      state: context.planError !== null ? 'planning-error' : failed ? 'filesystem-error' : 'done',
-      filesystems: context.plan?.filesystems.length ?? 0,
-      mostRecentError: mostRecentError(context),
-    };
-  },
+  output: ({ context }) => ({
+    state:
+      context.planError !== null
+        ? 'planning-error'
+        : context.anyFailed
+          ? 'filesystem-error'
+          : 'done',
+    filesystems: context.plan?.filesystems.length ?? 0,
+    // A planning error means no filesystem ran.
+    mostRecentError: context.planError ?? context.newestError,
+  }),
   initial: 'planning',
   states: {
     planning: {
@@ -394,7 +278,7 @@ export const attemptMachine = setup({
       },
       on: {
         CANCEL: {
-          actions: { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
+          actions: recordCancel,
         },
       },
     },
@@ -402,7 +286,6 @@ export const attemptMachine = setup({
       entry: [
         'spawnQueue',
         'spawnCalls',
-        'spawnChunk',
         { type: 'startChunk', params: { chunk: 0 } },
         { type: 'catchUpChunk', params: { chunk: 0 } },
       ],
@@ -411,7 +294,6 @@ export const attemptMachine = setup({
         SPAWN_MORE: {
           guard: 'isNextChunk',
           actions: [
-            'spawnChunk',
             { type: 'startChunk', params: ({ event }) => ({ chunk: event.chunk }) },
             { type: 'catchUpChunk', params: ({ event }) => ({ chunk: event.chunk }) },
           ],
@@ -428,14 +310,11 @@ export const attemptMachine = setup({
         'xstate.done.actor.*': {
           actions: {
             type: 'countEnded',
-            params: ({ event }) => ({ index: event.output.index, failed: event.output.failed }),
+            params: ({ event }) => event.output,
           },
         },
         CANCEL: {
-          actions: [
-            { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
-            'cancelFilesystems',
-          ],
+          actions: [recordCancel, 'cancelFilesystems'],
         },
       },
     },

@@ -12,7 +12,7 @@
  * an action), and its answer goes to the requesting actor while that one is still running.
  */
 import type { ActorLogic, AnyActorRef, Snapshot } from 'xstate';
-import type { Step } from '../src/driver/types.js';
+import type { Step } from './contract.js';
 import type { PlannedFilesystem } from './types.js';
 
 export interface PlanFSInput {

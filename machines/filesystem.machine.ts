@@ -2,9 +2,10 @@
  * The lifecycle of one filesystem in an attempt (D4-D7, D10).
  *
  * Top-level states are the report's words (`planning`, `stepping`, `planning-error`,
- * `step-error`, `done`); the report's `blockedOn` follows from the substate:
- * `planning.waiting-for-slot` = plan-queue, `stepping.waiting-for-parents` =
- * parent-initial-repl, `stepping.waiting-for-slot` = repl-queue, everything else = nothing.
+ * `step-error`, `done`). The states that wait carry a tag named after the report's `blockedOn`
+ * (`plan-queue`, `parent-initial-repl`, `repl-queue`); every other state has none, which the
+ * report shows as `nothing`. The selectors at the end of this file are how the rest of xrepl
+ * reads a filesystem's snapshot.
  *
  * The filesystem talks to the attempt's step queue (REQUEST / RELEASE / WITHDRAW, answered by
  * GRANTED), to the attempt's calls actor (PLAN_FS / RUN_STEP on entering `running`, answered
@@ -14,11 +15,15 @@
  * go next; `after-work` is left holding the queue slot, so it either releases it or
  * re-requests in the same round (D8).
  */
-import { assign, enqueueActions, sendTo, setup, type AnyActorRef } from 'xstate';
-import type { Step } from '../src/driver/types.js';
+import { assign, enqueueActions, sendTo, setup, type AnyActorRef, type SnapshotFrom } from 'xstate';
+import type { FS, Step } from './contract.js';
 import type { CallAnswer } from './calls.logic.js';
 import { timed } from './timed.js';
+import { cancelled, keepFirstCancel, recordCancel } from './shared.js';
 import type { Clock, PlannedFilesystem, PreviousPlan, TimedError } from './types.js';
+
+/** The tags of the waiting states: what a filesystem waits for, in the report's words (D11). */
+export type BlockedTag = 'plan-queue' | 'parent-initial-repl' | 'repl-queue';
 
 export interface FilesystemInput {
   index: number;
@@ -81,7 +86,8 @@ export type FilesystemEvent =
 /** What a filesystem tells its attempt when it ends. */
 export interface FilesystemOutput {
   index: number;
-  failed: boolean;
+  /** Its planning or step error (D9); null when it is done. */
+  error: TimedError | null;
 }
 
 /** What a filesystem tells its attempt. */
@@ -134,9 +140,10 @@ export const filesystemMachine = setup({
     events: {} as FilesystemEvent,
     input: {} as FilesystemInput,
     output: {} as FilesystemOutput,
+    tags: {} as BlockedTag,
   },
   guards: {
-    cancelled: ({ context }) => context.cancel !== null,
+    cancelled,
     parentsFailed: ({ context }) => context.failedParents.length > 0,
     parentsPending: ({ context }) => context.parentsPending > 0,
     allStepsDone: ({ context }) => context.currentStep >= (context.steps?.length ?? 0),
@@ -192,9 +199,7 @@ export const filesystemMachine = setup({
     recordPlanError: assign({
       planError: ({ context }, params: { error: unknown }) => timed(params.error, context.now),
     }),
-    recordCancel: assign({
-      cancel: ({ context }, params: { reason: unknown }) => context.cancel ?? params,
-    }),
+    recordCancel: assign(keepFirstCancel<FilesystemContext>),
     recordPlanCancelled: assign({
       planError: ({ context }) => timed(context.cancel?.reason, context.now),
     }),
@@ -246,7 +251,7 @@ export const filesystemMachine = setup({
           type: 'FS_FAILED',
           index: context.index,
           name: context.name,
-          cause: (context.planError ?? context.stepError)?.cause,
+          cause: filesystemError({ context })?.cause,
         });
       }
     }),
@@ -275,7 +280,7 @@ export const filesystemMachine = setup({
   }),
   output: ({ context }) => ({
     index: context.index,
-    failed: context.planError !== null || context.stepError !== null,
+    error: filesystemError({ context }),
   }),
   initial: 'planning',
   on: {
@@ -292,16 +297,13 @@ export const filesystemMachine = setup({
       initial: 'waiting-for-slot',
       states: {
         'waiting-for-slot': {
+          tags: 'plan-queue',
           entry: 'requestPlanSlot',
           on: {
             GRANTED: 'running',
             CANCEL: {
               target: '#filesystem.planning-error',
-              actions: [
-                { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
-                'withdrawFromQueue',
-                'recordPlanCancelled',
-              ],
+              actions: [recordCancel, 'withdrawFromQueue', 'recordPlanCancelled'],
             },
           },
         },
@@ -320,7 +322,7 @@ export const filesystemMachine = setup({
               ],
             },
             CANCEL: {
-              actions: { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
+              actions: recordCancel,
             },
           },
         },
@@ -361,6 +363,7 @@ export const filesystemMachine = setup({
           ],
         },
         'waiting-for-parents': {
+          tags: 'parent-initial-repl',
           on: {
             PARENT_PRESENT: { target: 'parents-changed', actions: 'countParentPresent' },
             PARENT_FAILED: {
@@ -372,10 +375,7 @@ export const filesystemMachine = setup({
             },
             CANCEL: {
               target: '#filesystem.step-error',
-              actions: [
-                { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
-                'recordStepCancelled',
-              ],
+              actions: [recordCancel, 'recordStepCancelled'],
             },
           },
         },
@@ -398,15 +398,12 @@ export const filesystemMachine = setup({
           ],
         },
         'waiting-for-slot': {
+          tags: 'repl-queue',
           on: {
             GRANTED: 'running',
             CANCEL: {
               target: '#filesystem.step-error',
-              actions: [
-                { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
-                'withdrawFromQueue',
-                'recordStepCancelled',
-              ],
+              actions: [recordCancel, 'withdrawFromQueue', 'recordStepCancelled'],
             },
           },
         },
@@ -422,7 +419,7 @@ export const filesystemMachine = setup({
               ],
             },
             CANCEL: {
-              actions: { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
+              actions: recordCancel,
             },
           },
         },
@@ -436,4 +433,50 @@ export const filesystemMachine = setup({
 
 function nextDate(context: FilesystemContext): number {
   return context.next !== null && 'date' in context.next ? context.next.date : NaN;
+}
+
+// ---- selectors: how the report, the attempt and the next attempt read a filesystem ----------
+
+export type FilesystemSnapshot = SnapshotFrom<typeof filesystemMachine>;
+
+const BLOCKED_TAGS: readonly BlockedTag[] = ['plan-queue', 'parent-initial-repl', 'repl-queue'];
+
+/** What the filesystem waits for: the tag of its state, or `nothing` (D11). */
+export function blockedOn(snapshot: FilesystemSnapshot): BlockedTag | 'nothing' {
+  for (const tag of BLOCKED_TAGS) if (snapshot.hasTag(tag)) return tag;
+  return 'nothing';
+}
+
+/** The report's state: the top-level state (`planning`, `stepping`, or a final state). */
+export function filesystemState(
+  snapshot: FilesystemSnapshot,
+): 'planning' | 'stepping' | 'planning-error' | 'step-error' | 'done' {
+  const { value } = snapshot;
+  if (typeof value === 'string') return value;
+  return 'planning' in value ? 'planning' : 'stepping';
+}
+
+/** The filesystem's error, from a snapshot or the chart's own context: planning, else step (D9). */
+export function filesystemError({
+  context,
+}: {
+  context: Pick<FilesystemContext, 'planError' | 'stepError'>;
+}): TimedError | null {
+  return context.planError ?? context.stepError;
+}
+
+/** What the next attempt correlates with (D3, D5): the fs, its name, its steps and progress. */
+export function filesystemProgress(snapshot: FilesystemSnapshot): {
+  fs: FS;
+  name: string;
+  steps: Step[] | null;
+  currentStep: number;
+} {
+  const { context } = snapshot;
+  return {
+    fs: context.fs,
+    name: context.name,
+    steps: context.steps,
+    currentStep: context.currentStep,
+  };
 }

@@ -12,14 +12,19 @@ import { assign, enqueueActions, fromPromise, setup, type ActorRefFrom } from 'x
 import { attemptMachine, type AttemptOutput } from './attempt.machine.js';
 import { synchronousScheduler } from './scheduler.js';
 import { timed } from './timed.js';
+import { cancelled, finishNow, keepFirstCancel, recordCancel } from './shared.js';
 import type { Clock, Scheduler, TimedError } from './types.js';
-import type { ErrorClass } from '../src/driver/types.js';
+import type { ErrorClass } from './contract.js';
+
+/** The latest time a Date can hold (ECMAScript: 8.64e15 ms after the epoch). */
+const LATEST_DATE_MS = 8.64e15;
 
 /** Longest delay a timer can hold (2^31-1 ms); longer deadlines are re-armed. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type AttemptActor = ActorRefFrom<typeof attemptMachine>;
 
+/** The driver's config as the run reads it: DriverConfig (src/config/driver-config.ts checks). */
 export interface RunConfig {
   stepQueueConcurrency: number;
   maxAttempts: number;
@@ -85,7 +90,7 @@ export const runMachine = setup({
     reconnectChunk: ({ context }) => Math.min(context.reconnectLeftMs, MAX_TIMER_MS),
   },
   guards: {
-    cancelled: ({ context }) => context.cancel !== null,
+    cancelled,
     noAttemptYet: ({ context }) => context.lastOutcome === null,
     attemptDone: ({ context }) => context.lastOutcome?.state === 'done',
     attemptDoneWithoutFilesystems: ({ context }) =>
@@ -123,9 +128,7 @@ export const runMachine = setup({
     recordOutcome: assign({
       lastOutcome: (_, params: { output: AttemptOutput }) => params.output,
     }),
-    recordCancel: assign({
-      cancel: ({ context }, params: { reason: unknown }) => context.cancel ?? params,
-    }),
+    recordCancel: assign(keepFirstCancel<RunContext>),
     cancelAttempt: enqueueActions(({ context, enqueue }) => {
       const current = context.attempts[context.attempts.length - 1];
       if (current !== undefined && current.getSnapshot().status === 'active') {
@@ -136,7 +139,10 @@ export const runMachine = setup({
       const since = context.now();
       return {
         waitReconnectSince: since,
-        waitReconnectUntil: new Date(since.getTime() + context.config.reconnectHardFailTimeoutMs),
+        // A finite timeout may reach past the latest Date (D2): the deadline is then that Date.
+        waitReconnectUntil: new Date(
+          Math.min(since.getTime() + context.config.reconnectHardFailTimeoutMs, LATEST_DATE_MS),
+        ),
         reconnectLeftMs: context.config.reconnectHardFailTimeoutMs,
       };
     }),
@@ -148,7 +154,7 @@ export const runMachine = setup({
       waitReconnectError: ({ context }, params: { error: unknown }) =>
         timed(params.error, context.now),
     }),
-    recordFinish: assign({ finishAt: ({ context }) => context.now() }),
+    recordFinish: assign(finishNow<RunContext>),
   },
 }).createMachine({
   id: 'run',
@@ -216,10 +222,7 @@ export const runMachine = setup({
           actions: { type: 'recordOutcome', params: ({ event }) => ({ output: event.output }) },
         },
         CANCEL: {
-          actions: [
-            { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
-            'cancelAttempt',
-          ],
+          actions: [recordCancel, 'cancelAttempt'],
         },
       },
     },
@@ -278,7 +281,7 @@ export const runMachine = setup({
       on: {
         CANCEL: {
           target: 'cancelled',
-          actions: { type: 'recordCancel', params: ({ event }) => ({ reason: event.reason }) },
+          actions: recordCancel,
         },
       },
     },

@@ -18,6 +18,7 @@
  */
 import type { ActorLogic, AnyActorRef, Snapshot } from 'xstate';
 import { synchronousScheduler } from './scheduler.js';
+import { StepHeap, type Ticket } from './step-heap.js';
 import type { Scheduler } from './types.js';
 
 export type StepQueueEvent =
@@ -37,13 +38,6 @@ export interface StepQueueInput {
    * starts them all at once: every planning ahead of every step (D4, D8).
    */
   plannings?: number;
-}
-
-interface Ticket {
-  owner: AnyActorRef;
-  date: number; // NaN mapped to +Infinity
-  seq: number;
-  state: 'waiting' | 'granted' | 'withdrawn';
 }
 
 export interface StepQueueContext {
@@ -76,59 +70,6 @@ export type StepQueueSnapshot = Snapshot<undefined> & {
 };
 
 const GRANTED = { type: 'GRANTED' } as const;
-
-/**
- * A binary min-heap of step tickets by (date, seq): O(log n) push and pop, so admission stays
- * cheap with 100,000 waiters. Sifts move a hole instead of swapping.
- */
-class StepHeap {
-  private readonly items: Ticket[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  push(item: Ticket): void {
-    const items = this.items;
-    let i = items.length;
-    items.push(item);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = items[parent] as Ticket;
-      if (!before(item, p)) break;
-      items[i] = p;
-      i = parent;
-    }
-    items[i] = item;
-  }
-
-  pop(): Ticket | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop() as Ticket;
-    const n = items.length;
-    if (n > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        let m = l;
-        const r = l + 1;
-        if (r < n && before(items[r] as Ticket, items[l] as Ticket)) m = r;
-        const child = items[m] as Ticket;
-        if (!before(child, last)) break;
-        items[i] = child;
-        i = m;
-      }
-      items[i] = last;
-    }
-    return top;
-  }
-}
-
-function before(a: Ticket, b: Ticket): boolean {
-  return a.date !== b.date ? a.date < b.date : a.seq < b.seq;
-}
 
 function enqueue(internal: Internal, owner: AnyActorRef, date: number | null): void {
   const ticket: Ticket = {

@@ -1,5 +1,5 @@
 /** Types shared by the statecharts. Types only: no behaviour lives here. */
-import type { FS, Step } from '../src/driver/types.js';
+import type { FS, Step } from './contract.js';
 
 /** An error as the report shows it, with the original kept for classification (D9). */
 export interface TimedError {

@@ -16,7 +16,7 @@ export type {
 export { replicate } from './driver/replicate.js';
 export type { DriverConfig, ReplicateOptions, Replication, RunActor } from './driver/replicate.js';
 export { classifyError } from './errors/classify.js';
-export { ConfigError } from './errors/configError.js';
+export { ConfigError } from './errors/config-error.js';
 export { ReportSchema } from './report/schema.js';
 export type {
   Report,

@@ -7,7 +7,7 @@
 import { grpcReceiver, grpcSender, type GrpcClientOptions } from '../transport/client.js';
 import { parseGrpcUrl } from '../transport/address.js';
 import { loadClientTls } from '../transport/tls.js';
-import type { EndpointScheme, OpenedEndpoint } from './endpoints.js';
+import type { EndpointScheme, OpenedEndpoint } from './endpoint-scheme.js';
 import { UsageError } from './io.js';
 
 async function clientOptions(

@@ -4,7 +4,7 @@
  * `process.exit` deep inside.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError } from '../errors/configError.js';
+import { ConfigError } from '../errors/config-error.js';
 import type { CommandContext, RegisterCommand } from './context.js';
 import { registerDemo } from './demo.js';
 import { SCHEMES, type EndpointScheme } from './endpoints.js';

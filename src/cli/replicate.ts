@@ -32,7 +32,7 @@ import {
   runReplication,
 } from './run.js';
 
-export interface ReplicateOptions extends ZfsCliOptions {
+export interface ReplicateFlags extends ZfsCliOptions {
   from: string;
   to: string;
   concurrency: number;
@@ -54,7 +54,7 @@ export function reportJson(report: Report): string {
   return json;
 }
 
-async function replicateCommand(options: ReplicateOptions, ctx: CommandContext): Promise<number> {
+async function replicateCommand(options: ReplicateFlags, ctx: CommandContext): Promise<number> {
   const { io } = ctx;
   const json = options.json === true;
   const interrupt = interruptible(io);
@@ -158,6 +158,6 @@ export function registerReplicate(program: Command, ctx: CommandContext): void {
   addZfsOptions(command)
     .addHelpText('after', `\n${endpointHelp(ctx.schemes)}`)
     .action(async (_options: unknown, command: Command) => {
-      ctx.exit(await replicateCommand(command.optsWithGlobals<ReplicateOptions>(), ctx));
+      ctx.exit(await replicateCommand(command.optsWithGlobals<ReplicateFlags>(), ctx));
     });
 }

@@ -12,6 +12,7 @@ import {
   type WaitForConnectivityInput,
 } from '../../machines/run.machine.js';
 import type { PlanInput } from '../../machines/attempt.machine.js';
+import { filesystemProgress } from '../../machines/filesystem.machine.js';
 import type { PreparedPlan } from '../../machines/types.js';
 import type { Planner, Step } from './types.js';
 import { correlate, preparePlan, type PreviousFilesystem } from './prepare.js';
@@ -20,15 +21,7 @@ import { correlate, preparePlan, type PreviousFilesystem } from './prepare.js';
 function previousFilesystems(previous: AnyActorRef | null): PreviousFilesystem[] {
   if (previous === null) return [];
   const attempt = (previous as AttemptActor).getSnapshot();
-  return attempt.context.filesystems.map((ref) => {
-    const { context } = ref.getSnapshot();
-    return {
-      fs: context.fs,
-      name: context.name,
-      steps: context.steps,
-      currentStep: context.currentStep,
-    };
-  });
+  return attempt.context.filesystems.map((ref) => filesystemProgress(ref.getSnapshot()));
 }
 
 function validSteps(steps: unknown, name: string): Step[] {

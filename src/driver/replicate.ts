@@ -5,22 +5,15 @@
 import { setMaxListeners } from 'node:events';
 import { createActor, type ActorRefFrom, type InspectionEvent, type Observer } from 'xstate';
 import type { runMachine, LogParams } from '../../machines/run.machine.js';
-import { parseDriverConfig } from '../config/driverConfig.js';
+import { parseDriverConfig, type DriverConfig } from '../config/driver-config.js';
 import { classifyError } from '../errors/classify.js';
-import { runReport, runReportInSlices } from '../report/fromSnapshot.js';
+import { runReport, runReportInSlices } from './report.js';
 import type { Report } from '../report/schema.js';
 import { provideRunMachine } from './actors.js';
 import { eventLoopScheduler } from './scheduler.js';
 import type { ErrorClass, Logger, Planner } from './types.js';
 
-export interface DriverConfig {
-  /** Integer >= 1: plannings and steps running at once (D8). */
-  stepQueueConcurrency: number;
-  /** Integer >= 1, or -1 for unlimited (D2). */
-  maxAttempts: number;
-  /** > 0: how long to wait for connectivity after a temporary error (D2). */
-  reconnectHardFailTimeoutMs: number;
-}
+export type { DriverConfig } from '../config/driver-config.js';
 
 export interface ReplicateOptions {
   /** Cancels the whole run (D10). */

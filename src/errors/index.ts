@@ -6,5 +6,5 @@ export {
   type CertificateFailure,
   type CertificateFailureKind,
 } from './certificate.js';
-export { ConfigError } from './configError.js';
+export { ConfigError } from './config-error.js';
 export { quote } from './quote.js';

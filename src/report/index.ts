@@ -1,2 +1,1 @@
 export * from './schema.js';
-export { runReport, attemptReport, filesystemReport, stepInfo } from './fromSnapshot.js';

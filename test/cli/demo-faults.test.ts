@@ -13,7 +13,7 @@ function draining(): Receiver & { got: number[] } {
     listFilesystems: () => Promise.resolve([]),
     listFilesystemVersions: () => Promise.resolve([]),
     waitForConnectivity: () => Promise.resolve(),
-    async receive(_req, stream) {
+    async receive(_req: unknown, stream: Readable) {
       let n = 0;
       for await (const chunk of stream as AsyncIterable<Buffer>) n += chunk.length;
       got.push(n);

@@ -20,30 +20,7 @@ import {
   zfsGet,
   type TestPools,
 } from '../helpers/zfs.js';
-import { fakeIO, run, type FakeIO } from './helpers.js';
-
-/** Starts `xrepl serve ...` in-process; resolves with its URL and a stop function. */
-async function serve(
-  args: string[],
-): Promise<{ url: string; io: FakeIO; stop(): Promise<number> }> {
-  const io = fakeIO();
-  const running = run(['serve', '--listen', '127.0.0.1:0', ...args], io);
-  await Promise.race([
-    io.waitFor(/serving a \w+ at grpc:\/\/\S+/),
-    running.then(({ code }) => {
-      throw new Error(`serve ended with ${code}: ${io.err}`);
-    }),
-  ]);
-  const url = /serving a \w+ at (grpc:\/\/\S+)/.exec(io.out)?.[1] as string;
-  return {
-    url,
-    io,
-    async stop() {
-      io.interrupt();
-      return (await running).code;
-    },
-  };
-}
+import { run, serveInProcess } from './helpers.js';
 
 describeZfs('a sender whose streams carry properties (zfs send -p)', () => {
   let pools: TestPools;
@@ -120,7 +97,14 @@ describeZfs('a sender whose streams carry properties (zfs send -p)', () => {
   });
 
   test('pushed into xrepl serve: refused by the server, nothing received', async () => {
-    const server = await serve(['--role', 'receiver', '--zfs', `${dst}/push`]);
+    const server = await serveInProcess([
+      '--listen',
+      '127.0.0.1:0',
+      '--role',
+      'receiver',
+      '--zfs',
+      `${dst}/push`,
+    ]);
     try {
       const { code, err } = await replicate(hostile.url, server.url);
       expect(code).toBe(1);

@@ -132,6 +132,26 @@ describe('D2 the run loop', () => {
       );
     });
 
+    test('a timeout past what a Date can hold waits, with waitReconnectUntil at the latest Date', async () => {
+      const script = failingPlans(new Script([], (kind) => kind !== 'waitForConnectivity'), 1, () =>
+        temporary(),
+      );
+      const controller = new AbortController();
+      const r = replicate(
+        config({ maxAttempts: 3, reconnectHardFailTimeoutMs: Number.MAX_SAFE_INTEGER }),
+        script,
+        { signal: controller.signal },
+      );
+      await jest.advanceTimersByTimeAsync(MAX_TIMER);
+      const report = r.report();
+      expect(report.state).toBe('waiting-reconnect');
+      expect(report.waitReconnectUntil!.getTime()).toBe(8.64e15);
+      expect(() => JSON.stringify(report)).not.toThrow();
+      controller.abort();
+      expect((await r.wait()).state).toBe('cancelled');
+      expect(jest.getTimerCount()).toBe(0);
+    });
+
     test('a rejection before the deadline wins over the deadline', async () => {
       const script = failingPlans(new Script([], (kind) => kind !== 'waitForConnectivity'), 1, () =>
         temporary(),

@@ -105,6 +105,20 @@ describe('D9 errors', () => {
     expect(retried.attempts).toHaveLength(2);
     expect(retried.state).toBe('done');
   });
+  test('among equal times the error recorded last decides, not the last in plan order', async () => {
+    // pool/b's step is older, so it runs (and fails permanently) first; then pool/a's step
+    // fails with a dropped connection. Plan order (a, b) is the reverse of recording order.
+    const frozen = () => new Date(Date.UTC(2026, 0, 1));
+    const script = new Script([fsWith('pool/a', [2]), fsWith('pool/b', [1])]);
+    script.failures.set('step:pool/b:s1', new Error('perm'));
+    script.failures.set('step:pool/a:s1', temporary('connection dropped'));
+    script.waitForConnectivity = async () => script.failures.clear();
+    const report = await replicate(config({ maxAttempts: 2 }), script, { now: frozen }).wait();
+    expect(script.order(['step']).slice(0, 2)).toEqual(['pool/b@s1', 'pool/a@s1']);
+    expect(report.attempts).toHaveLength(2);
+    expect(report.state).toBe('done');
+  });
+
   test("a child failing because its parent dropped the connection inherits the parent's class: the run retries", async () => {
     const clock = tickingClock();
     const script = new Script([

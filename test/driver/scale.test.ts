@@ -10,7 +10,7 @@ import { eventLoopScheduler } from '../../src/driver/scheduler.js';
 import { stepQueueLogic } from '../../machines/stepQueue.logic.js';
 import { EndedFilesystem, type FilesystemActor } from '../../machines/attempt.machine.js';
 import type { Scheduler } from '../../machines/types.js';
-import { attemptReport } from '../../src/report/fromSnapshot.js';
+import { attemptReport } from '../../src/driver/report.js';
 import { replicate } from '../../src/index.js';
 import { Script, fsWith, type FsSpec } from '../helpers/scripted.js';
 import { config } from '../helpers/driver.js';

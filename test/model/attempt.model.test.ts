@@ -9,9 +9,10 @@
  */
 import { assign, createActor } from 'xstate';
 import { attemptMachine } from '../../machines/attempt.machine.js';
-import type { PreparedPlan } from '../../machines/types.js';
+import type { FilesystemOutput } from '../../machines/filesystem.machine.js';
+import type { PreparedPlan, TimedError } from '../../machines/types.js';
 import { provideAttemptMachine } from '../../src/driver/actors.js';
-import { attemptReport } from '../../src/report/fromSnapshot.js';
+import { attemptReport } from '../../src/driver/report.js';
 import { until } from '../helpers/deferred.js';
 import { Script } from '../helpers/scripted.js';
 import { describeModel, expectSettled, modelOf, testTwin } from './twin.js';
@@ -29,7 +30,7 @@ type ModelEvent =
   | { type: 'SPAWN_MORE'; chunk: number }
   | { type: 'FS_PRESENT'; index: number }
   | { type: 'FS_FAILED'; index: number; name: string; cause: unknown }
-  | { type: 'xstate.done.actor.*'; output: { index: number; failed: boolean }; label: string };
+  | { type: 'xstate.done.actor.*'; output: FilesystemOutput; label: string };
 
 /** What the model tracks of each filesystem, beside the machine's own context. */
 interface Seen {
@@ -39,6 +40,8 @@ interface Seen {
 }
 
 /** A filesystem as the model keeps it: no actor, no errors of its own. */
+const fsError: TimedError = { err: 'step failed', time: new Date(0), cause: null };
+
 const placeholder = {
   getSnapshot: () => ({ status: 'active', context: { planError: null, stepError: null } }),
 } as never;
@@ -47,13 +50,12 @@ const placeholder = {
 const twin = testTwin(attemptMachine).provide({
   actions: {
     spawnQueue: () => {},
-    spawnChunk: assign({
+    startChunk: assign({
       filesystems: ({ context }) =>
         context.filesystems.length < (context.plan?.filesystems.length ?? 0)
           ? [...context.filesystems, placeholder]
           : context.filesystems,
     }),
-    startChunk: () => {},
     catchUpChunk: () => {},
     cancelFilesystems: () => {},
     relayPresent: assign(({ context }, params: { index: number }) => ({
@@ -62,9 +64,9 @@ const twin = testTwin(attemptMachine).provide({
     relayFailed: assign(({ context }, params: { index: number }) => ({
       seen: { ...seenOf(context), failedEarly: [...seenOf(context).failedEarly, params.index] },
     })) as never,
-    countEnded: assign(({ context, event }, params: { failed: boolean }) => ({
+    countEnded: assign(({ context, event }, params: FilesystemOutput) => ({
       running: context.running - 1,
-      anyFailed: context.anyFailed || params.failed,
+      anyFailed: context.anyFailed || params.error !== null,
       seen: {
         ...seenOf(context),
         ended: [
@@ -123,7 +125,7 @@ function events(s: Snap): ModelEvent[] {
       for (const failed of c.cancel === null ? [false, true] : [true]) {
         out.push({
           type: 'xstate.done.actor.*',
-          output: { index, failed },
+          output: { index, error: failed ? fsError : null },
           label: `fs-${index} ends${failed ? ' failed' : ''}`,
         });
       }
@@ -131,7 +133,7 @@ function events(s: Snap): ModelEvent[] {
     if (failedEarly) {
       out.push({
         type: 'xstate.done.actor.*',
-        output: { index, failed: true },
+        output: { index, error: fsError },
         label: `fs-${index} ends failed`,
       });
     }
@@ -242,7 +244,7 @@ async function runPath(path: { steps: { event: ModelEvent; state: Snap }[] }) {
         case 'xstate.done.actor.*':
           // After FS_FAILED the filesystem has ended already (see feasible()).
           if (path.steps[i - 1]?.event.type !== 'FS_FAILED') {
-            await settle(NAMES[event.output.index]!, !event.output.failed);
+            await settle(NAMES[event.output.index]!, event.output.error === null);
           }
           break;
       }

@@ -7,7 +7,7 @@
 import { createActor, createEmptyActor, fromCallback } from 'xstate';
 import { filesystemMachine } from '../../machines/filesystem.machine.js';
 import { driverCalls } from '../../src/driver/actors.js';
-import { filesystemReport } from '../../src/report/fromSnapshot.js';
+import { filesystemReport } from '../../src/driver/report.js';
 import { Script, ScriptedFS, ScriptedStep, type StepSpec } from '../helpers/scripted.js';
 import { describeModel, expectSettled, modelOf, testTwin } from './twin.js';
 

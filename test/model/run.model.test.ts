@@ -9,7 +9,7 @@ import { assign, createActor } from 'xstate';
 import { MAX_TIMER_MS, runMachine } from '../../machines/run.machine.js';
 import { provideAttemptMachine, provideRunMachine } from '../../src/driver/actors.js';
 import { classifyError } from '../../src/errors/classify.js';
-import { runReport } from '../../src/report/fromSnapshot.js';
+import { runReport } from '../../src/driver/report.js';
 import { until } from '../helpers/deferred.js';
 import { temporary } from '../helpers/driver.js';
 import { Script, fsWith } from '../helpers/scripted.js';
@@ -100,8 +100,8 @@ function sut() {
     actions: {
       countEnded: assign({
         running: ({ context }) => context.running - 1,
-        anyFailed: ({ context }, params: { failed: boolean }) =>
-          forceInconsistent || context.anyFailed || params.failed,
+        anyFailed: ({ context }, params: { error: unknown }) =>
+          forceInconsistent || context.anyFailed || params.error !== null,
       }),
     },
   });

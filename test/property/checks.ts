@@ -3,7 +3,7 @@
  * found as sentences (empty when the invariant holds).
  */
 import type { Trace } from './harness.js';
-import { admissionOrder, type ModelFilesystem } from './queueModel.js';
+import { admissionOrder, type ModelFilesystem } from './queue-model.js';
 import { callName, failureKey, type CallRecord } from './world.js';
 
 const isSlotCall = (c: CallRecord): boolean => c.kind === 'planFS' || c.kind === 'step';

@@ -14,9 +14,9 @@ import {
   temporaryOnlyProblems,
   terminationProblems,
 } from './checks.js';
-import { fcParameters, hostProcess } from './fcParameters.js';
+import { fcParameters, hostProcess } from './fc-parameters.js';
 import { runScenario, type Trace } from './harness.js';
-import { admissionOrder } from './queueModel.js';
+import { admissionOrder } from './queue-model.js';
 
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown): void => {

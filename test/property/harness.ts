@@ -7,7 +7,7 @@
  */
 import { replicate, type Report } from '../../src/index.js';
 import { tickingClock } from '../helpers/driver.js';
-import { isTerminalRun, progressProblems, reportProblems } from './reportChecks.js';
+import { isTerminalRun, progressProblems, reportProblems } from './report-checks.js';
 import { callName, World, type CallRecord, type WorldSpec } from './world.js';
 
 export interface Scenario {

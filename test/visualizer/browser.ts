@@ -13,7 +13,7 @@ export const haveChromium = existsSync(CHROMIUM);
 export const root = resolve(__dirname, '../..');
 export const artifacts = join(root, 'artifacts');
 
-/** Compiles the page (visualizer/web) into a fresh directory; returns it. */
+/** Compiles the page (visualizer/web) into a fresh directory; returns the page's scripts' dir. */
 export function buildPage(): string {
   const out = mkdtempSync(join(tmpdir(), 'xrepl-page-'));
   const tsc = require.resolve('typescript/bin/tsc');
@@ -24,7 +24,8 @@ export function buildPage(): string {
       stdio: 'pipe',
     },
   );
-  return out;
+  // The page's tsconfig is rooted at the repository (it imports types from src/).
+  return join(out, 'visualizer', 'web');
 }
 
 export function launch(): Promise<Browser> {

@@ -1,37 +1,31 @@
 /**
- * The page derives a filesystem's `blockedOn` from its state value on its own (it is built
- * apart from src/ and cannot import it): it must say what the report says, for every state of
- * the filesystem chart.
+ * The page reads a filesystem's `blockedOn` from the tags of its snapshot's JSON: the tags the
+ * filesystem chart puts on its waiting states, which the server's serialisation carries.
  */
-import type { AnyStateNode } from 'xstate';
 import { filesystemMachine } from '../../machines/filesystem.machine.js';
-import { filesystemReport } from '../../src/report/fromSnapshot.js';
+import { serializeSnapshot } from '../../visualizer/server/serialize.js';
 import { blockedOnOf } from '../../visualizer/web/model.js';
 
-/** `['stepping', 'running']` -> `{ stepping: 'running' }`. */
-function valueOf(keys: string[]): unknown {
-  return keys.length === 1 ? keys[0] : { [keys[0] as string]: valueOf(keys.slice(1)) };
+const context = { name: 'pool/a', steps: null, currentStep: 0, planError: null, stepError: null };
+
+function pageBlockedOn(value: unknown): string {
+  const snapshot = filesystemMachine.resolveState({ value, context } as never);
+  return blockedOnOf(serializeSnapshot(snapshot));
 }
 
-/** The state value of every leaf state: `'done'`, `{ stepping: 'running' }`, ... */
-function leafValues(node: AnyStateNode, path: string[] = []): unknown[] {
-  const children = Object.values(node.states) as AnyStateNode[];
-  const here = node.parent === undefined ? [] : [...path, node.key];
-  if (children.length === 0) return [valueOf(here)];
-  return children.flatMap((child) => leafValues(child, here));
-}
-
-test("the page's blockedOn is the report's for every state of the filesystem chart", () => {
-  const values = leafValues(filesystemMachine.root);
-  expect(values).toHaveLength(10);
-  const context = { name: 'pool/a', steps: null, currentStep: 0, planError: null, stepError: null };
-  const rows = values.map((value) => {
-    const report = filesystemReport({ context, value } as never);
-    return [JSON.stringify(value), blockedOnOf(value), report.blockedOn];
+describe("the page's blockedOn", () => {
+  test.each([
+    [{ planning: 'waiting-for-slot' }, 'plan-queue'],
+    [{ planning: 'running' }, 'nothing'],
+    [{ stepping: 'waiting-for-parents' }, 'parent-initial-repl'],
+    [{ stepping: 'waiting-for-slot' }, 'repl-queue'],
+    [{ stepping: 'running' }, 'nothing'],
+  ])('%j: the tag of the state, serialised (%s)', (value, blockedOn) => {
+    expect(pageBlockedOn(value)).toBe(blockedOn);
   });
-  for (const [value, page, report] of rows)
-    expect({ value, blockedOn: page }).toEqual({ value, blockedOn: report });
-  expect(new Set(rows.map((r) => r[2]))).toEqual(
-    new Set(['nothing', 'plan-queue', 'parent-initial-repl', 'repl-queue']),
-  );
+
+  test('a snapshot with no tags, or of a stopped actor, waits for nothing', () => {
+    expect(blockedOnOf({ status: 'active', value: { stepping: 'running' } })).toBe('nothing');
+    expect(blockedOnOf({ status: 'done', value: 'done', tags: ['repl-queue'] })).toBe('nothing');
+  });
 });

@@ -6,9 +6,9 @@ import {
 } from '../../visualizer/web/model.js';
 import type { Frame } from '../../visualizer/web/protocol.js';
 import { Timeline } from '../../visualizer/web/timeline.js';
-import { treeRows } from '../../visualizer/web/treeRows.js';
+import { treeRows } from '../../visualizer/web/tree-rows.js';
 import { fsWith } from '../helpers/scripted.js';
-import { runFrames, type RunFrames } from './runFrames.js';
+import { runFrames, type RunFrames } from './run-frames.js';
 
 function fold(frames: Frame[], upTo: number): ModelState {
   const m = emptyModel();

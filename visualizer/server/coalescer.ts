@@ -19,7 +19,7 @@
  */
 import type { AnyStateMachine, InspectionEvent } from 'xstate';
 import type { Frame, InspectMessage, Message } from '../web/protocol.js';
-import { machineGraph } from './machineGraph.js';
+import { machineGraph } from './machine-graph.js';
 import {
   convertInspectionEvent,
   DEFAULT_LIMITS,

@@ -134,14 +134,20 @@ export function toJson(value: unknown, limits: SerializeLimits = DEFAULT_LIMITS)
   return v === DROP ? undefined : v;
 }
 
-/** The status, value, context, output and error of a snapshot; nothing internal. */
+/** The status, value, tags, context, output and error of a snapshot; nothing internal. */
 export function serializeSnapshot(
   snapshot: unknown,
   limits: SerializeLimits = DEFAULT_LIMITS,
 ): SnapshotJson {
   const s = (snapshot ?? {}) as Record<string, unknown>;
   const out: SnapshotJson = { status: typeof s.status === 'string' ? s.status : 'active' };
-  for (const key of ['value', 'context', 'output', 'error'] as const) {
+  if (s.value !== undefined) {
+    const v = toJson(s.value, limits);
+    if (v !== undefined) out.value = v;
+  }
+  // As the snapshot's toJSON() has them: the filesystem's tag is its blockedOn.
+  if (s.tags instanceof Set && s.tags.size > 0) out.tags = [...s.tags].map(String);
+  for (const key of ['context', 'output', 'error'] as const) {
     if (s[key] === undefined) continue;
     const v = toJson(s[key], limits);
     if (v !== undefined) out[key] = v;

@@ -23,9 +23,9 @@ import {
 import { Clients } from './clients.js';
 import { Coalescer } from './coalescer.js';
 import { readRecording, Recorder } from './recording.js';
-import { ReportFeed, type ReportSource } from './reportFeed.js';
+import { ReportFeed, type ReportSource } from './report-feed.js';
 
-export type { ReportSource } from './reportFeed.js';
+export type { ReportSource } from './report-feed.js';
 
 export interface VisualizerOptions {
   /** 0 picks a free port. */

@@ -5,14 +5,14 @@
  */
 import { ChartView } from './chart.js';
 import { formatTime } from './format.js';
-import { eventLogHtml } from './eventLog.js';
+import { eventLogHtml } from './event-log.js';
 import { actorLabel, contextOf, type ActorState, type ModelState } from './model.js';
 import type { Frame } from './protocol.js';
-import { reportHtml } from './reportPanel.js';
+import { reportHtml } from './report-panel.js';
 import type { ConnectionStatus } from './source.js';
 import { Timeline } from './timeline.js';
 import { VirtualList } from './tree.js';
-import { childrenByParent, treeRows, type StateFilter, type TreeFilter } from './treeRows.js';
+import { childrenByParent, treeRows, type StateFilter, type TreeFilter } from './tree-rows.js';
 import { actorChipsHtml, reportSelection, summaryHtml } from './views.js';
 
 const RENDER_EVERY_MS = 100;

@@ -5,11 +5,11 @@
  * take, and the path it just took. A chart too big to read whole follows the active state.
  */
 import type { ElkNode } from 'elkjs/lib/elk-api.js';
-import { geometryFrom, toElkGraph, type ChartGeometry, type StateBox } from './chartLayout.js';
-import { canvasMeasure, chartSvg } from './chartSvg.js';
+import { geometryFrom, toElkGraph, type ChartGeometry, type StateBox } from './chart-layout.js';
+import { canvasMeasure, chartSvg } from './chart-svg.js';
 import { esc } from './format.js';
 import { activePaths } from './model.js';
-import { PanZoom } from './panZoom.js';
+import { PanZoom } from './pan-zoom.js';
 import type { MachineGraph } from './protocol.js';
 
 declare const ELK: new () => { layout(graph: ElkNode): Promise<ElkNode> };

@@ -17,6 +17,7 @@ import type {
   SnapshotJson,
   SnapshotMessage,
 } from './protocol.js';
+import type { BlockedOn } from '../../src/report/schema.js';
 
 /** One actor as the page knows it. */
 export interface ActorState {
@@ -184,20 +185,11 @@ export function activePaths(value: unknown, prefix = ''): string[] {
   return out;
 }
 
-/** The report's blockedOn for a filesystem state value: the rule of src/report/fromSnapshot.ts, which
- * the page cannot import (test/visualizer/model.test.ts checks both agree on every state). */
-export function blockedOnOf(value: unknown): string {
-  if (typeof value !== 'object' || value === null) return 'nothing';
-  const top = topState(value);
-  const sub = (value as Record<string, unknown>)[top];
-  switch (`${top}.${String(sub)}`) {
-    case 'planning.waiting-for-slot':
-      return 'plan-queue';
-    case 'stepping.waiting-for-parents':
-      return 'parent-initial-repl';
-    case 'stepping.waiting-for-slot':
-      return 'repl-queue';
-    default:
-      return 'nothing';
-  }
+/**
+ * What a filesystem waits for: the tag of its state (the filesystem chart names its waiting
+ * states' tags after the report's `blockedOn`), or `nothing` once it stopped or has none.
+ */
+export function blockedOnOf(snapshot: SnapshotJson): BlockedOn {
+  if (snapshot.status !== 'active') return 'nothing';
+  return (snapshot.tags?.[0] as BlockedOn | undefined) ?? 'nothing';
 }

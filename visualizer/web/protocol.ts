@@ -9,6 +9,13 @@
  * machine in `machine`. The `@xrepl.*` messages are ours.
  */
 
+import type {
+  AttemptReport,
+  FilesystemReport,
+  Report,
+  ReportTimedError,
+} from '../../src/report/schema.js';
+
 /** A JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -17,6 +24,8 @@ export interface SnapshotJson {
   status: 'active' | 'done' | 'error' | 'stopped' | string;
   /** State value of a machine actor: `'done'` or `{ stepping: 'running' }`. */
   value?: Json;
+  /** Tags of the active states; a filesystem's tag is its report's `blockedOn`. */
+  tags?: string[];
   context?: Json;
   output?: Json;
   error?: Json;
@@ -160,44 +169,18 @@ export interface MachineGraph {
 
 // ---- the report as JSON ---------------------------------------------------------------
 
-/** Mirrors `Report` of `src/report/schema.ts` with ISO strings for dates. */
-export interface ReportJson {
-  state: 'attempting' | 'waiting-reconnect' | 'done' | 'failed' | 'cancelled';
-  startAt: string;
-  finishAt: string | null;
-  waitReconnectSince: string | null;
-  waitReconnectUntil: string | null;
-  waitReconnectError: TimedErrorJson | null;
-  attempts: AttemptReportJson[];
-}
+/** A value as `JSON.stringify` writes it: Dates become ISO strings. */
+type AsJson<T> = T extends Date
+  ? string
+  : T extends readonly (infer U)[]
+    ? AsJson<U>[]
+    : T extends object
+      ? { [K in keyof T]: AsJson<T[K]> }
+      : T;
 
-export interface TimedErrorJson {
-  err: string;
-  time: string;
-}
-
-export interface AttemptReportJson {
-  state: 'planning' | 'planning-error' | 'fan-out-filesystems' | 'filesystem-error' | 'done';
-  startAt: string;
-  finishAt: string | null;
-  planError: TimedErrorJson | null;
-  filesystems: FilesystemReportJson[];
-}
-
-export interface FilesystemReportJson {
-  info: { name: string };
-  state: 'planning' | 'planning-error' | 'stepping' | 'step-error' | 'done';
-  blockedOn: 'nothing' | 'plan-queue' | 'parent-initial-repl' | 'repl-queue';
-  planError: TimedErrorJson | null;
-  stepError: TimedErrorJson | null;
-  currentStep: number;
-  steps: { info: StepInfoJson }[];
-}
-
-export interface StepInfoJson {
-  from: string;
-  to: string;
-  resumed: boolean;
-  bytesExpected: number;
-  bytesReplicated: number;
-}
+/** The report (`Report` of src/report/schema.ts) as JSON: dates are ISO strings. */
+export type ReportJson = AsJson<Report>;
+export type TimedErrorJson = AsJson<ReportTimedError>;
+export type AttemptReportJson = AsJson<AttemptReport>;
+export type FilesystemReportJson = AsJson<FilesystemReport>;
+export type StepInfoJson = FilesystemReportJson['steps'][number]['info'];

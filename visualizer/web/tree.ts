@@ -4,7 +4,7 @@
  * 2,000+ filesystems at a constant DOM size.
  */
 import { esc, formatBytes, formatTime, percent } from './format.js';
-import type { TreeRow } from './treeRows.js';
+import type { TreeRow } from './tree-rows.js';
 
 export const ROW_HEIGHT = 30;
 const OVERSCAN = 6;

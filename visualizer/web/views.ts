@@ -6,7 +6,7 @@
 import { esc, valueText } from './format.js';
 import { blockedOnOf, contextOf, topState, type ActorState, type ModelState } from './model.js';
 import type { ReportJson } from './protocol.js';
-import type { ReportSelection } from './reportPanel.js';
+import type { ReportSelection } from './report-panel.js';
 
 /** Chips beside the chart title: the state value, blockedOn (filesystems), the last event. */
 export function actorChipsHtml(actor: ActorState | undefined): string {
@@ -14,9 +14,7 @@ export function actorChipsHtml(actor: ActorState | undefined): string {
   const value = valueText(actor.snapshot.value);
   let chips = `<span class="chip s-${esc(topState(actor.snapshot.value))}" id="chart-value">${esc(value || actor.snapshot.status)}</span>`;
   if (actor.machine === 'filesystem') {
-    const blocked =
-      actor.snapshot.status === 'active' ? blockedOnOf(actor.snapshot.value) : 'nothing';
-    chips += `<span class="chip plain">blockedOn ${esc(blocked)}</span>`;
+    chips += `<span class="chip plain">blockedOn ${esc(blockedOnOf(actor.snapshot))}</span>`;
   }
   if (actor.lastEvent !== null) {
     chips += `<span class="chip plain muted" title="last event">⟵ ${esc(actor.lastEvent)}</span>`;

@@ -166,7 +166,7 @@ export function treeRows(
           ...base,
           kind: 'fs',
           label: actorLabel(a),
-          blockedOn: a.snapshot.status === 'active' ? blockedOnOf(a.snapshot.value) : 'nothing',
+          blockedOn: blockedOnOf(a.snapshot),
           step:
             steps !== null
               ? { current: num(c.currentStep, 0), total: fs?.steps.length ?? steps }

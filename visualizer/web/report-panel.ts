@@ -10,7 +10,7 @@ import type {
   ReportJson,
   TimedErrorJson,
 } from './protocol.js';
-import { bytesOf } from './treeRows.js';
+import { bytesOf } from './tree-rows.js';
 
 export interface ReportSelection {
   /** Attempt to detail (default: the last). */

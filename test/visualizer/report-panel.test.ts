@@ -1,8 +1,8 @@
 import { isReportJson, reportProblem } from '../../visualizer/web/check.js';
 import type { ReportJson } from '../../visualizer/web/protocol.js';
-import { reportHtml } from '../../visualizer/web/reportPanel.js';
+import { reportHtml } from '../../visualizer/web/report-panel.js';
 import { rowHtml } from '../../visualizer/web/tree.js';
-import type { TreeRow } from '../../visualizer/web/treeRows.js';
+import type { TreeRow } from '../../visualizer/web/tree-rows.js';
 
 const at = (s: number): string => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString();
 

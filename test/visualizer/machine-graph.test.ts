@@ -2,7 +2,7 @@ import type { AnyStateMachine } from 'xstate';
 import { attemptMachine } from '../../machines/attempt.machine.js';
 import { filesystemMachine } from '../../machines/filesystem.machine.js';
 import { runMachine } from '../../machines/run.machine.js';
-import { driverGraphs, machineGraph } from '../../visualizer/server/machineGraph.js';
+import { driverGraphs, machineGraph } from '../../visualizer/server/machine-graph.js';
 import type { GraphTransition, MachineGraph } from '../../visualizer/web/protocol.js';
 
 /**

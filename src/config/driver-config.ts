@@ -1,31 +1,43 @@
 /**
- * The driver's configuration (D1), validated with zod before anything starts.
+ * The driver's configuration (D1), validated with zod before anything starts. The schema is
+ * the one source of the `DriverConfig` type.
  */
 import { z } from 'zod';
-import { ConfigError } from '../errors/configError.js';
+import type { RunConfig } from '../../machines/run.machine.js';
+import { ConfigError } from '../errors/config-error.js';
 
 const finite = (what: string) =>
   z.number({ error: `${what} must be a number` }).refine(Number.isFinite, `${what} must be finite`);
 
 export const DriverConfigSchema = z.object({
+  /** Integer >= 1: plannings and steps running at once (D8). */
   stepQueueConcurrency: finite('stepQueueConcurrency').pipe(
     z
       .number()
       .int('stepQueueConcurrency must be an integer')
       .min(1, 'stepQueueConcurrency must be >= 1'),
   ),
+  /** Integer >= 1, or -1 for unlimited (D2). */
   maxAttempts: finite('maxAttempts').pipe(
     z
       .number()
       .int('maxAttempts must be an integer')
       .refine((n) => n === -1 || n >= 1, 'maxAttempts must be >= 1, or -1 for unlimited'),
   ),
+  /** > 0: how long to wait for connectivity after a temporary error (D2). */
   reconnectHardFailTimeoutMs: finite('reconnectHardFailTimeoutMs').pipe(
     z.number().positive('reconnectHardFailTimeoutMs must be > 0'),
   ),
 });
 
 export type DriverConfig = z.infer<typeof DriverConfigSchema>;
+
+// The run chart takes the config as its input but cannot import this schema (machines/ imports
+// nothing of src/): its RunConfig must stay exactly DriverConfig.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameAsRunConfig: Same<DriverConfig, RunConfig> & Same<keyof DriverConfig, keyof RunConfig> =
+  true;
+void sameAsRunConfig;
 
 /** Issues of a zod error as `{ path, message }`, path dotted ("a.b.0"). */
 export function zodIssues(error: z.ZodError): { path: string; message: string }[] {

@@ -5,23 +5,24 @@
 import type { SnapshotFrom } from 'xstate';
 import type { runMachine } from '../../machines/run.machine.js';
 import type { attemptMachine } from '../../machines/attempt.machine.js';
-import type { filesystemMachine } from '../../machines/filesystem.machine.js';
+import {
+  blockedOn,
+  filesystemState,
+  type FilesystemSnapshot,
+} from '../../machines/filesystem.machine.js';
 import type { TimedError } from '../../machines/types.js';
-import type { Step, StepInfo } from '../driver/types.js';
 import type {
   AttemptReport,
   AttemptState,
-  BlockedOn,
   FilesystemReport,
-  FilesystemState,
   Report,
   ReportTimedError,
   RunState,
-} from './schema.js';
+} from '../report/schema.js';
+import type { Step, StepInfo } from './types.js';
 
 type RunSnapshot = SnapshotFrom<typeof runMachine>;
 type AttemptSnapshot = SnapshotFrom<typeof attemptMachine>;
-type FilesystemSnapshot = SnapshotFrom<typeof filesystemMachine>;
 
 /** The top-level state name of a snapshot value: `'done'` or `{ stepping: 'running' }`. */
 function topState(value: unknown): string {
@@ -42,27 +43,6 @@ function timedError(e: TimedError | null): ReportTimedError | null {
   return e === null ? null : { err: e.err, time: new Date(e.time.getTime()) };
 }
 
-/** The report's state of a filesystem from a snapshot value such as `{ stepping: 'running' }`. */
-function stateOf(value: unknown): FilesystemState {
-  if (typeof value === 'string') return value as FilesystemState;
-  return (value as { planning?: string }).planning !== undefined ? 'planning' : 'stepping';
-}
-
-/** What a filesystem waits for, from its snapshot value (a function of the state, D11). */
-function blockedOnOf(value: unknown): BlockedOn {
-  if (typeof value === 'string') return 'nothing';
-  const v = value as { planning?: string; stepping?: string };
-  if (v.planning !== undefined) return v.planning === 'waiting-for-slot' ? 'plan-queue' : 'nothing';
-  switch (v.stepping) {
-    case 'waiting-for-slot':
-      return 'repl-queue';
-    case 'waiting-for-parents':
-      return 'parent-initial-repl';
-    default:
-      return 'nothing';
-  }
-}
-
 /** Exactly the StepInfo fields, read live from the step (D11). */
 export function stepInfo(step: Step): StepInfo {
   try {
@@ -81,14 +61,14 @@ export function stepInfo(step: Step): StepInfo {
 }
 
 export function filesystemReport(snapshot: FilesystemSnapshot): FilesystemReport {
-  const { context, value } = snapshot;
+  const { context } = snapshot;
   const steps = context.steps ?? [];
   const stepReports: { info: StepInfo }[] = new Array(steps.length);
   for (let i = 0; i < steps.length; i++) stepReports[i] = { info: stepInfo(steps[i] as Step) };
   return {
     info: { name: context.name },
-    state: stateOf(value),
-    blockedOn: blockedOnOf(value),
+    state: filesystemState(snapshot),
+    blockedOn: blockedOn(snapshot),
     planError: timedError(context.planError),
     stepError: timedError(context.stepError),
     currentStep: context.currentStep,

@@ -3,7 +3,7 @@
  * large run is expensive), and still sends the final report at once.
  */
 import type { Report } from '../../src/report/schema.js';
-import { ReportFeed } from '../../visualizer/server/reportFeed.js';
+import { ReportFeed } from '../../visualizer/server/report-feed.js';
 import { deferred } from '../helpers/deferred.js';
 
 function reportAt(n: number, state: Report['state'] = 'attempting'): Report {

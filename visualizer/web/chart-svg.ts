@@ -12,7 +12,7 @@ import {
   type ChartGeometry,
   type EdgePath,
   type Measure,
-} from './chartLayout.js';
+} from './chart-layout.js';
 import { esc } from './format.js';
 
 const FONT_UI =
