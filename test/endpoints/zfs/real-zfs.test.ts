@@ -1,11 +1,9 @@
 /**
- * The zfs backend against real ZFS (zfs-fuse here, ZFS-TESTING.md), through the endpoint API
- * only: full and incremental replication of a tree with real files, placeholders, a transfer
+ * The zfs backend against real ZFS (zfs-fuse on the host, or OpenZFS 2.1 in a guest with
+ * `npm run test:openzfs`; ZFS-TESTING.md), through the endpoint API only: full and incremental replication of a tree with real files, placeholders, a transfer
  * aborted mid-stream and retried, diverged receivers, and contents compared at the end.
  * The tests form one scenario and run in order.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import {
@@ -23,6 +21,9 @@ import {
   describeZfs,
   fileTree,
   destroyPools,
+  onlyOn,
+  writeFile,
+  writeRandomFile,
   zfs,
   zfsGet,
   type TestPools,
@@ -52,11 +53,10 @@ describeZfs('zfs backend on real ZFS', () => {
   let receiver: Receiver;
 
   const mountpoint = (dataset: string): string => zfsGet('mountpoint', dataset);
-  const write = (fs: string, file: string, data: string | Buffer): void => {
-    const path = join(mountpoint(`${src}/${fs}`), file);
-    mkdirSync(join(path, '..'), { recursive: true });
-    writeFileSync(path, data);
-  };
+  const write = (fs: string, file: string, data: string): void =>
+    writeFile(join(mountpoint(`${src}/${fs}`), file), data);
+  const writeRandom = (fs: string, file: string, bytes: number): void =>
+    writeRandomFile(join(mountpoint(`${src}/${fs}`), file), bytes);
   const version = async (
     endpoint: Sender | Receiver,
     fs: string,
@@ -106,9 +106,9 @@ describeZfs('zfs backend on real ZFS', () => {
     zfs('create', '-p', dst);
     write('home', 'readme.txt', 'home of everyone\n');
     write('home/alice', 'notes/todo.txt', 'buy milk\n');
-    write('home/alice', 'photo.bin', randomBytes(3 << 20));
+    writeRandom('home/alice', 'photo.bin', 3 << 20);
     write('www', 'index.html', '<h1>hello</h1>\n');
-    write('db', 'data.bin', randomBytes(1 << 20));
+    writeRandom('db', 'data.bin', 1 << 20);
     write('ph/child', 'inside.txt', 'below a placeholder\n');
     zfs('snapshot', '-r', `${src}@s1`);
     sender = zfsSender({ root: src });
@@ -119,11 +119,26 @@ describeZfs('zfs backend on real ZFS', () => {
     if (pools !== undefined) await destroyPools(pools);
   });
 
-  test('capabilities: zfs-fuse pools (version 23) have no bookmarks, resume tokens or estimates', async () => {
-    const caps = await probeCapabilities(createZfsExec(), pools.name.src ?? '', never);
-    if (caps.poolVersion === 23) expect(caps).toEqual(MINIMAL_CAPABILITIES);
-    else expect(caps.poolVersion).toBe('feature-flags'); // an OpenZFS machine
-  });
+  onlyOn('zfs-fuse', 'an OpenZFS pool has feature flags')(
+    'capabilities: zfs-fuse pools (version 23) have no bookmarks, resume tokens or estimates',
+    async () => {
+      const caps = await probeCapabilities(createZfsExec(), pools.name.src ?? '', never);
+      expect(caps).toEqual(MINIMAL_CAPABILITIES);
+    },
+  );
+
+  onlyOn('openzfs', 'zfs-fuse pools are version 23')(
+    'capabilities: OpenZFS pools have feature flags, bookmarks, resume tokens and estimates',
+    async () => {
+      const caps = await probeCapabilities(createZfsExec(), pools.name.src ?? '', never);
+      expect(caps).toEqual({
+        poolVersion: 'feature-flags',
+        bookmarks: true,
+        resumeTokens: true,
+        sendDryRun: true,
+      });
+    },
+  );
 
   test('both endpoints are reachable; a missing root is not', async () => {
     await sender.waitForConnectivity(never);
@@ -155,11 +170,24 @@ describeZfs('zfs backend on real ZFS', () => {
     );
   });
 
-  test('size estimates are 0 (unknown) where send -n -P is missing', async () => {
-    const to = await version(sender, 'home', 's1');
-    const { expectedSize } = await sender.sendDry({ filesystem: 'home', to }, never);
-    expect(expectedSize).toBe(0);
-  });
+  onlyOn('zfs-fuse', 'OpenZFS has send -n -P')(
+    'size estimates are 0 (unknown) where send -n -P is missing',
+    async () => {
+      const to = await version(sender, 'home', 's1');
+      const { expectedSize } = await sender.sendDry({ filesystem: 'home', to }, never);
+      expect(expectedSize).toBe(0);
+    },
+  );
+
+  onlyOn('openzfs', 'zfs-fuse has no send -n -P')(
+    'size estimates come from send -n -P: a full send of 3 MiB of files',
+    async () => {
+      const to = await version(sender, 'home/alice', 's1');
+      const { expectedSize } = await sender.sendDry({ filesystem: 'home/alice', to }, never);
+      expect(expectedSize).toBeGreaterThan(3 << 20);
+      expect(expectedSize).toBeLessThan(4 << 20);
+    },
+  );
 
   test('a child received before its parent gets a placeholder parent', async () => {
     await transfer('home/alice', undefined, 's1');
@@ -198,7 +226,7 @@ describeZfs('zfs backend on real ZFS', () => {
   test('incremental replication of new snapshots', async () => {
     write('home/alice', 'notes/todo.txt', 'buy milk\nand bread\n');
     write('www', 'about.html', '<p>about</p>\n');
-    write('db', 'data.bin', randomBytes(1 << 20));
+    writeRandom('db', 'data.bin', 1 << 20);
     zfs('snapshot', '-r', `${src}@s2`);
     for (const fs of ['home', 'home/alice', 'www', 'db', 'ph/child'])
       await transfer(fs, 's1', 's2');
@@ -209,7 +237,7 @@ describeZfs('zfs backend on real ZFS', () => {
   });
 
   test('an incremental aborted mid-stream: both zfs processes end, the receiver stays at its previous snapshot', async () => {
-    write('www', 'big.bin', randomBytes(48 << 20));
+    writeRandom('www', 'big.bin', 48 << 20);
     zfs('snapshot', `${src}/www@s3`);
     const controller = new AbortController();
     const reason = new Error('cancelled mid-stream by the test');
@@ -231,7 +259,7 @@ describeZfs('zfs backend on real ZFS', () => {
 
   test('a full send aborted mid-stream leaves no partial filesystem; the retry completes', async () => {
     zfs('create', `${src}/bulk`);
-    write('bulk', 'big.bin', randomBytes(48 << 20));
+    writeRandom('bulk', 'big.bin', 48 << 20);
     zfs('snapshot', `${src}/bulk@s1`);
     const controller = new AbortController();
     const through = tap(8 << 20, () => controller.abort(new Error('stop')));
@@ -263,7 +291,7 @@ describeZfs('zfs backend on real ZFS', () => {
   test('diverged: a snapshot taken on the receiver makes zfs recv refuse the incremental', async () => {
     // zfs-fuse accepts the incremental past a receiver snapshot without changes: write first.
     zfs('mount', `${dst}/home`);
-    writeFileSync(join(mountpoint(`${dst}/home`), 'rogue.txt'), 'only on the backup\n');
+    writeFile(join(mountpoint(`${dst}/home`), 'rogue.txt'), 'only on the backup\n');
     zfs('umount', `${dst}/home`);
     zfs('snapshot', `${dst}/home@rogue`);
     zfs('snapshot', `${src}/home@s4`);
@@ -278,7 +306,7 @@ describeZfs('zfs backend on real ZFS', () => {
 
   test('diverged: a receiver modified since its last snapshot makes zfs recv refuse', async () => {
     zfs('mount', `${dst}/db`);
-    writeFileSync(join(mountpoint(`${dst}/db`), 'local-change.txt'), 'written on the backup\n');
+    writeFile(join(mountpoint(`${dst}/db`), 'local-change.txt'), 'written on the backup\n');
     zfs('umount', `${dst}/db`);
     zfs('snapshot', `${src}/db@s4`);
     await expect(transfer('db', 's2', 's4')).rejects.toThrow(/destination .*db has been modified/);
