@@ -33,9 +33,7 @@ const BACKENDS: readonly ZfsBackend[] = ['zfs-fuse', 'openzfs'];
 export function zfsBackend(env: NodeJS.ProcessEnv = process.env): ZfsBackend {
   const name = env.XREPL_ZFS_BACKEND ?? 'zfs-fuse';
   if (!(BACKENDS as readonly string[]).includes(name)) {
-    throw new Error(
-      `XREPL_ZFS_BACKEND=${name}: unknown ZFS backend; use ${BACKENDS.join(' or ')}`,
-    );
+    throw new Error(`XREPL_ZFS_BACKEND=${name}: unknown ZFS backend; use ${BACKENDS.join(' or ')}`);
   }
   return name as ZfsBackend;
 }
@@ -87,7 +85,8 @@ function localTree(dir: string, dev: number, prefix: string, into: Map<string, s
     const stat = statSync(path);
     if (stat.dev !== dev) continue; // a child dataset mounted here
     if (stat.isDirectory()) localTree(path, dev, `${prefix}${entry}/`, into);
-    else into.set(`${prefix}${entry}`, createHash('sha256').update(readFileSync(path)).digest('hex'));
+    else
+      into.set(`${prefix}${entry}`, createHash('sha256').update(readFileSync(path)).digest('hex'));
   }
 }
 
@@ -126,8 +125,7 @@ const guestFiles: PoolFiles = {
   makeTempDir: (prefix) => inGuest('mktemp -d "/var/tmp/$1XXXXXX"', [prefix]).trim(),
   makeDir: (path) => void inGuest('mkdir -p "$1"', [path]),
   makeSparseFile: (path, bytes) => void inGuest('truncate -s "$2" "$1"', [path, String(bytes)]),
-  writeFile: (path, data) =>
-    void inGuest('mkdir -p "$(dirname "$1")" && cat > "$1"', [path], data),
+  writeFile: (path, data) => void inGuest('mkdir -p "$(dirname "$1")" && cat > "$1"', [path], data),
   // Made in the guest: random bytes would cross the emulated network at a few MB/s.
   writeRandomFile: (path, bytes) =>
     void inGuest('mkdir -p "$(dirname "$1")" && head -c "$2" /dev/urandom > "$1"', [
@@ -135,9 +133,10 @@ const guestFiles: PoolFiles = {
       String(bytes),
     ]),
   fileTree(dir) {
-    const out = inGuest('cd "$1" && find . -xdev -type f -print0 | sort -z | xargs -0 -r sha256sum', [
-      dir,
-    ]);
+    const out = inGuest(
+      'cd "$1" && find . -xdev -type f -print0 | sort -z | xargs -0 -r sha256sum',
+      [dir],
+    );
     const tree = new Map<string, string>();
     for (const line of out.split('\n')) {
       const match = /^([0-9a-f]{64}) [ *]\.\/(.*)$/.exec(line);
