@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../errors/config-error.js';
 import type { CommandContext, RegisterCommand } from './context.js';
+import { registerCheck } from './check.js';
 import { registerDemo } from './demo.js';
 import { SCHEMES, type EndpointScheme } from './endpoints.js';
 import { EXIT, UsageError, type CliIO } from './io.js';
@@ -20,6 +21,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerDemo,
   registerVisualize,
   registerServe,
+  registerCheck,
 ];
 
 export interface MainOptions {

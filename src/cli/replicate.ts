@@ -5,11 +5,14 @@
 import { Option, type Command } from 'commander';
 import { createPlanner, type InitialPolicy } from '../planner/index.js';
 import { ReportSchema, type Report } from '../report/schema.js';
+import { selectionOf } from '../jobs/selection.js';
 import type { CommandContext } from './context.js';
 import { endpointHelp, openEndpoint, type OpenedEndpoint } from './endpoints.js';
+import { UsageError } from './io.js';
 import { createLogger } from './logger.js';
 import {
   parseDuration,
+  parseFilesystems,
   parseInitialPolicy,
   parseInteger,
   parsePort,
@@ -37,7 +40,35 @@ export interface ReplicateFlags {
   visualize?: number;
   record?: string;
   trustStreamProperties?: boolean;
+  filesystems?: Record<string, boolean>;
   logLevel: LogLevel;
+}
+
+/**
+ * `--filesystems` as the planner's filter over root-relative paths: the patterns name full
+ * datasets below the root of `--from` (`zfs:tank/data` with `tank/data/home<`).
+ */
+export function selectionFilter(
+  from: string,
+  patterns: Record<string, boolean>,
+): (path: string) => boolean {
+  const selection = selectionOf(patterns);
+  const colon = from.indexOf(':');
+  const root = from.startsWith('zfs:') ? from.slice(colon + 1) : '';
+  if (root === '') {
+    // Other schemes have no dataset name of their root: the patterns are root-relative.
+    return (path) => selection.selects(path);
+  }
+  if (selection.selects(root)) {
+    const parent = root.includes('/') ? root.slice(0, root.lastIndexOf('/')) : undefined;
+    throw new UsageError(
+      `--filesystems selects ${root}, the root of --from itself, which is never sent: ` +
+        (parent === undefined
+          ? 'the root dataset of a pool cannot be replicated'
+          : `root the sender one level up (--from zfs:${parent}) and select it there`),
+    );
+  }
+  return (path) => selection.selects(`${root}/${path}`);
 }
 
 /** The report as JSON, checked against ReportSchema (a report that does not parse is a bug). */
@@ -62,7 +93,12 @@ async function replicateCommand(options: ReplicateFlags, ctx: CommandContext): P
       trustStreamProperties,
     });
     opened.push(receiver);
-    const planner = createPlanner(sender.endpoint, receiver.endpoint, { initial: options.initial });
+    const planner = createPlanner(sender.endpoint, receiver.endpoint, {
+      initial: options.initial,
+      ...(options.filesystems === undefined
+        ? {}
+        : { filesystems: selectionFilter(options.from, options.filesystems) }),
+    });
     const logger = createLogger(options.logLevel, io.stderr, {
       readable: io.isTTY,
       print: (write) => display.print(write),
@@ -134,6 +170,12 @@ export function registerReplicate(program: Command, ctx: CommandContext): void {
     )
     .option('--record <file>', 'record the run for `xrepl visualize --replay <file>`')
     .option('--trust-stream-properties', TRUST_HELP)
+    .addOption(
+      new Option(
+        '--filesystems <patterns>',
+        'replicate only these datasets: comma-separated, a/b (the dataset), a/b< (and below), !a/b excludes; the most specific wins',
+      ).argParser(parseFilesystems),
+    )
     .addHelpText('after', `\n${endpointHelp(ctx.schemes)}`)
     .action(async (_options: unknown, command: Command) => {
       ctx.exit(await replicateCommand(command.optsWithGlobals<ReplicateFlags>(), ctx));

@@ -18,12 +18,21 @@ export interface PlannerOptions {
    * its own token format passes its parser here.
    */
   parseResumeToken?: ResumeTokenParser;
+  /**
+   * Which of the sender's filesystems to replicate, by root-relative path (default: every
+   * one). A filesystem left out whose children are selected becomes a placeholder on the
+   * receiver.
+   */
+  filesystems?: (path: string) => boolean;
 }
 
 const POLICIES: readonly InitialPolicy[] = ['most-recent', 'all', 'fail'];
 
 class EndpointPlanner implements Planner {
-  constructor(private readonly ctx: PlannerContext) {}
+  constructor(
+    private readonly ctx: PlannerContext,
+    private readonly filesystems: ((path: string) => boolean) | undefined,
+  ) {}
 
   /** One FS per sender filesystem, in the sender's order, with the receiver's one at its path. */
   async plan(signal: AbortSignal): Promise<ReplicationFS[]> {
@@ -32,7 +41,10 @@ class EndpointPlanner implements Planner {
       this.ctx.receiver.listFilesystems(signal),
     ]);
     const onReceiver = new Map(receiverFSs.map((fs) => [fs.path, fs]));
-    return senderFSs.map((fs) => new ReplicationFS(this.ctx, fs, onReceiver.get(fs.path)));
+    const selected = this.filesystems;
+    return (selected === undefined ? senderFSs : senderFSs.filter((fs) => selected(fs.path))).map(
+      (fs) => new ReplicationFS(this.ctx, fs, onReceiver.get(fs.path)),
+    );
   }
 
   /** Both endpoints in parallel; rejects with an EndpointUnreachableError naming the side. */
@@ -65,11 +77,14 @@ export function createPlanner(
       `invalid sizeEstimateConcurrency ${sizeEstimateConcurrency}: use an integer >= 1`,
     );
   }
-  return new EndpointPlanner({
-    sender,
-    receiver,
-    initial,
-    sizeEstimateConcurrency,
-    parseResumeToken: options.parseResumeToken ?? decodeResumeToken,
-  });
+  return new EndpointPlanner(
+    {
+      sender,
+      receiver,
+      initial,
+      sizeEstimateConcurrency,
+      parseResumeToken: options.parseResumeToken ?? decodeResumeToken,
+    },
+    options.filesystems,
+  );
 }
