@@ -8,6 +8,7 @@ import { ConfigError } from '../errors/config-error.js';
 import type { CommandContext, RegisterCommand } from './context.js';
 import { registerCheck } from './check.js';
 import { registerDemo } from './demo.js';
+import { registerPrune } from './prune.js';
 import { SCHEMES, type EndpointScheme } from './endpoints.js';
 import { EXIT, UsageError, type CliIO } from './io.js';
 import { LOG_LEVELS, parseLogLevel } from './options.js';
@@ -22,6 +23,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerVisualize,
   registerServe,
   registerCheck,
+  registerPrune,
 ];
 
 export interface MainOptions {

@@ -4,7 +4,12 @@
  * by hand. After every event the actor must be in the model's state with the model's error.
  */
 import { createActor, fromPromise } from 'xstate';
-import { jobMachine, type JobKind } from '../../machines/job.machine.js';
+import {
+  jobMachine,
+  type JobKind,
+  type JobStepInput,
+  type PruneInput,
+} from '../../machines/job.machine.js';
 import { deferred, until, type Deferred } from '../helpers/deferred.js';
 import {
   allStates,
@@ -83,7 +88,7 @@ function describeKind(kind: JobKind) {
           pending.delete(c);
           if (m[1] === 'done') d.resolve((event as { output: unknown }).output);
           else d.reject((event as { error: unknown }).error);
-        } else if (event.type !== 'xstate.init') {
+        } else if ((event.type as string) !== 'xstate.init') {
           job.send(event as never);
         }
         await expectSettled(() => {
@@ -154,8 +159,8 @@ test('a snap job goes from snapshotting to pruning-sender to idle', async () => 
   const job = createActor(
     jobMachine.provide({
       actors: {
-        snapshot: fromPromise(async () => 'snap'),
-        prune: fromPromise(async ({ input }) => input.side),
+        snapshot: fromPromise<unknown, JobStepInput>(async () => 'snap'),
+        prune: fromPromise<unknown, PruneInput>(async ({ input }) => input.side),
       },
     }),
     { input: { name: 'j', kind: 'snap', now: () => new Date(0) } },
