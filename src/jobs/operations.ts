@@ -221,3 +221,33 @@ export async function pruneJob(
     signal,
   });
 }
+
+/**
+ * Per replicated dataset: the creation of the oldest sender snapshot the receiver lacks
+ * (newer than the newest one they share), or undefined when the receiver is current.
+ */
+export async function behindSince(
+  job: PushJob,
+  deps: JobDeps,
+  signal: AbortSignal,
+): Promise<Map<string, Date | undefined>> {
+  const { pool } = sidesOf(job);
+  const { selected } = await resolveSelection(job.filesystems, deps.zfs, signal);
+  const senderSnapshots = await deps.zfs.snapshots(pool, signal);
+  const receiver = await deps.openReceiver(job.connect);
+  const result = new Map<string, Date | undefined>();
+  try {
+    for (const dataset of selected.filter((d) => d !== pool)) {
+      const theirs = await guidsOn(receiver.endpoint, dataset.slice(pool.length + 1), signal);
+      const mine = senderSnapshots.get(dataset) ?? [];
+      let newestCommon = -1;
+      mine.forEach((s, i) => {
+        if (theirs.has(s.guid)) newestCommon = i;
+      });
+      result.set(dataset, mine[newestCommon + 1]?.creation);
+    }
+  } finally {
+    await receiver.close();
+  }
+  return result;
+}
