@@ -107,7 +107,10 @@ export async function serveControl(
     server,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          rmSync(socketPath, { force: true });
+          resolve();
+        });
       }),
   };
 }

@@ -29,7 +29,7 @@ export function createMetrics(
   const registry = new Registry();
   const registers = [registry];
   const behindSince = new Map<string, { job: string; dataset: string; since: Date | undefined }>();
-  const state = new Gauge({
+  new Gauge({
     name: 'xrepl_job_state',
     help: 'The state the job is in (1 for the current state, 0 for the others)',
     labelNames: ['job', 'state'],
