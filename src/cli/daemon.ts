@@ -4,7 +4,9 @@
  * one is refused and the old one keeps running. The control socket is the lock: one daemon
  * per config.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import type { Visualizer } from '../../visualizer/server/index.js';
+import type { Replication } from '../driver/replicate.js';
 import { ConfigError } from '../errors/config-error.js';
 import { DEFAULT_CONFIG_PATH, loadConfig, type Config } from '../jobs/config.js';
 import { acquireLock, serveControl } from '../jobs/control.js';
@@ -16,7 +18,8 @@ import type { CommandContext } from './context.js';
 import { EXIT, UsageError } from './io.js';
 import { jobDeps } from './job-deps.js';
 import { createLogger } from './logger.js';
-import type { LogLevel } from './options.js';
+import { parsePort, type LogLevel } from './options.js';
+import { openVisualizer } from './run.js';
 
 /** Where the control socket is without `global.control.socket`. */
 export const DEFAULT_CONTROL_SOCKET = '/run/xrepl/control.sock';
@@ -44,6 +47,7 @@ export function checkRunnable(config: Config): void {
 
 interface DaemonFlags {
   config: string;
+  visualize?: number;
   logLevel: LogLevel;
 }
 
@@ -67,11 +71,25 @@ export async function daemonCommand(
   let control: Awaited<ReturnType<typeof serveControl>> | undefined;
   let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   const disposers: (() => void)[] = [];
+  let visualizer: Visualizer | null = null;
   try {
-    const deps = jobDeps(ctx, logger);
+    visualizer = await openVisualizer(flags.visualize, undefined, io.stderr);
+    const vis = visualizer;
+    const deps = {
+      ...jobDeps(ctx, logger),
+      ...(vis === null ? {} : { inspect: vis.inspect }),
+    };
     const states = (): ReadonlyMap<string, string> => runtime?.states() ?? new Map();
     const metrics = createMetrics(deps.now, states);
-    runtime = new JobRuntime({ config, deps, timers, metrics });
+    runtime = new JobRuntime({
+      config,
+      deps,
+      timers,
+      metrics,
+      ...(vis === null
+        ? {}
+        : { inspect: vis.inspect, onRun: (r: Replication) => vis.attachReplication(r) }),
+    });
     const rt = runtime;
     control = await serveControl(socketPath, (request) => {
       if (request.cmd === 'status') return rt.status();
@@ -115,6 +133,7 @@ export async function daemonCommand(
     await runtime?.stop();
     await control?.close();
     await metricsServer?.close();
+    await visualizer?.close();
     unlock();
   }
 }
@@ -125,6 +144,12 @@ export function registerDaemon(program: Command, ctx: CommandContext): void {
     .command('daemon')
     .description('run the jobs of the config file: snapshots, replication, pruning')
     .option('--config <file>', 'the config file', DEFAULT_CONFIG_PATH)
+    .addOption(
+      new Option(
+        '--visualize <port>',
+        'serve the statechart visualizer: the daemon, its jobs and their runs',
+      ).argParser((v) => parsePort(v, '--visualize')),
+    )
     .action(async (_o: unknown, command: Command) => {
       ctx.exit(await daemonCommand(command.optsWithGlobals<DaemonFlags>(), ctx));
     });

@@ -65,6 +65,8 @@ export interface RuntimeOptions {
   metrics?: JobMetrics;
   /** Inspection observer for the daemon, its jobs and their runs (the visualizer). */
   inspect?: JobDeps['inspect'];
+  /** Called with each replication as it starts (the visualizer's live report). */
+  onRun?: (replication: Replication) => void;
 }
 
 type Runnable = PushJob | SnapJob;
@@ -201,7 +203,10 @@ export class JobRuntime {
     try {
       const report = await replicateJob(job, deps, signal, (r) => {
         if (r === undefined) this.running.delete(name);
-        else this.running.set(name, r);
+        else {
+          this.running.set(name, r);
+          this.options.onRun?.(r);
+        }
       });
       const done = deps.now();
       metrics?.runDuration(name, (done.getTime() - started.getTime()) / 1000);
