@@ -126,7 +126,7 @@ jobs:
     async () => {
       writeFileSync(configFile, config('{ type: periodic, interval: 1s, prefix: xrepl_ }'));
       // With the visualizer: the daemon, its jobs and their runs go through its inspection.
-    daemon = run(['daemon', '--config', configFile, '--visualize', '0'], io);
+      daemon = run(['daemon', '--config', configFile, '--visualize', '0'], io);
       // A second daemon of the same config is refused.
       await waitFor('the daemon', (s) => s.jobs.length === 1);
       const second = await run(['daemon', '--config', configFile]);
