@@ -4,15 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../cli/helpers.js';
+import { datasetsBelow, snapshotsOf } from './zfs-names.js';
 import { createPools, describeZfs, destroyPools, zfs, type TestPools } from '../helpers/zfs.js';
-
-const listed = (root: string): string[] =>
-  zfs('list', '-H', '-o', 'name', '-r', root).split('\n').filter(Boolean).sort();
-const snapshotsOf = (dataset: string): string[] =>
-  zfs('get', '-Hp', '-o', 'name', '-d', '1', 'createtxg', dataset)
-    .split('\n')
-    .filter((l) => l.startsWith(`${dataset}@`))
-    .map((l) => l.slice(dataset.length + 1));
 
 describeZfs('jobs commands on real ZFS', () => {
   let pools: TestPools;
@@ -71,7 +64,7 @@ jobs:
     ]);
     expect(io.err).toBe('');
     expect(code).toBe(0);
-    expect(listed(`${dst}/backup`)).toEqual([
+    expect(datasetsBelow(`${dst}/backup`)).toEqual([
       `${dst}/backup`,
       `${dst}/backup/home`,
       `${dst}/backup/home/a`,

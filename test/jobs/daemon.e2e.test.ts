@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { DaemonStatus } from '../../src/jobs/runtime.js';
 import { fakeIO, run, type FakeIO } from '../cli/helpers.js';
+import { datasetsBelow, snapshotsOf } from './zfs-names.js';
 import { createPools, describeZfs, destroyPools, zfs, type TestPools } from '../helpers/zfs.js';
 
 const DEADLINE_MS = 90_000;
@@ -23,14 +24,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
   });
-}
-
-/** Snapshot names of `dataset` itself, oldest first. */
-function snapshotsOf(dataset: string): string[] {
-  return zfs('get', '-Hp', '-o', 'name', '-d', '1', 'createtxg', dataset)
-    .split('\n')
-    .filter((l) => l.startsWith(`${dataset}@`))
-    .map((l) => l.slice(dataset.length + 1));
 }
 
 describeZfs('xrepl daemon on real ZFS', () => {
@@ -147,9 +140,11 @@ jobs:
       // Excluded and unselected datasets are neither snapshotted nor replicated.
       expect(snapshotsOf(`${src}/home/tmp`)).toEqual([]);
       expect(snapshotsOf(`${src}/other`)).toEqual([]);
-      expect(
-        zfs('list', '-H', '-o', 'name', '-r', `${dst}/backup`).split('\n').filter(Boolean).sort(),
-      ).toEqual([`${dst}/backup`, `${dst}/backup/home`, `${dst}/backup/home/a`]);
+      expect(datasetsBelow(`${dst}/backup`)).toEqual([
+        `${dst}/backup`,
+        `${dst}/backup/home`,
+        `${dst}/backup/home/a`,
+      ]);
     },
     DEADLINE_MS + 30_000,
   );
