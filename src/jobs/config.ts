@@ -186,6 +186,19 @@ export const ConfigSchema = z
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
     for (const [i, j] of config.jobs.entries()) {
+      const senderOnly = (rules: readonly KeepRule[], key: string): void => {
+        for (const [r, rule] of rules.entries()) {
+          if (rule.type !== 'not_replicated') continue;
+          ctx.addIssue({
+            code: 'custom',
+            path: ['jobs', i, 'pruning', key, r, 'type'],
+            message: 'not_replicated keeps what the receiver lacks: a keep_sender rule only',
+          });
+        }
+      };
+      if (j.type === 'push' || j.type === 'pull')
+        senderOnly(j.pruning.keep_receiver, 'keep_receiver');
+      if (j.type === 'snap') senderOnly(j.pruning.keep, 'keep');
       if (seen.has(j.name)) {
         ctx.addIssue({
           code: 'custom',

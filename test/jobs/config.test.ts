@@ -92,6 +92,17 @@ describe('the config file', () => {
     ]);
   });
 
+  test('not_replicated is a sender rule: refused in keep_receiver and in a snap job', () => {
+    const text = VALID.replace(
+      'keep_receiver:\n',
+      'keep_receiver:\n        - { type: not_replicated }\n',
+    ).replace('keep: [ {', 'keep: [ { type: not_replicated }, {');
+    expect(issues(text).map((i) => i.path)).toEqual([
+      'jobs[0].pruning.keep_receiver[0].type',
+      'jobs[1].pruning.keep[0].type',
+    ]);
+  });
+
   test('YAML syntax errors and duplicate keys are ConfigErrors', () => {
     expect(issues('jobs: [')[0]?.message).toMatch(/^YAML: /);
     expect(issues('jobs: []\njobs: []')[0]?.message).toMatch(/^YAML: /);
