@@ -2,7 +2,8 @@
  * A job (JOBS.md "The job lifecycle is a statechart"): `idle` -> `snapshotting` ->
  * `replicating` (the driver's run, its report kept) -> `pruning-sender` -> `pruning-receiver`
  * -> `idle`, waiting for the next TICK (the schedule) or WAKEUP (`xrepl wakeup`). A snap job
- * skips replication and the receiver. Each step's failure leads to its `*-error` state, which
+ * skips replication and the receiver; a pull job takes no snapshots of its own and starts at
+ * `replicating`. Each step's failure leads to its `*-error` state, which
  * keeps the error and behaves as `idle`: the next tick starts over; RESET clears it.
  *
  * The work arrives through `.provide()` (src/jobs/runtime.ts): `snapshot`, `replicate` and
@@ -10,8 +11,8 @@
  */
 import { assign, fromPromise, setup } from 'xstate';
 
-/** What the job does each cycle. */
-export type JobKind = 'push' | 'snap';
+/** What the job does each cycle: push and snap take snapshots, push and pull replicate. */
+export type JobKind = 'push' | 'snap' | 'pull';
 
 export interface JobInput {
   name: string;
@@ -50,10 +51,11 @@ export interface PruneInput {
   side: 'sender' | 'receiver';
 }
 
-const startTransitions = {
-  TICK: { target: 'snapshotting', actions: 'countCycle' },
-  WAKEUP: { target: 'snapshotting', actions: 'countCycle' },
-} as const;
+const start = [
+  { guard: 'snapshots', target: 'snapshotting', actions: 'countCycle' },
+  { target: 'replicating', actions: 'countCycle' },
+] as const;
+const startTransitions = { TICK: start, WAKEUP: start } as const;
 
 export const jobMachine = setup({
   types: {
@@ -73,7 +75,8 @@ export const jobMachine = setup({
     }),
   },
   guards: {
-    replicates: ({ context }) => context.kind === 'push',
+    snapshots: ({ context }) => context.kind !== 'pull',
+    replicates: ({ context }) => context.kind !== 'snap',
   },
   actions: {
     countCycle: assign({ cycles: ({ context }) => context.cycles + 1 }),
@@ -188,8 +191,13 @@ export const jobMachine = setup({
         },
       },
     },
+    // Only a job that takes snapshots gets here, so it starts over with one.
     'snapshotting-error': {
-      on: { ...startTransitions, RESET: { target: 'idle', actions: 'clearError' } },
+      on: {
+        TICK: { target: 'snapshotting', actions: 'countCycle' },
+        WAKEUP: { target: 'snapshotting', actions: 'countCycle' },
+        RESET: { target: 'idle', actions: 'clearError' },
+      },
     },
     'replicating-error': {
       on: { ...startTransitions, RESET: { target: 'idle', actions: 'clearError' } },

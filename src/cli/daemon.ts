@@ -13,7 +13,7 @@ import { acquireLock, serveControl } from '../jobs/control.js';
 import { createMetrics, serveMetrics } from '../jobs/metrics.js';
 import { JobRuntime } from '../jobs/runtime.js';
 import { realTimers, type Timers } from '../jobs/schedule.js';
-import { isRunnable, sidesOf } from '../jobs/sides.js';
+import { checkJob, isRunnable } from '../jobs/sides.js';
 import type { CommandContext } from './context.js';
 import { EXIT, UsageError } from './io.js';
 import { jobDeps } from './job-deps.js';
@@ -33,12 +33,12 @@ export function checkRunnable(config: Config): void {
   for (const job of config.jobs) {
     if (!isRunnable(job)) {
       throw new UsageError(
-        `job ${job.name}: the daemon runs push and snap jobs; run a ${job.type} job with ` +
-          `xrepl ${job.type === 'pull' ? 'replicate' : 'serve'} for now`,
+        `job ${job.name}: the daemon runs push, pull and snap jobs; serve a ${job.type} with ` +
+          'xrepl serve for now',
       );
     }
     try {
-      sidesOf(job);
+      checkJob(job);
     } catch (err) {
       throw new UsageError((err as Error).message);
     }

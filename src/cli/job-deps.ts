@@ -9,7 +9,7 @@ import { openEndpoint } from './endpoints.js';
 export function jobDeps(ctx: CommandContext, logger: Logger): JobDeps {
   return {
     zfs: localZfs(),
-    openSender: (pool) => openEndpoint(`zfs:${pool}`, 'sender', ctx.schemes),
+    openSender: (spec) => openEndpoint(spec, 'sender', ctx.schemes),
     openReceiver: (spec) => openEndpoint(spec, 'receiver', ctx.schemes),
     now: () => new Date(ctx.io.now?.() ?? Date.now()),
     logger,

@@ -33,7 +33,7 @@ async function pruneCommand(name: string, flags: PruneFlags, ctx: CommandContext
       ctx,
       createLogger(flags.logLevel, ctx.io.stderr, { readable: ctx.io.isTTY }),
     );
-    const sides = job.type === 'push' ? (['sender', 'receiver'] as const) : (['sender'] as const);
+    const sides = job.type === 'snap' ? (['sender'] as const) : (['sender', 'receiver'] as const);
     for (const side of sides) {
       const result = await pruneJob(job, side, deps, interrupt.signal, flags.dryRun === true);
       for (const line of formatPrune(result)) ctx.io.stdout.write(`${line}\n`);

@@ -5,17 +5,16 @@
  */
 import type { Logger } from '../driver/types.js';
 import { replicate, type Replication, type ReplicateOptions } from '../driver/replicate.js';
-import type { Receiver, Sender } from '../endpoints/types.js';
+import type { FilesystemVersion, Receiver, Sender } from '../endpoints/types.js';
 import { createPlanner } from '../planner/index.js';
 import type { Report } from '../report/schema.js';
-import type { PushJob, SnapJob } from './config.js';
+import type { PullJob, PushJob, SnapJob } from './config.js';
 import { durationMs } from './duration.js';
 import { runHook } from './hooks.js';
 import { pruneSide, type PruneResult } from './pruning/run.js';
 import { resolveSelection } from './resolve.js';
 import { snapshotName } from './schedule.js';
-import { selectionOf } from './selection.js';
-import { receiverDataset, sidesOf } from './sides.js';
+import { pairOf, poolOf, type ReplicationPair } from './sides.js';
 import type { LocalZfs, SnapshotInfo } from './zfs-local.js';
 
 /** An opened endpoint and how to let it go. */
@@ -26,9 +25,9 @@ export interface Opened<E> {
 
 export interface JobDeps {
   zfs: LocalZfs;
-  /** The sender over the local pool, rooted at `pool`. */
-  openSender(pool: string): Promise<Opened<Sender>>;
-  /** The job's `connect` endpoint as a receiver. */
+  /** An endpoint spec (`zfs:tank`, `grpc://...`) as a sender. */
+  openSender(spec: string): Promise<Opened<Sender>>;
+  /** An endpoint spec as a receiver. */
   openReceiver(spec: string): Promise<Opened<Receiver>>;
   now(): Date;
   logger: Logger;
@@ -81,25 +80,25 @@ function runError(report: Report): Error {
 }
 
 /**
- * One run of the driver from the job's pool to its `connect`, restricted to the selection.
- * `current` receives the live Replication (for `xrepl status`). Resolves with the report of a
- * done run; rejects with its errors otherwise.
+ * One run of the driver over the job's pair of endpoints (push: from its pool to `connect`,
+ * restricted to the selection; pull: from `connect` into `root_fs`). `current` receives the
+ * live Replication (for `xrepl status`). Resolves with the report of a done run; rejects with
+ * its errors otherwise.
  */
 export async function replicateJob(
-  job: PushJob,
+  job: PushJob | PullJob,
   deps: JobDeps,
   signal: AbortSignal,
   current: (replication: Replication | undefined) => void,
 ): Promise<Report> {
-  const { pool } = sidesOf(job);
-  const selection = selectionOf(job.filesystems);
-  const sender = await deps.openSender(pool);
+  const pair = pairOf(job);
+  const sender = await deps.openSender(pair.senderSpec);
   try {
-    const receiver = await deps.openReceiver(job.connect);
+    const receiver = await deps.openReceiver(pair.receiverSpec);
     try {
       const planner = createPlanner(sender.endpoint, receiver.endpoint, {
         initial: job.replication.initial,
-        filesystems: (path) => selection.selects(`${pool}/${path}`),
+        ...(pair.filter === undefined ? {} : { filesystems: pair.filter }),
       });
       const replication = replicate(
         {
@@ -128,21 +127,22 @@ export async function replicateJob(
   }
 }
 
-/** Snapshot guids of `path` on an endpoint; none when it lacks the filesystem. */
-async function guidsOn(
+/** Snapshots (guid and creation) of `path` on an endpoint; none when it lacks the filesystem. */
+async function snapshotsOn(
   endpoint: Receiver | Sender,
   path: string,
   signal: AbortSignal,
-): Promise<Set<string>> {
+): Promise<FilesystemVersion[]> {
   try {
     const versions = await endpoint.listFilesystemVersions(path, signal);
-    return new Set(versions.filter((v) => v.type === 'snapshot').map((v) => v.guid));
+    return versions.filter((v) => v.type === 'snapshot');
   } catch (err) {
-    if (/does not exist/.test((err as Error).message)) return new Set();
+    if (/does not exist/.test((err as Error).message)) return [];
     throw err;
   }
 }
 
+/** The entries of `all` for `datasets`. */
 function only(
   all: Map<string, SnapshotInfo[]>,
   datasets: Iterable<string>,
@@ -155,99 +155,108 @@ function only(
   return out;
 }
 
+const guids = (versions: readonly FilesystemVersion[]): Set<string> =>
+  new Set(versions.map((v) => v.guid));
+
+/** Opens both endpoints of `pair`, runs `fn`, closes them. */
+async function withPair<T>(
+  pair: ReplicationPair,
+  deps: JobDeps,
+  fn: (sender: Sender, receiver: Receiver) => Promise<T>,
+): Promise<T> {
+  const sender = await deps.openSender(pair.senderSpec);
+  try {
+    const receiver = await deps.openReceiver(pair.receiverSpec);
+    try {
+      return await fn(sender.endpoint, receiver.endpoint);
+    } finally {
+      await receiver.close();
+    }
+  } finally {
+    await sender.close();
+  }
+}
+
+/** The sender's root-relative paths the job replicates. */
+async function replicatedPaths(
+  pair: ReplicationPair,
+  sender: Sender,
+  signal: AbortSignal,
+): Promise<string[]> {
+  const all = (await sender.listFilesystems(signal)).map((fs) => fs.path);
+  return pair.filter === undefined ? all : all.filter(pair.filter);
+}
+
 /**
- * Prunes one side of a job (`dryRun`: plans only). The sender side compares with the
- * receiver's snapshots through the `connect` endpoint; the receiver side works on the local
- * receiving pool (`zfs:` connect).
+ * Prunes one side of a job (`dryRun`: plans only), comparing with the other side's snapshots
+ * through its endpoint. A side is pruned on this host's pool; a side without keep rules is
+ * left alone.
  */
 export async function pruneJob(
-  job: PushJob | SnapJob,
+  job: PushJob | PullJob | SnapJob,
   side: 'sender' | 'receiver',
   deps: JobDeps,
   signal: AbortSignal,
   dryRun = false,
 ): Promise<PruneResult> {
-  const { pool, receiverRoot } = sidesOf(job);
-  const { selected } = await resolveSelection(job.filesystems, deps.zfs, signal);
   const now = deps.now();
   if (job.type === 'snap') {
+    const { selected } = await resolveSelection(job.filesystems, deps.zfs, signal);
     return pruneSide({
       side,
       zfs: deps.zfs,
-      snapshots: only(await deps.zfs.snapshots(pool, signal), selected),
+      snapshots: only(await deps.zfs.snapshots(poolOf(job), signal), selected),
       rules: job.pruning.keep,
       now,
       dryRun,
       signal,
     });
   }
-  const pathOf = (dataset: string): string => dataset.slice(pool.length + 1);
-  // The pool's root dataset is never replicated (the sender lists what is below its root).
-  const replicated = selected.filter((d) => d !== pool);
-  if (side === 'sender') {
-    const receiver = await deps.openReceiver(job.connect);
-    try {
-      const other = new Map<string, Set<string>>();
-      for (const d of replicated) other.set(d, await guidsOn(receiver.endpoint, pathOf(d), signal));
-      return await pruneSide({
-        side,
-        zfs: deps.zfs,
-        snapshots: only(await deps.zfs.snapshots(pool, signal), replicated),
-        rules: job.pruning.keep_sender,
-        otherSide: (d) => other.get(d) ?? new Set(),
-        now,
-        dryRun,
-        signal,
-      });
-    } finally {
-      await receiver.close();
+  const pair = pairOf(job);
+  const rules = side === 'sender' ? job.pruning.keep_sender : job.pruning.keep_receiver;
+  const root = side === 'sender' ? pair.senderRoot : pair.receiverRoot;
+  if (root === undefined || rules.length === 0) return { side, datasets: [], destroyed: 0 };
+  return withPair(pair, deps, async (sender, receiver) => {
+    const other = side === 'sender' ? receiver : sender;
+    const byDataset = new Map<string, Set<string>>();
+    for (const path of await replicatedPaths(pair, sender, signal)) {
+      byDataset.set(`${root}/${path}`, guids(await snapshotsOn(other, path, signal)));
     }
-  }
-  if (receiverRoot === undefined || job.pruning.keep_receiver.length === 0) {
-    return { side, datasets: [], destroyed: 0 };
-  }
-  const senderSnapshots = await deps.zfs.snapshots(pool, signal);
-  const toSender = new Map(replicated.map((d) => [receiverDataset(pool, d, receiverRoot), d]));
-  const onReceiver = only(await deps.zfs.snapshots(receiverRoot, signal), toSender.keys());
-  return pruneSide({
-    side,
-    zfs: deps.zfs,
-    snapshots: onReceiver,
-    rules: job.pruning.keep_receiver,
-    otherSide: (d) =>
-      new Set((senderSnapshots.get(toSender.get(d) ?? '') ?? []).map((s) => s.guid)),
-    now,
-    dryRun,
-    signal,
+    return pruneSide({
+      side,
+      zfs: deps.zfs,
+      snapshots: only(await deps.zfs.snapshots(root, signal), byDataset.keys()),
+      rules,
+      otherSide: (d) => byDataset.get(d) ?? new Set(),
+      now,
+      dryRun,
+      signal,
+    });
   });
 }
 
 /**
- * Per replicated dataset: the creation of the oldest sender snapshot the receiver lacks
- * (newer than the newest one they share), or undefined when the receiver is current.
+ * Per replicated dataset (named as `pair.datasetName` says): the creation of the oldest sender
+ * snapshot the receiver lacks (newer than the newest one they share), or undefined when the
+ * receiver is current.
  */
 export async function behindSince(
-  job: PushJob,
+  job: PushJob | PullJob,
   deps: JobDeps,
   signal: AbortSignal,
 ): Promise<Map<string, Date | undefined>> {
-  const { pool } = sidesOf(job);
-  const { selected } = await resolveSelection(job.filesystems, deps.zfs, signal);
-  const senderSnapshots = await deps.zfs.snapshots(pool, signal);
-  const receiver = await deps.openReceiver(job.connect);
-  const result = new Map<string, Date | undefined>();
-  try {
-    for (const dataset of selected.filter((d) => d !== pool)) {
-      const theirs = await guidsOn(receiver.endpoint, dataset.slice(pool.length + 1), signal);
-      const mine = senderSnapshots.get(dataset) ?? [];
+  const pair = pairOf(job);
+  return withPair(pair, deps, async (sender, receiver) => {
+    const result = new Map<string, Date | undefined>();
+    for (const path of await replicatedPaths(pair, sender, signal)) {
+      const mine = await snapshotsOn(sender, path, signal);
+      const theirs = guids(await snapshotsOn(receiver, path, signal));
       let newestCommon = -1;
       mine.forEach((s, i) => {
         if (theirs.has(s.guid)) newestCommon = i;
       });
-      result.set(dataset, mine[newestCommon + 1]?.creation);
+      result.set(pair.datasetName(path), mine[newestCommon + 1]?.creation);
     }
-  } finally {
-    await receiver.close();
-  }
-  return result;
+    return result;
+  });
 }

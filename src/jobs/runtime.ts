@@ -10,7 +10,7 @@ import { jobMachine, type JobError, type JobState } from '../../machines/job.mac
 import type { Replication } from '../driver/replicate.js';
 import { classifyError } from '../errors/classify.js';
 import type { Report } from '../report/schema.js';
-import type { Config, PushJob, SnapJob } from './config.js';
+import type { Config, PullJob, PushJob, SnapJob } from './config.js';
 import type { JobMetrics } from './metrics.js';
 import {
   behindSince,
@@ -22,7 +22,7 @@ import {
 } from './operations.js';
 import type { PruneResult } from './pruning/run.js';
 import { nextTick, schedule, type Timers } from './schedule.js';
-import { isRunnable, sidesOf } from './sides.js';
+import { isRunnable, pairOf } from './sides.js';
 
 export interface PruneSummary {
   side: 'sender' | 'receiver';
@@ -42,7 +42,7 @@ export interface DatasetStatus {
 /** What `xrepl status` shows of one job (JSON-able). */
 export interface JobStatus {
   name: string;
-  type: 'push' | 'snap';
+  type: 'push' | 'snap' | 'pull';
   state: JobState;
   lastError: JobError | null;
   cycles: number;
@@ -69,7 +69,7 @@ export interface RuntimeOptions {
   onRun?: (replication: Replication) => void;
 }
 
-type Runnable = PushJob | SnapJob;
+type Runnable = PushJob | SnapJob | PullJob;
 
 function summarize(result: PruneResult): PruneSummary {
   const destroyedNames = result.datasets.flatMap((d) =>
@@ -171,7 +171,9 @@ export class JobRuntime {
             input.name,
             'snapshotting',
             (async () => {
-              const result = await takeSnapshots(this.job(input.name), deps, signal);
+              const job = this.job(input.name);
+              if (job.type === 'pull') throw new Error(`job ${job.name} takes no snapshots`);
+              const result = await takeSnapshots(job, deps, signal);
               metrics?.snapshotsTaken(input.name, result.datasets.length);
               return result;
             })(),
@@ -197,7 +199,8 @@ export class JobRuntime {
 
   private async replicate(name: string, signal: AbortSignal): Promise<Report> {
     const job = this.job(name);
-    if (job.type !== 'push') throw new Error(`job ${name} does not replicate`);
+    if (job.type === 'snap') throw new Error(`job ${name} does not replicate`);
+    const pair = pairOf(job);
     const { deps, metrics } = this.options;
     const started = deps.now();
     try {
@@ -211,7 +214,7 @@ export class JobRuntime {
       const done = deps.now();
       metrics?.runDuration(name, (done.getTime() - started.getTime()) / 1000);
       for (const [path, { bytes, steps }] of transferred(report)) {
-        const dataset = `${sidesOf(job).pool}/${path}`;
+        const dataset = pair.datasetName(path);
         metrics?.replicated(name, dataset, bytes, steps, done);
         this.dataset(name, dataset).lastSuccess = done;
       }
@@ -231,7 +234,7 @@ export class JobRuntime {
     return status;
   }
 
-  private async updateLag(job: PushJob, signal: AbortSignal): Promise<void> {
+  private async updateLag(job: PushJob | PullJob, signal: AbortSignal): Promise<void> {
     try {
       for (const [dataset, since] of await behindSince(job, this.options.deps, signal)) {
         this.dataset(job.name, dataset).behindSince = since ?? null;
@@ -259,7 +262,14 @@ export class JobRuntime {
         schedule(
           timers,
           deps.now,
-          (now, first) => nextTick(job.snapshotting, now, first),
+          (now, first) =>
+            nextTick(
+              job.type === 'pull'
+                ? { type: 'periodic', interval: job.interval, prefix: '', hooks: [] }
+                : job.snapshotting,
+              now,
+              first,
+            ),
           () => this.actor.send({ type: 'TICK', job: job.name }),
         ),
       );

@@ -1,16 +1,24 @@
 /**
  * Where a job's snapshots live. A push job's sender is rooted at the pool of its selection,
  * so a selected subtree's own root has a path (`tank/home` is `home`) and lands at
- * `<receiver root>/home`. Receiver pruning needs the receiving pool: a `zfs:` connect.
+ * `<connect root>/home`. A pull job replicates everything its `connect` serves into
+ * `root_fs`. Pruning a side needs its pool on this host: a `zfs:` endpoint.
  */
-import type { JobConfig, PushJob, SnapJob } from './config.js';
+import type { JobConfig, PullJob, PushJob, SnapJob } from './config.js';
 import { poolOfSelection, selectionOf } from './selection.js';
 
-export interface JobSides {
-  /** The pool the sender (or the snap job) works in; its datasets are selected by the patterns. */
-  pool: string;
-  /** The receiver's root dataset when it is local (`zfs:ROOT`), for receiver pruning. */
+/** The two endpoints of a replicating job, and their local roots where they are local. */
+export interface ReplicationPair {
+  senderSpec: string;
+  receiverSpec: string;
+  /** The sender's root dataset when it is on this host (for pruning the sender). */
+  senderRoot: string | undefined;
+  /** The receiver's root dataset when it is on this host (for pruning the receiver). */
   receiverRoot: string | undefined;
+  /** Which of the sender's root-relative paths to replicate (push: the selection). */
+  filter: ((path: string) => boolean) | undefined;
+  /** The dataset name that status and metrics show for a path (push: the sender's). */
+  datasetName(path: string): string;
 }
 
 /** A job that cannot run as configured (a ConfigError-like problem found past the schema). */
@@ -18,31 +26,63 @@ export class JobSetupError extends Error {
   override readonly name = 'JobSetupError';
 }
 
-/** The sides of a push or snap job, or a JobSetupError saying what to change. */
-export function sidesOf(job: PushJob | SnapJob): JobSides {
+const zfsRoot = (spec: string): string | undefined =>
+  spec.startsWith('zfs:') ? spec.slice(4) : undefined;
+
+/** The pool of a push or snap job's selection, or a JobSetupError when there is not one. */
+export function poolOf(job: PushJob | SnapJob): string {
   const pools = poolOfSelection(selectionOf(job.filesystems));
   if (pools.length !== 1 || pools[0] === undefined) {
     throw new JobSetupError(
       `job ${job.name}: filesystems select datasets of ${pools.length} pools (${pools.join(', ')}); one job works in one pool`,
     );
   }
-  if (job.type === 'snap') return { pool: pools[0], receiverRoot: undefined };
-  const receiverRoot = job.connect.startsWith('zfs:') ? job.connect.slice(4) : undefined;
-  if (receiverRoot === undefined && job.pruning.keep_receiver.length > 0) {
-    throw new JobSetupError(
-      `job ${job.name}: keep_receiver needs a zfs: connect (the receiving pool on this host); ` +
-        `prune ${job.connect} where it runs, or set keep_receiver: []`,
-    );
-  }
-  return { pool: pools[0], receiverRoot };
+  return pools[0];
 }
 
-/** `tank/home/x` of pool `tank` on a receiver rooted at `backup/h1`: `backup/h1/home/x`. */
-export function receiverDataset(pool: string, dataset: string, receiverRoot: string): string {
-  return dataset === pool ? receiverRoot : `${receiverRoot}/${dataset.slice(pool.length + 1)}`;
+/** The endpoints of a push or pull job, or a JobSetupError saying what to change. */
+export function pairOf(job: PushJob | PullJob): ReplicationPair {
+  const needsLocal = (rules: readonly unknown[], root: string | undefined, key: string): void => {
+    if (rules.length > 0 && root === undefined) {
+      throw new JobSetupError(
+        `job ${job.name}: ${key} needs that side's pool on this host (a zfs: connect); ` +
+          `prune ${job.connect} where it runs, or set ${key}: []`,
+      );
+    }
+  };
+  if (job.type === 'push') {
+    const pool = poolOf(job);
+    const selection = selectionOf(job.filesystems);
+    const receiverRoot = zfsRoot(job.connect);
+    needsLocal(job.pruning.keep_receiver, receiverRoot, 'keep_receiver');
+    return {
+      senderSpec: `zfs:${pool}`,
+      receiverSpec: job.connect,
+      senderRoot: pool,
+      receiverRoot,
+      filter: (path) => selection.selects(`${pool}/${path}`),
+      datasetName: (path) => `${pool}/${path}`,
+    };
+  }
+  const senderRoot = zfsRoot(job.connect);
+  needsLocal(job.pruning.keep_sender, senderRoot, 'keep_sender');
+  return {
+    senderSpec: job.connect,
+    receiverSpec: `zfs:${job.root_fs}`,
+    senderRoot,
+    receiverRoot: job.root_fs,
+    filter: undefined,
+    datasetName: (path) => `${job.root_fs}/${path}`,
+  };
+}
+
+/** Checks what the schema cannot: one pool per job, local pools for the pruned sides. */
+export function checkJob(job: PushJob | PullJob | SnapJob): void {
+  if (job.type === 'snap') poolOf(job);
+  else pairOf(job);
 }
 
 /** Whether the daemon runs `job` (sink and source run under `xrepl serve` for now). */
-export function isRunnable(job: JobConfig): job is PushJob | SnapJob {
-  return job.type === 'push' || job.type === 'snap';
+export function isRunnable(job: JobConfig): job is PushJob | SnapJob | PullJob {
+  return job.type === 'push' || job.type === 'snap' || job.type === 'pull';
 }

@@ -87,7 +87,10 @@ export function memoryDeps(
   const silent = { debug() {}, info() {}, warn() {}, error() {} };
   return {
     zfs: memoryZfs(pool, now),
-    openSender: async (root) => ({ endpoint: memorySender(pool, root), close: async () => {} }),
+    openSender: async (spec) => {
+      if (!spec.startsWith('zfs:')) throw new Error(`cannot open ${spec}`);
+      return { endpoint: memorySender(pool, spec.slice(4)), close: async () => {} };
+    },
     openReceiver: async (spec) => {
       if (!spec.startsWith('zfs:')) throw new Error(`cannot open ${spec}`);
       return { endpoint: memoryReceiver(pool, spec.slice(4)), close: async () => {} };

@@ -203,6 +203,35 @@ jobs:${SNAP_JOB}
     await runtime.stop();
   });
 
+  test('a pull job replicates on its interval from connect into root_fs and prunes the receiver', async () => {
+    const h = host();
+    h.pool.snapshot('tank/home/a', 'm1');
+    h.pool.snapshot('tank/home/a', 'm2');
+    h.pool.snapshot('tank/home/tmp', 'm2');
+    const { runtime } = start(
+      h,
+      parseConfig(`
+jobs:
+  - name: fetch
+    type: pull
+    connect: zfs:tank/home
+    root_fs: backup/host
+    interval: 1h
+    replication: { initial: all }
+    pruning:
+      keep_sender: []
+      keep_receiver: [ { type: last_n, count: 1 } ]`),
+    );
+    h.clock.advance(0);
+    await settled(runtime, 1, 'fetch');
+    const s = job(runtime, 'fetch');
+    expect(s).toMatchObject({ type: 'pull', state: 'idle', lastError: null, lastSnapshot: null });
+    expect(names(h.pool, 'tank/home/a')).toEqual(['m1', 'm2']);
+    expect(names(h.pool, 'backup/host/a')).toEqual(['m2']);
+    expect(s.datasets.find((d) => d.dataset === 'backup/host/a')?.behindSince).toBeNull();
+    await runtime.stop();
+  });
+
   test('stop aborts the work in progress and waits for it', async () => {
     const h = host();
     let seen: AbortSignal | undefined;
