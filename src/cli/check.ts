@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, loadConfig, type JobConfig } from '../jobs/config.js';
 import { resolveSelection } from '../jobs/resolve.js';
+import { checkJob, isRunnable, JobSetupError } from '../jobs/sides.js';
 import { localZfs, type LocalZfs } from '../jobs/zfs-local.js';
 import type { CommandContext } from './context.js';
 import { EXIT } from './io.js';
@@ -25,6 +26,18 @@ export async function checkCommand(
   let code: number = EXIT.done;
   for (const job of config.jobs) {
     stdout.write(`job ${job.name} (${job.type})\n`);
+    if (!isRunnable(job)) {
+      stdout.write('  (not run by xrepl daemon yet: serve it with xrepl serve)\n');
+      continue;
+    }
+    try {
+      checkJob(job);
+    } catch (err) {
+      if (!(err instanceof JobSetupError)) throw err;
+      ctx.io.stderr.write(`error: ${err.message}\n`);
+      code = EXIT.usage;
+      continue;
+    }
     const patterns = patternsOf(job);
     if (patterns === undefined) continue;
     try {
