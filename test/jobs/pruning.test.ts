@@ -25,9 +25,9 @@ const destroyed = (input: Parameters<typeof planPrune>[0]): string[] =>
 describe('grid: parsing', () => {
   test('zrepl grammar with keep=all', () => {
     expect(parseGrid('1x1h(keep=all) | 24x1h | 14x1d')).toEqual([
-      { count: 1, lengthMs: H, keepAll: true },
-      { count: 24, lengthMs: H, keepAll: false },
-      { count: 14, lengthMs: 24 * H, keepAll: false },
+      { count: 1, lengthMs: H, keepAll: true, text: '1x1h(keep=all)' },
+      { count: 24, lengthMs: H, keepAll: false, text: '24x1h' },
+      { count: 14, lengthMs: 24 * H, keepAll: false, text: '14x1d' },
     ]);
   });
   test('a bad interval is named', () => {
@@ -48,7 +48,7 @@ describe('grid: buckets', () => {
   });
   test('a snapshot exactly one bucket old belongs to the older bucket', () => {
     const kept = gridKeeps(grid, [snap('edge', H), snap('older', H + 1000)], NOW);
-    expect([...kept.keys()]).toEqual(['older']);
+    expect([...kept]).toEqual([['older', '2x1h bucket 2 (interval 1)']]);
   });
   test('a snapshot of age 0 is in the first bucket; one as old as the grid is outside it', () => {
     const kept = gridKeeps(

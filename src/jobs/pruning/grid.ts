@@ -10,6 +10,8 @@ export interface GridInterval {
   count: number;
   lengthMs: number;
   keepAll: boolean;
+  /** As written, e.g. `24x1h`. */
+  text: string;
 }
 
 const INTERVAL = /^(\d+)\s*x\s*(\w+)\s*(\(\s*keep\s*=\s*all\s*\))?$/;
@@ -27,7 +29,7 @@ export function parseGrid(text: string): GridInterval[] {
         `grid interval ${JSON.stringify(item)} is not NxDURATION (e.g. 24x1h, 1x1h(keep=all))`,
       );
     }
-    intervals.push({ count, lengthMs, keepAll: m[3] !== undefined });
+    intervals.push({ count, lengthMs, keepAll: m[3] !== undefined, text: item });
   }
   return intervals;
 }
@@ -59,7 +61,7 @@ export function gridKeeps(
       const span = interval.count * interval.lengthMs;
       if (age < start + span) {
         const bucket = Math.floor((age - start) / interval.lengthMs);
-        const label = `grid interval ${i + 1} (${interval.count}x${interval.lengthMs}ms${interval.keepAll ? ', keep=all' : ''}) bucket ${bucket + 1}`;
+        const label = `${interval.text} bucket ${bucket + 1} (interval ${i + 1})`;
         if (interval.keepAll) kept.set(snapshot.name, label);
         else if (!oldestInBucket.has(`${i}/${bucket}`)) {
           oldestInBucket.set(`${i}/${bucket}`, snapshot);
