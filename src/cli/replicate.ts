@@ -9,12 +9,15 @@ import {
   type StaleResumeTokenPolicy,
 } from '../planner/index.js';
 import { ReportSchema, type Report } from '../report/schema.js';
+import { selectionOf } from '../jobs/selection.js';
 import type { CommandContext } from './context.js';
 import { endpointHelp, openEndpoint, type OpenedEndpoint } from './endpoints.js';
+import { UsageError } from './io.js';
 import { createLogger } from './logger.js';
 import { addZfsOptions, zfsEndpointOptions, type ZfsCliOptions } from './zfs-options.js';
 import {
   parseDuration,
+  parseFilesystems,
   parseInitialPolicy,
   parseInteger,
   parseStaleResumeTokenPolicy,
@@ -44,7 +47,35 @@ export interface ReplicateFlags extends ZfsCliOptions {
   visualize?: number;
   record?: string;
   trustStreamProperties?: boolean;
+  filesystems?: Record<string, boolean>;
   logLevel: LogLevel;
+}
+
+/**
+ * `--filesystems` as the planner's filter over root-relative paths: the patterns name full
+ * datasets below the root of `--from` (`zfs:tank/data` with `tank/data/home<`).
+ */
+export function selectionFilter(
+  from: string,
+  patterns: Record<string, boolean>,
+): (path: string) => boolean {
+  const selection = selectionOf(patterns);
+  const colon = from.indexOf(':');
+  const root = from.startsWith('zfs:') ? from.slice(colon + 1) : '';
+  if (root === '') {
+    // Other schemes have no dataset name of their root: the patterns are root-relative.
+    return (path) => selection.selects(path);
+  }
+  if (selection.selects(root)) {
+    const parent = root.includes('/') ? root.slice(0, root.lastIndexOf('/')) : undefined;
+    throw new UsageError(
+      `--filesystems selects ${root}, the root of --from itself, which is never sent: ` +
+        (parent === undefined
+          ? 'the root dataset of a pool cannot be replicated'
+          : `root the sender one level up (--from zfs:${parent}) and select it there`),
+    );
+  }
+  return (path) => selection.selects(`${root}/${path}`);
 }
 
 /** The report as JSON, checked against ReportSchema (a report that does not parse is a bug). */
@@ -74,6 +105,9 @@ async function replicateCommand(options: ReplicateFlags, ctx: CommandContext): P
     const planner = createPlanner(sender.endpoint, receiver.endpoint, {
       initial: options.initial,
       onStaleResumeToken: options.onStaleResumeToken,
+      ...(options.filesystems === undefined
+        ? {}
+        : { filesystems: selectionFilter(options.from, options.filesystems) }),
     });
     const logger = createLogger(options.logLevel, io.stderr, {
       readable: io.isTTY,
@@ -154,7 +188,13 @@ export function registerReplicate(program: Command, ctx: CommandContext): void {
       ),
     )
     .option('--record <file>', 'record the run for `xrepl visualize --replay <file>`')
-    .option('--trust-stream-properties', TRUST_HELP);
+    .option('--trust-stream-properties', TRUST_HELP)
+    .addOption(
+      new Option(
+        '--filesystems <patterns>',
+        'replicate only these datasets: comma-separated, a/b (the dataset), a/b< (and below), !a/b excludes; the most specific wins',
+      ).argParser(parseFilesystems),
+    );
   addZfsOptions(command)
     .addHelpText('after', `\n${endpointHelp(ctx.schemes)}`)
     .action(async (_options: unknown, command: Command) => {

@@ -18,13 +18,22 @@ export interface PlannerOptions {
    * the first receive discards the partial state. (Each receiver reads its own tokens.)
    */
   onStaleResumeToken?: StaleResumeTokenPolicy;
+  /**
+   * Which of the sender's filesystems to replicate, by root-relative path (default: every
+   * one). A filesystem left out whose children are selected becomes a placeholder on the
+   * receiver.
+   */
+  filesystems?: (path: string) => boolean;
 }
 
 const POLICIES: readonly InitialPolicy[] = ['most-recent', 'all', 'fail'];
 const STALE_POLICIES: readonly StaleResumeTokenPolicy[] = ['fail', 'clear'];
 
 class EndpointPlanner implements Planner {
-  constructor(private readonly ctx: PlannerContext) {}
+  constructor(
+    private readonly ctx: PlannerContext,
+    private readonly filesystems: ((path: string) => boolean) | undefined,
+  ) {}
 
   /** One FS per sender filesystem, in the sender's order, with the receiver's one at its path. */
   async plan(signal: AbortSignal): Promise<ReplicationFS[]> {
@@ -33,7 +42,10 @@ class EndpointPlanner implements Planner {
       this.ctx.receiver.listFilesystems(signal),
     ]);
     const onReceiver = new Map(receiverFSs.map((fs) => [fs.path, fs]));
-    return senderFSs.map((fs) => new ReplicationFS(this.ctx, fs, onReceiver.get(fs.path)));
+    const selected = this.filesystems;
+    return (selected === undefined ? senderFSs : senderFSs.filter((fs) => selected(fs.path))).map(
+      (fs) => new ReplicationFS(this.ctx, fs, onReceiver.get(fs.path)),
+    );
   }
 
   /** Both endpoints in parallel; rejects with an EndpointUnreachableError naming the side. */
@@ -72,11 +84,14 @@ export function createPlanner(
       `invalid onStaleResumeToken ${JSON.stringify(onStaleResumeToken)}: use fail or clear`,
     );
   }
-  return new EndpointPlanner({
-    sender,
-    receiver,
-    initial,
-    sizeEstimateConcurrency,
-    onStaleResumeToken,
-  });
+  return new EndpointPlanner(
+    {
+      sender,
+      receiver,
+      initial,
+      sizeEstimateConcurrency,
+      onStaleResumeToken,
+    },
+    options.filesystems,
+  );
 }
