@@ -21,6 +21,10 @@ function fs(
     planError: null,
     stepError: null,
     currentStep: 0,
+    replans: 0,
+    retries: 0,
+    retryError: null,
+    retryAt: null,
     steps: steps.map(([expected, replicated], i) => ({
       info: {
         from: i === 0 ? '' : `s${i}`,

@@ -28,6 +28,10 @@ function report(over: Partial<ReportJson> = {}): ReportJson {
             planError: null,
             stepError: null,
             currentStep: 1,
+            replans: 0,
+            retries: 0,
+            retryError: null,
+            retryAt: null,
             steps: [
               {
                 info: {
@@ -56,6 +60,10 @@ function report(over: Partial<ReportJson> = {}): ReportJson {
             planError: null,
             stepError: { err: 'disk full', time: at(7) },
             currentStep: 0,
+            replans: 0,
+            retries: 0,
+            retryError: null,
+            retryAt: null,
             steps: [
               {
                 info: {
