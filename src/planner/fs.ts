@@ -19,6 +19,8 @@ export interface PlannerContext {
   initial: InitialPolicy;
   sizeEstimateConcurrency: number;
   parseResumeToken: ResumeTokenParser;
+  /** A resume token whose snapshot is gone: fail the filesystem, or plan without it (D13). */
+  onStaleResumeToken: 'fail' | 'clear';
 }
 
 /** A sender filesystem and what the receiver had at the same path when the attempt planned. */
@@ -75,7 +77,7 @@ export class ReplicationFS implements FS {
     const token = this.receiverFS?.resumeToken;
     const transfers =
       token !== undefined
-        ? resumeTransfers(this.path, token, this.ctx.parseResumeToken, senderVersions)
+        ? this.resumeOrClear(token, senderVersions, receiverVersions)
         : planTransfers(this.path, senderVersions, receiverVersions, this.ctx.initial);
     const steps = transfers.map(
       (t) => new ReplicationStep({ sender, receiver, filesystem: this.path }, t),
@@ -85,6 +87,25 @@ export class ReplicationFS implements FS {
     });
     signal.throwIfAborted();
     return steps;
+  }
+
+  /**
+   * The resumed transfer first; when the token's snapshot is gone from the sender and the
+   * policy is `clear`, the plan without it (its first receive clears the partial state, as it
+   * does not use the token).
+   */
+  private resumeOrClear(
+    token: string,
+    senderVersions: FilesystemVersion[],
+    receiverVersions: FilesystemVersion[],
+  ) {
+    try {
+      return resumeTransfers(this.path, token, this.ctx.parseResumeToken, senderVersions);
+    } catch (err) {
+      const stale = err instanceof PlanningError && err.kind === 'resume-version-missing';
+      if (!stale || this.ctx.onStaleResumeToken !== 'clear') throw err;
+      return planTransfers(this.path, senderVersions, receiverVersions, this.ctx.initial);
+    }
   }
 
   /** The dry-run size of `step`; 0 (unknown) when the sender cannot tell. */

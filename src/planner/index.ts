@@ -4,7 +4,7 @@
  * exported for tests and tools.
  */
 export { createPlanner } from './planner.js';
-export type { PlannerOptions } from './planner.js';
+export type { PlannerOptions, StaleResumeTokenPolicy } from './planner.js';
 export { ReplicationFS } from './fs.js';
 export { ReplicationStep } from './step.js';
 export { PlanningError } from './errors.js';

@@ -18,7 +18,15 @@ export interface PlannerOptions {
    * its own token format passes its parser here.
    */
   parseResumeToken?: ResumeTokenParser;
+  /**
+   * A resume token whose snapshot is gone from the sender is a stale plan (D13): `fail`
+   * (default) fails the filesystem with an error that names `zfs recv -A`; `clear` plans
+   * without it, and the first receive aborts the partial state.
+   */
+  onStaleResumeToken?: StaleResumeTokenPolicy;
 }
+
+export type StaleResumeTokenPolicy = 'fail' | 'clear';
 
 const POLICIES: readonly InitialPolicy[] = ['most-recent', 'all', 'fail'];
 
@@ -59,6 +67,12 @@ export function createPlanner(
       `invalid initial replication policy ${JSON.stringify(initial)}: use ${POLICIES.join(', ')}`,
     );
   }
+  const onStaleResumeToken = options.onStaleResumeToken ?? 'fail';
+  if (onStaleResumeToken !== 'fail' && onStaleResumeToken !== 'clear') {
+    throw new Error(
+      `invalid onStaleResumeToken ${JSON.stringify(onStaleResumeToken)}: use fail or clear`,
+    );
+  }
   const sizeEstimateConcurrency = options.sizeEstimateConcurrency ?? 4;
   if (!Number.isInteger(sizeEstimateConcurrency) || sizeEstimateConcurrency < 1) {
     throw new Error(
@@ -71,5 +85,6 @@ export function createPlanner(
     initial,
     sizeEstimateConcurrency,
     parseResumeToken: options.parseResumeToken ?? decodeResumeToken,
+    onStaleResumeToken,
   });
 }

@@ -4,14 +4,24 @@
  * kills zfs send.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { ZfsError, type ZfsExit } from './errors.js';
+import { StalePlanError } from '../../errors/stale-plan.js';
+import { isDatasetMissing, ZfsError, type ZfsExit } from './errors.js';
 import type { ZfsProcess } from './exec.js';
 
-/** Why a finished `zfs send` failed, or undefined when it succeeded. */
-export function sendFailure(command: readonly string[], exit: ZfsExit): ZfsError | undefined {
+/**
+ * Why a finished `zfs send` failed, or undefined when it succeeded. A snapshot that does not
+ * exist (any more) is a stale plan (D13), with zfs's error as its cause: it was there when
+ * the filesystem was planned, and re-planning it cures the error.
+ */
+export function sendFailure(
+  command: readonly string[],
+  exit: ZfsExit,
+): ZfsError | StalePlanError | undefined {
   // zfs send writes nothing to stderr without -v: any stderr output means trouble.
   if (exit.exitCode === 0 && exit.stderr.trim() === '') return undefined;
-  return new ZfsError(command, exit);
+  const error = new ZfsError(command, exit);
+  if (!isDatasetMissing(error)) return error;
+  return new StalePlanError(`${error.message} (destroyed since planning?)`, { cause: error });
 }
 
 class ZfsSendStream extends Transform {
