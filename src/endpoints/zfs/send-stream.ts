@@ -20,7 +20,10 @@ export function sendFailure(
   // zfs send writes nothing to stderr without -v: any stderr output means trouble.
   if (exit.exitCode === 0 && exit.stderr.trim() === '') return undefined;
   const error = new ZfsError(command, exit);
-  if (!isDatasetMissing(error)) return error;
+  // OpenZFS: "cannot open 'fs@s1': dataset does not exist"; zfs-fuse: "WARNING: could not
+  // send fs@s1: does not exist".
+  if (!isDatasetMissing(error) && !/could not send .*: does not exist/.test(exit.stderr))
+    return error;
   return new StalePlanError(`${error.message} (destroyed since planning?)`, { cause: error });
 }
 
