@@ -73,8 +73,10 @@ describeZfs('D13 on real ZFS', () => {
       expect(fss[name]).toMatchObject({ state: 'done', replans: 0 });
       expect(fss[name]!.steps.map((s) => s.info.to)).toEqual(['s1', 's2']);
     }
-    const guids = async (endpoint: typeof sender, fs: string) =>
-      (await endpoint.listFilesystemVersions(fs, never)).map((v) => [v.name, v.guid]);
+    const guids = async (
+      endpoint: { listFilesystemVersions: typeof sender.listFilesystemVersions },
+      fs: string,
+    ) => (await endpoint.listFilesystemVersions(fs, never)).map((v) => [v.name, v.guid]);
     for (const fs of ['a', 'b', 'c'])
       expect(await guids(receiver, fs)).toEqual(await guids(sender, fs));
   }, 120_000);

@@ -50,8 +50,10 @@ describe('zfs send stream', () => {
     let ended = false;
     stream.on('end', () => (ended = true));
     const err = await readAll(stream).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ZfsError);
-    expect((err as ZfsError).message).toMatch(
+    // A snapshot that does not exist is a stale plan (D13), with zfs's error as its cause.
+    expect(err).toBeInstanceOf(StalePlanError);
+    expect((err as StalePlanError).cause).toBeInstanceOf(ZfsError);
+    expect((err as Error).message).toMatch(
       /exit code 1: cannot open 'tank\/data\/home@s9': dataset does not exist/,
     );
     expect(ended).toBe(false);
