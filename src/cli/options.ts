@@ -1,6 +1,6 @@
 /** Parsers of option values; each throws a UsageError naming the option and what it accepts. */
 import { quote } from '../errors/quote.js';
-import type { InitialPolicy } from '../planner/index.js';
+import type { InitialPolicy, StaleResumeTokenPolicy } from '../planner/index.js';
 import { UsageError } from './io.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -47,6 +47,12 @@ export function parseInteger(
 }
 
 const POLICIES: readonly InitialPolicy[] = ['most-recent', 'all', 'fail'];
+
+/** `fail` or `clear` (D13). */
+export function parseStaleResumeTokenPolicy(text: string): StaleResumeTokenPolicy {
+  if (text === 'fail' || text === 'clear') return text;
+  throw new UsageError(`--on-stale-resume-token takes fail or clear (got ${quote(text)})`);
+}
 
 /** `most-recent`, `all` or `fail`. */
 export function parseInitialPolicy(text: string): InitialPolicy {

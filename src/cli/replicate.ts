@@ -3,7 +3,11 @@
  * planner over two endpoints, progress on stdout, logs on stderr, the report with `--json`.
  */
 import { Option, type Command } from 'commander';
-import { createPlanner, type InitialPolicy } from '../planner/index.js';
+import {
+  createPlanner,
+  type InitialPolicy,
+  type StaleResumeTokenPolicy,
+} from '../planner/index.js';
 import { ReportSchema, type Report } from '../report/schema.js';
 import type { CommandContext } from './context.js';
 import { endpointHelp, openEndpoint, type OpenedEndpoint } from './endpoints.js';
@@ -12,6 +16,7 @@ import {
   parseDuration,
   parseInitialPolicy,
   parseInteger,
+  parseStaleResumeTokenPolicy,
   parsePort,
   TRUST_HELP,
   TRUST_WARNING,
@@ -32,6 +37,10 @@ export interface ReplicateFlags {
   concurrency: number;
   maxAttempts: number;
   reconnectTimeout: number;
+  replanLimit: number;
+  fsRetries: number;
+  stallTimeout: number;
+  onStaleResumeToken: StaleResumeTokenPolicy;
   initial: InitialPolicy;
   json?: boolean;
   visualize?: number;
@@ -62,7 +71,10 @@ async function replicateCommand(options: ReplicateFlags, ctx: CommandContext): P
       trustStreamProperties,
     });
     opened.push(receiver);
-    const planner = createPlanner(sender.endpoint, receiver.endpoint, { initial: options.initial });
+    const planner = createPlanner(sender.endpoint, receiver.endpoint, {
+      initial: options.initial,
+      onStaleResumeToken: options.onStaleResumeToken,
+    });
     const logger = createLogger(options.logLevel, io.stderr, {
       readable: io.isTTY,
       print: (write) => display.print(write),
@@ -79,6 +91,10 @@ async function replicateCommand(options: ReplicateFlags, ctx: CommandContext): P
         stepQueueConcurrency: options.concurrency,
         maxAttempts: options.maxAttempts,
         reconnectHardFailTimeoutMs: options.reconnectTimeout,
+        replanLimit: options.replanLimit,
+        filesystemRetries: options.fsRetries,
+        // Whole milliseconds (D1): `--stall-timeout 1.5ms` waits 2.
+        stepStallTimeoutMs: Math.ceil(options.stallTimeout),
       },
       planner,
       logger,
@@ -117,6 +133,38 @@ export function registerReplicate(program: Command, ctx: CommandContext): void {
       new Option('--reconnect-timeout <duration>', 'how long to wait for a lost connection')
         .argParser((v) => parseDuration(v, '--reconnect-timeout'))
         .default(600_000, '10m'),
+    )
+    .addOption(
+      new Option(
+        '--replan-limit <n>',
+        're-plans of a filesystem per attempt when its plan went stale (a snapshot vanished)',
+      )
+        .argParser((v) => parseInteger(v, '--replan-limit', 0))
+        .default(3),
+    )
+    .addOption(
+      new Option(
+        '--fs-retries <n>',
+        'retries of a filesystem per attempt after a lost connection, while the others run',
+      )
+        .argParser((v) => parseInteger(v, '--fs-retries', 0))
+        .default(2),
+    )
+    .addOption(
+      new Option(
+        '--stall-timeout <duration>',
+        'abort a transfer that has not moved a byte for this long (it is retried)',
+      )
+        .argParser((v) => parseDuration(v, '--stall-timeout'))
+        .default(600_000, '10m'),
+    )
+    .addOption(
+      new Option(
+        '--on-stale-resume-token <policy>',
+        'an interrupted receive whose snapshot is gone: fail (say `zfs recv -A`) or clear',
+      )
+        .argParser(parseStaleResumeTokenPolicy)
+        .default('fail'),
     )
     .addOption(
       new Option(

@@ -156,6 +156,34 @@ describe('terminal frame', () => {
     ]);
   });
 
+  test('a retry-wait row says when it retries and why; a re-planning row why (D13, D14)', () => {
+    const healing = report([
+      fs('data', {
+        state: 'retry-wait',
+        blockedOn: 'retry-backoff',
+        retries: 2,
+        retryError: { err: '14 UNAVAILABLE: connection dropped', time: t(5) },
+        retryAt: t(9),
+      }),
+      fs('data/www', {
+        state: 'planning',
+        blockedOn: 'plan-queue',
+        replans: 1,
+        retryError: { err: 'cannot send data/www@s1: no snapshot', time: t(6) },
+      }),
+    ]);
+    const frame = renderFrame(progressView(healing), { ...options, columns: 200 });
+    expect(frame[1]).toMatch(
+      /^ {2}data +retry-wait +- +retry 2 at 12:00:09 UTC \(in 2\.0s\): 14 UNAVAILABLE: connection dropped$/,
+    );
+    expect(frame[2]).toMatch(/^ {2}data\/www +planning +- +re-plan 1: cannot send data\/www@s1/);
+    expect(new ChangeLines().lines(progressView(healing))).toEqual([
+      'attempt 1: fan-out-filesystems',
+      'data: retry-wait (retry 2 at 2024-06-01T12:00:09.000Z: 14 UNAVAILABLE: connection dropped)',
+      'data/www: planning (re-plan 1: cannot send data/www@s1: no snapshot)',
+    ]);
+  });
+
   test('the display redraws in place and prints other text above the frame', () => {
     let out = '';
     const display = createDisplay({
