@@ -62,7 +62,7 @@ export class Faults {
   private streamFailure:
     { bytes: number; failure: StreamFailure; filesystem: string | undefined } | undefined;
   private streamStall: { bytes: number; filesystem: string | undefined } | undefined;
-  private readonly vanishing = new Set<string>();
+  private readonly vanishing = new Map<string, (snapshot: string) => void>();
   private isDropped = false;
   private readonly nextFailures = new Map<EndpointMethod, unknown[]>();
   private readonly dropListeners = new Set<(err: Error) => void>();
@@ -111,9 +111,10 @@ export class Faults {
   /**
    * The next `send` of `filesystem` finds the snapshot it was asked for destroyed, as a
    * `zfs destroy` between planning and the step would leave it (D13); one-shot. Sender only.
+   * `onVanished` hears the snapshot's name when it is destroyed.
    */
-  vanishBeforeSend(filesystem: string): void {
-    this.vanishing.add(filesystem);
+  vanishBeforeSend(filesystem: string, onVanished: (snapshot: string) => void = () => {}): void {
+    this.vanishing.set(filesystem, onVanished);
   }
 
   /** The next call of `method` rejects with `err`; calls queue up in order. */
@@ -192,9 +193,11 @@ export class Faults {
     return claimed.bytes;
   }
 
-  /** @internal Whether the snapshot of this `send` of `filesystem` is to vanish first. */
-  takeVanish(filesystem: string): boolean {
-    return this.vanishing.delete(filesystem);
+  /** @internal Whether the snapshot of this `send` of `filesystem` is to vanish first: who to tell. */
+  takeVanish(filesystem: string): ((snapshot: string) => void) | undefined {
+    const onVanished = this.vanishing.get(filesystem);
+    this.vanishing.delete(filesystem);
+    return onVanished;
   }
 
   /** @internal `listener` is called on `drop()`; returns the unsubscribe function. */

@@ -28,10 +28,13 @@ export class MemorySender extends MemoryEndpoint implements Sender {
     req: SendReq,
     signal: AbortSignal,
   ): Promise<{ usedResumeToken: boolean; stream: Readable }> {
-    if (this.faults.takeVanish(req.filesystem)) {
+    const vanished = this.faults.takeVanish(req.filesystem);
+    if (vanished !== undefined) {
       const path = this.fullPath(req.filesystem);
-      if (this.dataset(path).snapshots.some((s) => s.name === req.to.name))
+      if (this.dataset(path).snapshots.some((s) => s.name === req.to.name)) {
         this.pool.destroySnapshot(path, req.to.name);
+        vanished(`${path}@${req.to.name}`);
+      }
     }
     const header = this.headerFor(req);
     await this.faults.enter('send', signal);
