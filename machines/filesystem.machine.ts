@@ -27,7 +27,7 @@ import type { CallAnswer } from './calls.logic.js';
 import { timed } from './timed.js';
 import { cancelled, keepFirstCancel, recordCancel } from './shared.js';
 import type { Clock, PlannedFilesystem, PreviousPlan, TimedError } from './types.js';
-import { NO_HEALING, NOT_HEALED, retryDelay, type Healed, type Healing } from './healing.js';
+import { NO_HEALING, retryDelay, type Healed, type Healing } from './healing.js';
 
 /** The tags of the waiting states: what a filesystem waits for, in the report's words (D11). */
 export type BlockedTag = 'plan-queue' | 'parent-initial-repl' | 'repl-queue' | 'retry-backoff';
@@ -83,9 +83,8 @@ export interface FilesystemContext {
   cancel: { reason: unknown } | null;
   /** targetDate of the next step, computed once per step when planned or advanced (D8). */
   next: { date: number } | { error: unknown } | null;
+  /** The limits of D13, D14 and what this filesystem did so far (healing.ts). */
   healing: Healing;
-  /** Null until the filesystem first re-plans or retries (D13, D14). */
-  healed: Healed | null;
 }
 
 export type FilesystemEvent =
@@ -121,7 +120,7 @@ function firstStepIsIncremental(steps: Step[]): boolean {
  */
 function presentOnReceiver(context: FilesystemContext): boolean {
   const { steps } = context;
-  if (context.healed?.present === true) return true;
+  if (context.healing.present) return true;
   if (steps === null) return false;
   return steps.length === 0 || context.currentStep >= 1 || firstStepIsIncremental(steps);
 }
@@ -131,7 +130,7 @@ function presentOnReceiver(context: FilesystemContext): boolean {
  * step) or right after the first step completed (a full first step).
  */
 function becamePresent(context: FilesystemContext): boolean {
-  if (context.healed?.present === true) return false; // announced before it planned again
+  if (context.healing.present) return false; // announced before it planned again
   const steps = context.steps ?? [];
   if (context.currentStep > 1) return false; // present since the first step at the latest
   if (context.currentStep === 0) return steps.length === 0 || firstStepIsIncremental(steps);
@@ -177,17 +176,16 @@ export const filesystemMachine = setup({
     // healing never classifies here. A cancelled filesystem ends as D10 says.
     canReplan: ({ context, event }) =>
       context.cancel === null &&
-      (context.healed?.replans ?? 0) < context.healing.replanLimit &&
+      context.healing.replans < context.healing.replanLimit &&
       context.healing.classify(failureOf(event)) === 'stale-plan',
     canRetry: ({ context, event }) =>
       context.cancel === null &&
-      (context.healed?.retries ?? 0) < context.healing.retries &&
+      context.healing.retries < context.healing.retryLimit &&
       context.healing.classify(failureOf(event)) === 'temporary-connectivity',
   },
   delays: {
     // Set when the wait began, as retryAt (D14).
-    retryBackoff: ({ context }) =>
-      retryDelay(context.healing.backoffMs, context.healed?.retries ?? 1),
+    retryBackoff: ({ context }) => retryDelay(context.healing.backoffMs, context.healing.retries),
   },
   actions: {
     // The calls run in the attempt's calls actor, which answers PLANNED / PLAN_FAILED and
@@ -282,41 +280,39 @@ export const filesystemMachine = setup({
     }),
     // D13: plan afresh; the new plan stands (no D5 correlation: the pools changed).
     startReplan: assign(({ context }, params: { error: unknown }) => {
-      const healed = context.healed ?? NOT_HEALED;
+      const { healing } = context;
       return {
         ...PLAN_AGAIN,
         previous: undefined,
-        healed: {
-          ...healed,
-          replans: healed.replans + 1,
+        healing: {
+          ...healing,
+          replans: healing.replans + 1,
           retryError: timed(params.error, context.now),
-          present: healed.present || presentOnReceiver(context),
+          present: healing.present || presentOnReceiver(context),
         },
       };
     }),
     // D14: wait before retry i. After a failed step the next plan is correlated with what
     // this one had left (D5); after a failed planning it stands.
     startRetryWait: assign(({ context }, params: { error: unknown }) => {
-      const healed = context.healed ?? NOT_HEALED;
-      const retries = healed.retries + 1;
+      const { healing } = context;
+      const retries = healing.retries + 1;
       const { steps, currentStep } = context;
       const retryError = timed(params.error, context.now);
       return {
         ...PLAN_AGAIN,
         previous: steps === null ? undefined : { left: steps.slice(currentStep) },
-        healed: {
-          ...healed,
+        healing: {
+          ...healing,
           retries,
           retryError,
-          retryAt: new Date(
-            context.now().getTime() + retryDelay(context.healing.backoffMs, retries),
-          ),
-          present: healed.present || presentOnReceiver(context),
+          retryAt: new Date(context.now().getTime() + retryDelay(healing.backoffMs, retries)),
+          present: healing.present || presentOnReceiver(context),
         },
       };
     }),
     endRetryWait: assign({
-      healed: ({ context }) => ({ ...(context.healed ?? NOT_HEALED), retryAt: null }),
+      healing: ({ context }) => ({ ...context.healing, retryAt: null }),
     }),
     countParentPresent: assign({ parentsPending: ({ context }) => context.parentsPending - 1 }),
     recordParentFailed: assign({
@@ -366,7 +362,6 @@ export const filesystemMachine = setup({
     cancel: null,
     next: null,
     healing: input.healing ?? NO_HEALING,
-    healed: null,
   }),
   output: ({ context }) => ({
     index: context.index,
@@ -612,7 +607,7 @@ export function filesystemError({
 
 /** What the filesystem did to heal itself in this attempt (D13, D14); zeros and nulls if nothing. */
 export function filesystemHealing(snapshot: FilesystemSnapshot): Healed {
-  return snapshot.context.healed ?? NOT_HEALED;
+  return snapshot.context.healing;
 }
 
 /** What the next attempt correlates with (D3, D5): the fs, its name, its steps and progress. */

@@ -13,7 +13,7 @@ import { attemptMachine, type AttemptOutput } from './attempt.machine.js';
 import { synchronousScheduler } from './scheduler.js';
 import { timed } from './timed.js';
 import { cancelled, finishNow, keepFirstCancel, recordCancel } from './shared.js';
-import { healingOf, NO_HEALING, type Healing } from './healing.js';
+import { healingOf, type Healing } from './healing.js';
 import type { Clock, Scheduler, TimedError } from './types.js';
 import type { ErrorClass } from './contract.js';
 
@@ -170,7 +170,7 @@ export const runMachine = setup({
     now: input.now,
     classify: input.classify,
     scheduler: input.scheduler ?? synchronousScheduler,
-    healing: input.config === undefined ? NO_HEALING : healingOf(input.config, input.classify),
+    healing: healingOf(input.config, input.classify),
     startAt: input.now(),
     finishAt: null,
     attempts: [],

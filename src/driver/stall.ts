@@ -9,6 +9,7 @@
  * reading a clock: the report's injected clock may stand still. Its timer and its listener
  * on the run's signal are gone once the step settled (D12).
  */
+import { setMaxListeners } from 'node:events';
 import type { Step } from './types.js';
 import { stepInfo } from './report.js';
 import { StepStalledError } from '../errors/step-stalled.js';
@@ -35,6 +36,9 @@ function describe(step: Step): string {
  */
 export function runWatched(step: Step, signal: AbortSignal, timeoutMs: number): Promise<void> {
   const controller = new AbortController();
+  // The step's endpoints and streams listen to its signal as they did to the run's, which has
+  // no listener limit either (replicate.ts).
+  setMaxListeners(0, controller.signal);
   const onAbort = (): void => controller.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   let stalled: StepStalledError | null = null;

@@ -8,7 +8,7 @@
  */
 import { createActor, createEmptyActor, fromCallback } from 'xstate';
 import { filesystemMachine } from '../../machines/filesystem.machine.js';
-import { retryDelay, type Healing } from '../../machines/healing.js';
+import { healingOf, retryDelay, type Healing } from '../../machines/healing.js';
 import { classifyError } from '../../src/errors/classify.js';
 import { StalePlanError } from '../../src/errors/stale-plan.js';
 import { temporary } from '../helpers/driver.js';
@@ -44,12 +44,10 @@ type ModelEvent =
 const AFTER = 'xstate.after.retryBackoff.filesystem.retry-wait';
 
 // One re-plan and one retry: the paths reach each limit and the failure past it.
-const healing: Healing = {
-  replanLimit: 1,
-  retries: 1,
-  backoffMs: 1000,
-  classify: classifyError,
-};
+const healing: Healing = healingOf(
+  { replanLimit: 1, filesystemRetries: 1, filesystemRetryBackoffMs: 1000 },
+  classifyError,
+);
 const stale = () => new StalePlanError('snapshot gone');
 
 const dummyScript = new Script([]);
@@ -91,7 +89,7 @@ function events(s: Snap): ModelEvent[] {
   // D13, D14: the classes that heal, offered until the filesystem healed once, so the model
   // stays small; past a limit they take the transition of the permanent error above (the
   // limits themselves: test/driver/d13-d15-self-healing.test.ts).
-  if (c.healed === null) {
+  if (c.healing.replans + c.healing.retries === 0) {
     out.push({ type: 'PLAN_FAILED', error: stale(), label: 'PLAN_FAILED(stale)' });
     out.push({ type: 'STEP_FAILED', error: stale(), label: 'STEP_FAILED(stale)' });
     out.push({ type: 'PLAN_FAILED', error: temporary('lost'), label: 'PLAN_FAILED(temporary)' });
@@ -125,10 +123,10 @@ const model = modelOf<Snap, ModelEvent>(twin, {
     s.context.cancel !== null,
     s.context.planError?.err,
     s.context.stepError?.err,
-    s.context.healed?.replans,
-    s.context.healed?.retries,
-    s.context.healed?.retryAt?.getTime(),
-    s.context.healed?.retryError?.err,
+    s.context.healing.replans,
+    s.context.healing.retries,
+    s.context.healing.retryAt?.getTime(),
+    s.context.healing.retryError?.err,
     s.context.previous?.left.map((st) => (st as ScriptedStep).spec.to),
   ],
 });
@@ -205,10 +203,10 @@ async function runPath(path: { steps: { event: ModelEvent; state: Snap }[] }) {
       currentStep: state.context.currentStep,
       planError: state.context.planError?.err ?? null,
       stepError: state.context.stepError?.err ?? null,
-      replans: state.context.healed?.replans ?? 0,
-      retries: state.context.healed?.retries ?? 0,
-      retryError: state.context.healed?.retryError?.err ?? null,
-      retryAt: state.context.healed?.retryAt?.getTime() ?? null,
+      replans: state.context.healing.replans,
+      retries: state.context.healing.retries,
+      retryError: state.context.healing.retryError?.err ?? null,
+      retryAt: state.context.healing.retryAt?.getTime() ?? null,
     };
     const actual = () => {
       const t = target();
@@ -254,7 +252,7 @@ async function runPath(path: { steps: { event: ModelEvent; state: Snap }[] }) {
           break;
         case AFTER:
           jest.advanceTimersByTime(
-            retryDelay(healing.backoffMs, previous?.context.healed?.retries ?? 1),
+            retryDelay(healing.backoffMs, previous!.context.healing.retries),
           );
           break;
       }
