@@ -17,6 +17,8 @@ export { replicate } from './driver/replicate.js';
 export type { DriverConfig, ReplicateOptions, Replication, RunActor } from './driver/replicate.js';
 export { classifyError } from './errors/classify.js';
 export { ConfigError } from './errors/config-error.js';
+export { StalePlanError } from './errors/stale-plan.js';
+export { StepStalledError } from './errors/step-stalled.js';
 export { ReportSchema } from './report/schema.js';
 export type {
   Report,

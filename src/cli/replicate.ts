@@ -41,6 +41,9 @@ export interface ReplicateFlags extends ZfsCliOptions {
   concurrency: number;
   maxAttempts: number;
   reconnectTimeout: number;
+  replanLimit: number;
+  fsRetries: number;
+  stallTimeout: number;
   initial: InitialPolicy;
   onStaleResumeToken: StaleResumeTokenPolicy;
   json?: boolean;
@@ -125,6 +128,10 @@ async function replicateCommand(options: ReplicateFlags, ctx: CommandContext): P
         stepQueueConcurrency: options.concurrency,
         maxAttempts: options.maxAttempts,
         reconnectHardFailTimeoutMs: options.reconnectTimeout,
+        replanLimit: options.replanLimit,
+        filesystemRetries: options.fsRetries,
+        // Whole milliseconds (D1): `--stall-timeout 1.5ms` waits 2.
+        stepStallTimeoutMs: Math.ceil(options.stallTimeout),
       },
       planner,
       logger,
@@ -162,6 +169,30 @@ export function registerReplicate(program: Command, ctx: CommandContext): void {
     .addOption(
       new Option('--reconnect-timeout <duration>', 'how long to wait for a lost connection')
         .argParser((v) => parseDuration(v, '--reconnect-timeout'))
+        .default(600_000, '10m'),
+    )
+    .addOption(
+      new Option(
+        '--replan-limit <n>',
+        're-plans of a filesystem per attempt when its plan went stale (a snapshot vanished)',
+      )
+        .argParser((v) => parseInteger(v, '--replan-limit', 0))
+        .default(3),
+    )
+    .addOption(
+      new Option(
+        '--fs-retries <n>',
+        'retries of a filesystem per attempt after a lost connection, while the others run',
+      )
+        .argParser((v) => parseInteger(v, '--fs-retries', 0))
+        .default(2),
+    )
+    .addOption(
+      new Option(
+        '--stall-timeout <duration>',
+        'abort a transfer that has not moved a byte for this long (it is retried)',
+      )
+        .argParser((v) => parseDuration(v, '--stall-timeout'))
         .default(600_000, '10m'),
     )
     .addOption(

@@ -4,14 +4,18 @@
  * kills zfs send.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { StalePlanError } from '../../errors/stale-plan.js';
 import { StaleResumeTokenError } from '../stale-resume-token.js';
-import { ZfsError, type ZfsExit } from './errors.js';
+import { isDatasetMissing, ZfsError, type ZfsExit } from './errors.js';
 import type { ZfsProcess } from './exec.js';
 
 /**
- * Why a finished `zfs send` failed, or undefined when it succeeded. A resumed send (`-t`) whose
+ * Why a finished `zfs send` failed, or undefined when it succeeded. A snapshot that does not
+ * exist (any more) is a stale plan (D13), with zfs's error as its cause: it was there when
+ * the filesystem was planned, and re-planning it cures the error. A resumed send (`-t`) whose
  * snapshot is gone ("cannot resume send: 'x@s2' used in the initial send no longer exists")
- * is a StaleResumeTokenError of `filesystem`.
+ * is a stale plan too, caused by a StaleResumeTokenError of `filesystem`: the re-plan then
+ * applies the stale-resume-token policy.
  */
 export function sendFailure(
   command: readonly string[],
@@ -22,13 +26,18 @@ export function sendFailure(
   if (exit.exitCode === 0 && exit.stderr.trim() === '') return undefined;
   const error = new ZfsError(command, exit);
   if (command.includes('-t') && /cannot resume send:.*no longer exists/.test(exit.stderr)) {
-    return new StaleResumeTokenError(
+    const stale = new StaleResumeTokenError(
       filesystem,
       `cannot resume the interrupted receive of ${filesystem || 'a filesystem'}: ${error.message}`,
       { cause: error },
     );
+    return new StalePlanError(stale.message, { cause: stale });
   }
-  return error;
+  // OpenZFS: "cannot open 'fs@s1': dataset does not exist"; zfs-fuse: "WARNING: could not
+  // send fs@s1: does not exist".
+  if (!isDatasetMissing(error) && !/could not send .*: does not exist/.test(exit.stderr))
+    return error;
+  return new StalePlanError(`${error.message} (destroyed since planning?)`, { cause: error });
 }
 
 class ZfsSendStream extends Transform {

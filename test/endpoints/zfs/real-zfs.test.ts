@@ -15,6 +15,7 @@ import {
   ZfsError,
 } from '../../../src/endpoints/zfs/index.js';
 import type { FilesystemVersion, Receiver, Sender } from '../../../src/endpoints/types.js';
+import { StalePlanError } from '../../../src/errors/stale-plan.js';
 import {
   childProcesses,
   createPools,
@@ -284,7 +285,7 @@ describeZfs('zfs backend on real ZFS', () => {
     await expectSameGuids('bulk');
   });
 
-  test("a failing zfs send: the receive rejects with the sender's ZfsError, the receiver is unchanged", async () => {
+  test("a failing zfs send: the receive rejects with the sender's error, the receiver is unchanged", async () => {
     const ghost: FilesystemVersion = { ...(await version(sender, 'db', 's2')), name: 'ghost' };
     const { stream } = await sender.send(
       { filesystem: 'db', from: await version(sender, 'db', 's2'), to: ghost },
@@ -295,7 +296,9 @@ describeZfs('zfs backend on real ZFS', () => {
       stream,
       never,
     );
-    await expect(failure).rejects.toBeInstanceOf(ZfsError);
+    // A snapshot that does not exist is a stale plan (D13), with zfs's error as its cause.
+    await expect(failure).rejects.toBeInstanceOf(StalePlanError);
+    await expect(failure).rejects.toMatchObject({ cause: expect.any(ZfsError) });
     await expect(failure).rejects.toThrow(/zfs send .*db@ghost: exit code \d+: .*does not exist/);
     expect(await names(receiver, 'db')).toEqual(['s1', 's2']);
   });

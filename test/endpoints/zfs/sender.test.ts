@@ -7,6 +7,8 @@ import {
   type ZfsCapabilities,
 } from '../../../src/endpoints/zfs/index.js';
 import { StaleResumeTokenError } from '../../../src/endpoints/stale-resume-token.js';
+import { sendFailure } from '../../../src/endpoints/zfs/send-stream.js';
+import { classifyError, StalePlanError } from '../../../src/index.js';
 import { fakeExec, never, snap } from './fake-exec.js';
 
 const OPENZFS: ZfsCapabilities = {
@@ -50,8 +52,10 @@ describe('zfs send stream', () => {
     let ended = false;
     stream.on('end', () => (ended = true));
     const err = await readAll(stream).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ZfsError);
-    expect((err as ZfsError).message).toMatch(
+    // A snapshot that does not exist is a stale plan (D13), with zfs's error as its cause.
+    expect(err).toBeInstanceOf(StalePlanError);
+    expect((err as StalePlanError).cause).toBeInstanceOf(ZfsError);
+    expect((err as Error).message).toMatch(
       /exit code 1: cannot open 'tank\/data\/home@s9': dataset does not exist/,
     );
     expect(ended).toBe(false);
@@ -191,5 +195,27 @@ describe('sender listing', () => {
     const exec = fakeExec(() => ({ stdout: 'tank/data\n' }));
     await zfsSender({ root: 'tank/data', exec }).waitForConnectivity(never);
     expect(exec.commands()).toEqual(['zfs list -H -o name tank/data']);
+  });
+});
+
+describe('a send of a snapshot gone since planning (D13)', () => {
+  const command = ['zfs', 'send', 'tank/a@s1'];
+  const exit = (stderr: string) => ({ exitCode: 1, signal: null, stderr });
+
+  test.each([
+    ["cannot open 'tank/a@s1': dataset does not exist\n"],
+    ['WARNING: could not send tank/a@s1: does not exist\n'],
+  ])('%j is a stale plan, with zfs error as its cause', (stderr) => {
+    const err = sendFailure(command, exit(stderr));
+    expect(err).toBeInstanceOf(StalePlanError);
+    expect(classifyError(err)).toBe('stale-plan');
+    expect((err as StalePlanError).cause).toBeInstanceOf(ZfsError);
+    expect(err!.message).toContain(stderr.trim());
+  });
+
+  test('any other failure stays a permanent ZfsError', () => {
+    const err = sendFailure(command, exit('cannot send: permission denied\n'));
+    expect(err).toBeInstanceOf(ZfsError);
+    expect(classifyError(err)).toBe('permanent');
   });
 });
