@@ -111,7 +111,7 @@ describe('zfs send stream', () => {
     expect(exec.commands()).toEqual(['zfs send -t 1-abc-def']);
   });
 
-  test('resume whose snapshot the sender lost: the stream fails with StaleResumeTokenError', async () => {
+  test('resume whose snapshot the sender lost: the stream fails with a stale plan (D13) caused by a StaleResumeTokenError', async () => {
     const { sender } = senderRunning(
       `echo "cannot resume send: 'tank/data/home@s2' used in the initial send no longer exists" >&2`,
       OPENZFS,
@@ -121,8 +121,11 @@ describe('zfs send stream', () => {
       never,
     );
     const err = await readAll(stream).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(StaleResumeTokenError);
-    expect(err).toMatchObject({ filesystem: 'home', cause: expect.any(ZfsError) });
+    expect(err).toBeInstanceOf(StalePlanError);
+    expect(classifyError(err)).toBe('stale-plan');
+    const stale = (err as Error).cause;
+    expect(stale).toBeInstanceOf(StaleResumeTokenError);
+    expect(stale).toMatchObject({ filesystem: 'home', cause: expect.any(ZfsError) });
     expect((err as Error).message).toMatch(/home@s2' used in the initial send no longer exists/);
   });
 });
