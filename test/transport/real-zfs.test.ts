@@ -74,7 +74,10 @@ describeZfs('replication over gRPC between zfs pools', () => {
         expect.stringMatching(/send: connection failed/),
       );
       for (const fs of ['home', 'db']) {
-        const sent = await sender.listFilesystemVersions(fs, never);
+        // Snapshots only: on OpenZFS the sender also lists its cursor bookmarks.
+        const sent = (await sender.listFilesystemVersions(fs, never)).filter(
+          (v) => v.type === 'snapshot',
+        );
         const received = await receiver.listFilesystemVersions(fs, never);
         expect(received.map((v) => [v.name, v.guid])).toEqual(sent.map((v) => [v.name, v.guid]));
       }

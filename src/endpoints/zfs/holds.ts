@@ -10,6 +10,8 @@
  * Each helper takes full dataset names; "no such tag" and "tag already exists" are success:
  * the state asked for is the state reached.
  */
+import { errorMessage } from '../../errors/classify.js';
+import { StalePlanError } from '../../errors/stale-plan.js';
 import { ZfsError } from './errors.js';
 import type { ZfsExec } from './exec.js';
 
@@ -38,7 +40,10 @@ function said(err: unknown, pattern: RegExp): boolean {
   return err instanceof ZfsError && pattern.test(err.stderr);
 }
 
-/** `zfs hold tag snapshot`, one snapshot a command; already held by `tag` is fine. */
+/**
+ * `zfs hold tag snapshot`, one snapshot a command; already held by `tag` is fine. A snapshot
+ * that does not exist (any more) is a stale plan (D13): it was there when the step was planned.
+ */
 export async function hold(
   exec: ZfsExec,
   tag: string,
@@ -49,7 +54,13 @@ export async function hold(
     try {
       await exec.run('zfs', ['hold', tag, snapshot], signal);
     } catch (err) {
-      if (!said(err, /tag already exists/)) throw err;
+      if (said(err, /tag already exists/)) continue;
+      if (said(err, /does not exist/)) {
+        throw new StalePlanError(`${errorMessage(err)} (destroyed since planning?)`, {
+          cause: err,
+        });
+      }
+      throw err;
     }
   }
 }

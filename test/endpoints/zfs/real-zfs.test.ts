@@ -89,7 +89,18 @@ describeZfs('zfs backend on real ZFS', () => {
     const { stream } = await sender.send(req, signal);
     const input: Readable = options.through ? stream.pipe(options.through) : stream;
     if (options.through) stream.on('error', (err) => options.through?.destroy(err));
-    await receiver.receive({ filesystem: fs, to: req.to, clearResumeToken: false }, input, signal);
+    try {
+      await receiver.receive(
+        { filesystem: fs, to: req.to, clearResumeToken: false },
+        input,
+        signal,
+      );
+    } catch (err) {
+      // As the driver does: the step ends once the sender's stream has closed (on OpenZFS,
+      // after its step holds are released).
+      if (!stream.closed) await new Promise((resolve) => stream.once('close', resolve));
+      throw err;
+    }
     await sender.sendCompleted(req, signal);
   }
 
@@ -97,9 +108,12 @@ describeZfs('zfs backend on real ZFS', () => {
   const resumeToken = async (fs: string): Promise<string | undefined> =>
     (await receiver.listFilesystems(never)).find((f) => f.path === fs)?.resumeToken;
 
+  /** Same snapshots (the sender also lists its cursor bookmarks on OpenZFS). */
   async function expectSameGuids(fs: string): Promise<void> {
-    const sent = await sender.listFilesystemVersions(fs, never);
-    const received = await receiver.listFilesystemVersions(fs, never);
+    const snapshots = (versions: FilesystemVersion[]) =>
+      versions.filter((v) => v.type === 'snapshot');
+    const sent = snapshots(await sender.listFilesystemVersions(fs, never));
+    const received = snapshots(await receiver.listFilesystemVersions(fs, never));
     expect(received.map((v) => [v.name, v.guid])).toEqual(sent.map((v) => [v.name, v.guid]));
   }
 
@@ -144,6 +158,10 @@ describeZfs('zfs backend on real ZFS', () => {
         bookmarks: true,
         resumeTokens: true,
         sendDryRun: true,
+        holds: true,
+        encryption: true,
+        recvProperties: true,
+        sendFlags: 'DLPRVbcehnpvw',
       });
     },
   );
@@ -285,21 +303,26 @@ describeZfs('zfs backend on real ZFS', () => {
     await expectSameGuids('bulk');
   });
 
-  test("a failing zfs send: the receive rejects with the sender's error, the receiver is unchanged", async () => {
+  test("a failing zfs send: the step rejects with a stale plan (D13) caused by zfs's error, the receiver is unchanged", async () => {
     const ghost: FilesystemVersion = { ...(await version(sender, 'db', 's2')), name: 'ghost' };
-    const { stream } = await sender.send(
-      { filesystem: 'db', from: await version(sender, 'db', 's2'), to: ghost },
-      never,
-    );
-    const failure = receiver.receive(
-      { filesystem: 'db', to: ghost, clearResumeToken: false },
-      stream,
-      never,
-    );
-    // A snapshot that does not exist is a stale plan (D13), with zfs's error as its cause.
+    const failure = (async () => {
+      const { stream } = await sender.send(
+        { filesystem: 'db', from: await version(sender, 'db', 's2'), to: ghost },
+        never,
+      );
+      await receiver.receive(
+        { filesystem: 'db', to: ghost, clearResumeToken: false },
+        stream,
+        never,
+      );
+    })();
+    // A snapshot that does not exist is a stale plan, with zfs's error as its cause. On
+    // OpenZFS the step hold on the missing snapshot fails first, before zfs send runs.
     await expect(failure).rejects.toBeInstanceOf(StalePlanError);
     await expect(failure).rejects.toMatchObject({ cause: expect.any(ZfsError) });
-    await expect(failure).rejects.toThrow(/zfs send .*db@ghost: exit code \d+: .*does not exist/);
+    await expect(failure).rejects.toThrow(
+      /zfs (send|hold) .*db@ghost: exit code \d+: .*does not exist/,
+    );
     expect(await names(receiver, 'db')).toEqual(['s1', 's2']);
   });
 
