@@ -1,7 +1,8 @@
 /**
  * `xrepl check`, `xrepl prune` and `xrepl replicate --filesystems` on real ZFS (zfs-fuse here).
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../cli/helpers.js';
 import { datasetsBelow, snapshotsOf } from './zfs-names.js';
@@ -11,6 +12,7 @@ describeZfs('jobs commands on real ZFS', () => {
   let pools: TestPools;
   let src: string;
   let dst: string;
+  let hostDir: string | undefined;
   let configFile: string;
 
   beforeAll(async () => {
@@ -21,7 +23,9 @@ describeZfs('jobs commands on real ZFS', () => {
     for (const s of ['s1', 's2', 's3']) zfs('snapshot', `${src}/home@${s}`);
     for (const s of ['s1', 's2', 's3']) zfs('snapshot', `${src}/home/a@${s}`);
     zfs('create', `${dst}/backup`);
-    configFile = join(pools.dir, 'xrepl.yml');
+    // The config is this host's file (with OpenZFS the pools' directory is in the guest).
+    hostDir = mkdtempSync(join(tmpdir(), 'xrepl-jobs-'));
+    configFile = join(hostDir, 'xrepl.yml');
     writeFileSync(
       configFile,
       `
@@ -40,6 +44,7 @@ jobs:
 
   afterAll(async () => {
     if (pools !== undefined) await destroyPools(pools);
+    if (hostDir !== undefined) rmSync(hostDir, { recursive: true, force: true });
   }, 120_000);
 
   test('check shows what the job selects on the pool', async () => {

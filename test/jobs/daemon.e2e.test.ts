@@ -5,7 +5,8 @@
  * `xrepl status --json`, `/metrics` and `zfs get` agree. Waits poll the daemon's status with a
  * deadline, never a fixed sleep.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { DaemonStatus } from '../../src/jobs/runtime.js';
@@ -30,6 +31,7 @@ describeZfs('xrepl daemon on real ZFS', () => {
   let pools: TestPools;
   let src: string;
   let dst: string;
+  let hostDir: string | undefined;
   let configFile: string;
   let socket: string;
   let port: number;
@@ -82,8 +84,11 @@ jobs:
     dst = pools.name.dst!;
     for (const fs of ['home', 'home/a', 'home/tmp', 'other']) zfs('create', `${src}/${fs}`);
     zfs('create', `${dst}/backup`);
-    socket = join(pools.dir, 'control.sock');
-    configFile = join(pools.dir, 'xrepl.yml');
+    // The config and the socket are this host's files, where the daemon runs (with OpenZFS the
+    // pools' directory is in the guest).
+    hostDir = mkdtempSync(join(tmpdir(), 'xrepl-daemon-'));
+    socket = join(hostDir, 'control.sock');
+    configFile = join(hostDir, 'xrepl.yml');
     port = await freePort();
     io = fakeIO();
     io.now = () => Date.now();
@@ -99,6 +104,7 @@ jobs:
       await daemon;
     }
     if (pools !== undefined) await destroyPools(pools);
+    if (hostDir !== undefined) rmSync(hostDir, { recursive: true, force: true });
   }, 120_000);
 
   test('a config with a typo is refused with its path (exit 2)', async () => {
