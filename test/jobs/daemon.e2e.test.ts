@@ -12,9 +12,17 @@ import { join } from 'node:path';
 import type { DaemonStatus } from '../../src/jobs/runtime.js';
 import { fakeIO, run, type FakeIO } from '../cli/helpers.js';
 import { datasetsBelow, snapshotsOf } from './zfs-names.js';
-import { createPools, describeZfs, destroyPools, zfs, type TestPools } from '../helpers/zfs.js';
+import {
+  createPools,
+  describeZfs,
+  destroyPools,
+  zfs,
+  zfsTimeout,
+  type TestPools,
+} from '../helpers/zfs.js';
 
-const DEADLINE_MS = 90_000;
+/** Per wait and per test: a cycle takes about 1 s on zfs-fuse, 15-25 s on the emulated OpenZFS. */
+const DEADLINE_MS = zfsTimeout(90_000);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -96,7 +104,7 @@ jobs:
       reload = listener;
       return () => (reload = undefined);
     };
-  }, 120_000);
+  }, zfsTimeout(120_000));
 
   afterAll(async () => {
     if (daemon !== undefined) {
@@ -105,7 +113,7 @@ jobs:
     }
     if (pools !== undefined) await destroyPools(pools);
     if (hostDir !== undefined) rmSync(hostDir, { recursive: true, force: true });
-  }, 120_000);
+  }, zfsTimeout(120_000));
 
   test('a config with a typo is refused with its path (exit 2)', async () => {
     writeFileSync(
@@ -213,15 +221,19 @@ jobs:
     DEADLINE_MS,
   );
 
-  test('SIGTERM stops the daemon cleanly: exit 0, socket and lock gone', async () => {
-    io.interrupt();
-    const { code } = await daemon!;
-    daemon = undefined;
-    expect(code).toBe(0);
-    const { code: after, io: out } = await run(['status', '--socket', socket]);
-    expect(after).toBe(1);
-    expect(out.err).toMatch(/cannot reach the daemon/);
-    expect(existsSync(socket)).toBe(false);
-    expect(existsSync(`${socket}.lock`)).toBe(false);
-  }, 60_000);
+  test(
+    'SIGTERM stops the daemon cleanly: exit 0, socket and lock gone',
+    async () => {
+      io.interrupt();
+      const { code } = await daemon!;
+      daemon = undefined;
+      expect(code).toBe(0);
+      const { code: after, io: out } = await run(['status', '--socket', socket]);
+      expect(after).toBe(1);
+      expect(out.err).toMatch(/cannot reach the daemon/);
+      expect(existsSync(socket)).toBe(false);
+      expect(existsSync(`${socket}.lock`)).toBe(false);
+    },
+    zfsTimeout(60_000),
+  );
 });
