@@ -41,6 +41,27 @@ function said(err: unknown, pattern: RegExp): boolean {
 }
 
 /**
+ * `zfs VERB tag snapshot` for each snapshot, one command each (in order); `settle` is given
+ * each command's error and returns to go on or throws.
+ */
+async function eachSnapshot(
+  exec: ZfsExec,
+  verb: 'hold' | 'release',
+  tag: string,
+  snapshots: readonly string[],
+  signal: AbortSignal,
+  settle: (err: unknown) => void,
+): Promise<void> {
+  for (const snapshot of snapshots) {
+    try {
+      await exec.run('zfs', [verb, tag, snapshot], signal);
+    } catch (err) {
+      settle(err);
+    }
+  }
+}
+
+/**
  * `zfs hold tag snapshot`, one snapshot a command; already held by `tag` is fine. A snapshot
  * that does not exist (any more) is a stale plan (D13): it was there when the step was planned.
  */
@@ -50,19 +71,13 @@ export async function hold(
   snapshots: readonly string[],
   signal: AbortSignal,
 ): Promise<void> {
-  for (const snapshot of snapshots) {
-    try {
-      await exec.run('zfs', ['hold', tag, snapshot], signal);
-    } catch (err) {
-      if (said(err, /tag already exists/)) continue;
-      if (said(err, /does not exist/)) {
-        throw new StalePlanError(`${errorMessage(err)} (destroyed since planning?)`, {
-          cause: err,
-        });
-      }
-      throw err;
+  await eachSnapshot(exec, 'hold', tag, snapshots, signal, (err) => {
+    if (said(err, /tag already exists/)) return;
+    if (said(err, /does not exist/)) {
+      throw new StalePlanError(`${errorMessage(err)} (destroyed since planning?)`, { cause: err });
     }
-  }
+    throw err;
+  });
 }
 
 /** `zfs release tag snapshot`, one snapshot a command; not held by `tag` is fine. */
@@ -72,13 +87,9 @@ export async function release(
   snapshots: readonly string[],
   signal: AbortSignal,
 ): Promise<void> {
-  for (const snapshot of snapshots) {
-    try {
-      await exec.run('zfs', ['release', tag, snapshot], signal);
-    } catch (err) {
-      if (!said(err, /no such tag|dataset does not exist/)) throw err;
-    }
-  }
+  await eachSnapshot(exec, 'release', tag, snapshots, signal, (err) => {
+    if (!said(err, /no such tag|dataset does not exist/)) throw err;
+  });
 }
 
 /**
