@@ -162,7 +162,7 @@ export const SendMessageSchema = z.discriminatedUnion('message', [
   z.object({ message: z.literal('chunk'), chunk }),
 ]);
 
-const ReceiveHeaderSchema = z
+export const ReceiveHeaderSchema = z
   .object({ filesystem: datasetPath, to: VersionSchema, clearResumeToken: z.boolean() })
   .transform((h): ReceiveReq => h);
 
