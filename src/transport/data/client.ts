@@ -181,12 +181,35 @@ export class DataClient {
     }
   }
 
-  /** Closes every connection; calls after this fail. */
-  close(): void {
+  /**
+   * Closes every connection; calls after this fail. Idle connections end cleanly (their
+   * input closed, so the serving end stops as after a finished session), running ones at
+   * once. Resolves when every connection has closed, or after `graceMs`, forcing them.
+   */
+  close(graceMs = 5_000): Promise<void> {
     this.closed = true;
-    for (const session of this.open) session.inbox.channel.close(new Error('the client closed'));
-    this.open.clear();
+    const idle = new Set(this.idle);
     this.idle.length = 0;
+    const sessions = [...this.open];
+    this.open.clear();
+    const ended = sessions.map(
+      (session) => new Promise<void>((resolve) => session.inbox.onClose(resolve)),
+    );
+    for (const session of sessions) {
+      if (idle.has(session)) session.inbox.channel.close();
+      else session.inbox.channel.close(new Error('the client closed'));
+    }
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      Promise.all(ended).then(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          for (const session of sessions)
+            session.inbox.channel.close(new Error('the client closed'));
+          resolve();
+        }, graceMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   /** Writes the request of `op` and watches the connection until the call ends. */

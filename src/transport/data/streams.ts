@@ -261,6 +261,8 @@ export function pumpFrames(
       finished = true;
       source.off('data', onData);
       source.off('end', onEnd);
+      // A late error (the source's own abort, say) is ours no more but must not go uncaught.
+      source.on('error', () => undefined);
       source.off('error', onError);
       signal.removeEventListener('abort', onAbort);
       if (err === undefined) return resolve(bytes);
