@@ -12,6 +12,7 @@ import { EXIT, UsageError, type CliIO } from './io.js';
 import { LOG_LEVELS, parseLogLevel } from './options.js';
 import { registerReplicate } from './replicate.js';
 import { registerServe } from './serve.js';
+import { registerStdio } from './stdio.js';
 import { registerVisualize } from './visualize.js';
 
 /** Every command of xrepl; a new one (e.g. `serve`) is one entry here. */
@@ -20,6 +21,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerDemo,
   registerVisualize,
   registerServe,
+  registerStdio,
 ];
 
 export interface MainOptions {

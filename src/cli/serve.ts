@@ -47,7 +47,7 @@ export interface ServeCommandOptions {
 }
 
 /** What is served, and what to do when the server stops. */
-interface Backend {
+export interface Backend {
   sender(): Sender;
   receiver(root: string | undefined, identity: string | undefined): Receiver;
   /** The receiver root when none is given. */
@@ -62,7 +62,7 @@ function checkedRoot(root: string, option: string): string {
 }
 
 /** `--memory FIXTURE[?root=DATASET]`: a receiver's fixture is created if missing and saved at the end. */
-function memoryBackend(spec: string, role: 'sender' | 'receiver'): Backend {
+export function memoryBackend(spec: string, role: 'sender' | 'receiver'): Backend {
   const [file = '', query] = spec.split('?', 2);
   const params = new URLSearchParams(query ?? '');
   const root = params.get('root') ?? undefined;
@@ -98,7 +98,7 @@ function memoryBackend(spec: string, role: 'sender' | 'receiver'): Backend {
   };
 }
 
-function zfsBackend(root: string, trustStreamProperties: boolean): Backend {
+export function zfsBackend(root: string, trustStreamProperties: boolean): Backend {
   checkedRoot(root, '--zfs');
   return {
     sender: () => zfsSender({ root }),

@@ -218,7 +218,7 @@ class GrpcClientEndpoint {
   /** Closes the channel; calls after this reject. Running calls are cancelled. */
   close(): void {
     this.closed = true;
-    this.data?.close();
+    void this.data?.close();
     this.resetChannel();
   }
 
