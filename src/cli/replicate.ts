@@ -4,9 +4,11 @@
  */
 import { Option, type Command } from 'commander';
 import { createPlanner, type InitialPolicy } from '../planner/index.js';
+import { limitSender, parseBandwidth, TokenBucket } from '../transport/bandwidth.js';
 import { ReportSchema, type Report } from '../report/schema.js';
 import type { CommandContext } from './context.js';
 import { endpointHelp, openEndpoint, type OpenedEndpoint } from './endpoints.js';
+import { UsageError } from './io.js';
 import { createLogger } from './logger.js';
 import {
   parseDuration,
@@ -37,6 +39,8 @@ export interface ReplicateFlags {
   visualize?: number;
   record?: string;
   trustStreamProperties?: boolean;
+  /** `--bandwidth 50MiB`: bytes per second over all of the run's streams. */
+  bandwidth?: number;
   logLevel: LogLevel;
 }
 
@@ -62,7 +66,11 @@ async function replicateCommand(options: ReplicateFlags, ctx: CommandContext): P
       trustStreamProperties,
     });
     opened.push(receiver);
-    const planner = createPlanner(sender.endpoint, receiver.endpoint, { initial: options.initial });
+    const from =
+      options.bandwidth === undefined
+        ? sender.endpoint
+        : limitSender(sender.endpoint, new TokenBucket({ bytesPerSecond: options.bandwidth }));
+    const planner = createPlanner(from, receiver.endpoint, { initial: options.initial });
     const logger = createLogger(options.logLevel, io.stderr, {
       readable: io.isTTY,
       print: (write) => display.print(write),
@@ -134,6 +142,18 @@ export function registerReplicate(program: Command, ctx: CommandContext): void {
     )
     .option('--record <file>', 'record the run for `xrepl visualize --replay <file>`')
     .option('--trust-stream-properties', TRUST_HELP)
+    .addOption(
+      new Option(
+        '--bandwidth <rate>',
+        'at most this many bytes a second over all streams, e.g. 50MiB',
+      ).argParser((v) => {
+        try {
+          return parseBandwidth(v);
+        } catch (cause) {
+          throw new UsageError(`--bandwidth: ${(cause as Error).message}`, { cause });
+        }
+      }),
+    )
     .addHelpText('after', `\n${endpointHelp(ctx.schemes)}`)
     .action(async (_options: unknown, command: Command) => {
       ctx.exit(await replicateCommand(command.optsWithGlobals<ReplicateFlags>(), ctx));
