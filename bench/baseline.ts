@@ -460,6 +460,11 @@ function attemptReport(a: AttemptRec): AttemptReport {
       stepError: errorReport(f.stepError),
       currentStep: f.currentStep,
       steps: (f.steps ?? []).map((s) => ({ info: stepInfo(s) })),
+      // The plain implementation does not heal (D13-D15 are off in the benchmark).
+      replans: 0,
+      retries: 0,
+      retryError: null,
+      retryAt: null,
     })),
   };
 }

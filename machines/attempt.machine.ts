@@ -34,6 +34,7 @@ import { synchronousScheduler } from './scheduler.js';
 import { cancelled, finishNow, keepFirstCancel, recordCancel, type Cancel } from './shared.js';
 import { stepQueueLogic } from './stepQueue.logic.js';
 import { timed } from './timed.js';
+import { NO_HEALING, type Healing } from './healing.js';
 import type { Clock, PreparedPlan, Scheduler, TimedError } from './types.js';
 
 export { EndedFilesystem, type FilesystemActor, type FilesystemRef } from './fan-out.js';
@@ -56,6 +57,8 @@ export interface AttemptInput {
   scheduler?: Scheduler;
   /** Filesystems started per SPAWN_MORE (default SPAWN_CHUNK). */
   chunkSize?: number;
+  /** What each filesystem may do to heal itself (D13, D14); default nothing. */
+  healing?: Healing;
 }
 
 export interface AttemptContext {
@@ -66,6 +69,7 @@ export interface AttemptContext {
   now: Clock;
   scheduler: Scheduler;
   chunkSize: number;
+  healing: Healing;
   startAt: Date;
   finishAt: Date | null;
   planError: TimedError | null;
@@ -179,6 +183,7 @@ export const attemptMachine = setup({
         queue: context.queue as StepQueueActor,
         calls: context.calls as CallsActor,
         now: context.now,
+        healing: context.healing,
       });
       if (!fanOut.allStarted) {
         const next = { type: 'SPAWN_MORE' as const, chunk: params.chunk + 1 };
@@ -224,6 +229,7 @@ export const attemptMachine = setup({
     now: input.now,
     scheduler: input.scheduler ?? synchronousScheduler,
     chunkSize: input.chunkSize ?? SPAWN_CHUNK,
+    healing: input.healing ?? NO_HEALING,
     startAt: input.now(),
     finishAt: null,
     planError: null,

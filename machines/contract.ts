@@ -48,4 +48,8 @@ export interface Planner {
   waitForConnectivity(signal: AbortSignal): Promise<void>;
 }
 
-export type ErrorClass = 'permanent' | 'temporary-connectivity';
+/**
+ * What cures an error (D9): nothing (`permanent`), a reconnect (`temporary-connectivity`, D2,
+ * D14), or re-planning the filesystem (`stale-plan`, D13).
+ */
+export type ErrorClass = 'permanent' | 'temporary-connectivity' | 'stale-plan';

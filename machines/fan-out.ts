@@ -15,6 +15,7 @@ import {
   type FilesystemEvent,
   type FilesystemSnapshot,
 } from './filesystem.machine.js';
+import type { Healing } from './healing.js';
 import type { Clock, PlannedFilesystem, PreparedPlan } from './types.js';
 
 export type FilesystemActor = ActorRefFrom<typeof filesystemMachine>;
@@ -48,6 +49,7 @@ export interface FilesystemShared {
   queue: AnyActorRef;
   calls: AnyActorRef;
   now: Clock;
+  healing: Healing;
 }
 
 /** How the fan-out sends an event to a filesystem: the chart's `enqueue.sendTo`. */
@@ -102,6 +104,7 @@ export class FanOut {
             queue: shared.queue,
             calls: shared.calls,
             now: shared.now,
+            healing: shared.healing,
           },
         }),
       );

@@ -14,6 +14,12 @@
  * PARENT_FAILED). The two transient states `after-work` and `parents-changed` decide where to
  * go next; `after-work` is left holding the queue slot, so it either releases it or
  * re-requests in the same round (D8).
+ *
+ * Healing (D13, D14), off unless the input's `healing` allows it: a failed planning or step
+ * whose error is `stale-plan` goes back to `planning` (re-requesting a planning slot in the
+ * same round); one whose error is `temporary-connectivity` waits in `retry-wait` (tag
+ * `retry-backoff`) for the back-off, a delayed transition, and then plans again. Neither
+ * records planError or stepError: those hold only the error a filesystem ends with.
  */
 import { assign, enqueueActions, sendTo, setup, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import type { FS, Step } from './contract.js';
@@ -21,9 +27,10 @@ import type { CallAnswer } from './calls.logic.js';
 import { timed } from './timed.js';
 import { cancelled, keepFirstCancel, recordCancel } from './shared.js';
 import type { Clock, PlannedFilesystem, PreviousPlan, TimedError } from './types.js';
+import { NO_HEALING, retryDelay, type Healed, type Healing } from './healing.js';
 
 /** The tags of the waiting states: what a filesystem waits for, in the report's words (D11). */
-export type BlockedTag = 'plan-queue' | 'parent-initial-repl' | 'repl-queue';
+export type BlockedTag = 'plan-queue' | 'parent-initial-repl' | 'repl-queue' | 'retry-backoff';
 
 export interface FilesystemInput {
   index: number;
@@ -44,6 +51,8 @@ export interface FilesystemInput {
   /** The attempt's calls actor: runs planFS and the steps (calls.logic.ts). */
   calls: AnyActorRef;
   now: Clock;
+  /** Re-plans and retries allowed (D13, D14); default none. */
+  healing?: Healing;
 }
 
 export interface FilesystemContext {
@@ -74,6 +83,8 @@ export interface FilesystemContext {
   cancel: { reason: unknown } | null;
   /** targetDate of the next step, computed once per step when planned or advanced (D8). */
   next: { date: number } | { error: unknown } | null;
+  /** The limits of D13, D14 and what this filesystem did so far (healing.ts). */
+  healing: Healing;
 }
 
 export type FilesystemEvent =
@@ -103,9 +114,13 @@ function firstStepIsIncremental(steps: Step[]): boolean {
   }
 }
 
-/** Present on the receiver: no steps, an incremental first step, or a completed step (D6). */
+/**
+ * Present on the receiver: no steps, an incremental first step, or a completed step (D6); or
+ * present before it planned again (D13, D14).
+ */
 function presentOnReceiver(context: FilesystemContext): boolean {
   const { steps } = context;
+  if (context.healing.present) return true;
   if (steps === null) return false;
   return steps.length === 0 || context.currentStep >= 1 || firstStepIsIncremental(steps);
 }
@@ -115,6 +130,7 @@ function presentOnReceiver(context: FilesystemContext): boolean {
  * step) or right after the first step completed (a full first step).
  */
 function becamePresent(context: FilesystemContext): boolean {
+  if (context.healing.present) return false; // announced before it planned again
   const steps = context.steps ?? [];
   if (context.currentStep > 1) return false; // present since the first step at the latest
   if (context.currentStep === 0) return steps.length === 0 || firstStepIsIncremental(steps);
@@ -134,6 +150,14 @@ function nextTarget(
   }
 }
 
+/** The error of a failed call (PLAN_FAILED, STEP_FAILED). */
+function failureOf(event: FilesystemEvent): unknown {
+  return event.type === 'PLAN_FAILED' || event.type === 'STEP_FAILED' ? event.error : undefined;
+}
+
+/** What planning again resets: no steps yet (D13, D14). */
+const PLAN_AGAIN = { steps: null, currentStep: 0, next: null } as const;
+
 export const filesystemMachine = setup({
   types: {
     context: {} as FilesystemContext,
@@ -148,6 +172,20 @@ export const filesystemMachine = setup({
     parentsPending: ({ context }) => context.parentsPending > 0,
     allStepsDone: ({ context }) => context.currentStep >= (context.steps?.length ?? 0),
     targetDateFailed: ({ context }) => context.next !== null && 'error' in context.next,
+    // D13, D14: the limits are checked before the error is classified, so a run without
+    // healing never classifies here. A cancelled filesystem ends as D10 says.
+    canReplan: ({ context, event }) =>
+      context.cancel === null &&
+      context.healing.replans < context.healing.replanLimit &&
+      context.healing.classify(failureOf(event)) === 'stale-plan',
+    canRetry: ({ context, event }) =>
+      context.cancel === null &&
+      context.healing.retries < context.healing.retryLimit &&
+      context.healing.classify(failureOf(event)) === 'temporary-connectivity',
+  },
+  delays: {
+    // Set when the wait began, as retryAt (D14).
+    retryBackoff: ({ context }) => retryDelay(context.healing.backoffMs, context.healing.retries),
   },
   actions: {
     // The calls run in the attempt's calls actor, which answers PLANNED / PLAN_FAILED and
@@ -173,6 +211,16 @@ export const filesystemMachine = setup({
     requestPlanSlot: sendTo(
       ({ context }) => context.queue,
       ({ self }) => ({ type: 'REQUEST', owner: self, date: null }),
+    ),
+    // A planning after a retry's back-off: not one of the plannings the queue was told of.
+    requestPlanSlotAgain: sendTo(
+      ({ context }) => context.queue,
+      ({ self }) => ({ type: 'REQUEST', owner: self, date: null, again: true }),
+    ),
+    // D13: release the slot and ask for a planning slot in the same round (D8).
+    requeueForPlanning: sendTo(
+      ({ context }) => context.queue,
+      ({ self }) => ({ type: 'RELEASE', owner: self, next: null }),
     ),
     requestStepSlot: sendTo(
       ({ context }) => context.queue,
@@ -230,6 +278,42 @@ export const filesystemMachine = setup({
       const currentStep = context.currentStep + 1;
       return { currentStep, next: nextTarget({ steps: context.steps, currentStep }) };
     }),
+    // D13: plan afresh; the new plan stands (no D5 correlation: the pools changed).
+    startReplan: assign(({ context }, params: { error: unknown }) => {
+      const { healing } = context;
+      return {
+        ...PLAN_AGAIN,
+        previous: undefined,
+        healing: {
+          ...healing,
+          replans: healing.replans + 1,
+          retryError: timed(params.error, context.now),
+          present: healing.present || presentOnReceiver(context),
+        },
+      };
+    }),
+    // D14: wait before retry i. After a failed step the next plan is correlated with what
+    // this one had left (D5); after a failed planning it stands.
+    startRetryWait: assign(({ context }, params: { error: unknown }) => {
+      const { healing } = context;
+      const retries = healing.retries + 1;
+      const { steps, currentStep } = context;
+      const retryError = timed(params.error, context.now);
+      return {
+        ...PLAN_AGAIN,
+        previous: steps === null ? undefined : { left: steps.slice(currentStep) },
+        healing: {
+          ...healing,
+          retries,
+          retryError,
+          retryAt: new Date(context.now().getTime() + retryDelay(healing.backoffMs, retries)),
+          present: healing.present || presentOnReceiver(context),
+        },
+      };
+    }),
+    endRetryWait: assign({
+      healing: ({ context }) => ({ ...context.healing, retryAt: null }),
+    }),
     countParentPresent: assign({ parentsPending: ({ context }) => context.parentsPending - 1 }),
     recordParentFailed: assign({
       failedParents: ({ context }, params: { name: string; cause: unknown }) => [
@@ -277,11 +361,14 @@ export const filesystemMachine = setup({
     stepError: null,
     cancel: null,
     next: null,
+    healing: input.healing ?? NO_HEALING,
   }),
   output: ({ context }) => ({
     index: context.index,
     error: filesystemError({ context }),
   }),
+  // The first planning request; a re-plan asks for its slot on its transition (D8, D13).
+  entry: 'requestPlanSlot',
   initial: 'planning',
   on: {
     PARENT_PRESENT: { actions: 'countParentPresent' },
@@ -298,7 +385,6 @@ export const filesystemMachine = setup({
       states: {
         'waiting-for-slot': {
           tags: 'plan-queue',
-          entry: 'requestPlanSlot',
           on: {
             GRANTED: 'running',
             CANCEL: {
@@ -314,13 +400,31 @@ export const filesystemMachine = setup({
               target: '#filesystem.stepping.after-work',
               actions: { type: 'acceptPlan', params: ({ event }) => ({ steps: event.steps }) },
             },
-            PLAN_FAILED: {
-              target: '#filesystem.planning-error',
-              actions: [
-                { type: 'recordPlanError', params: ({ event }) => ({ error: event.error }) },
-                'releaseSlot',
-              ],
-            },
+            PLAN_FAILED: [
+              {
+                guard: 'canReplan',
+                target: 'waiting-for-slot',
+                actions: [
+                  { type: 'startReplan', params: ({ event }) => ({ error: event.error }) },
+                  'requeueForPlanning',
+                ],
+              },
+              {
+                guard: 'canRetry',
+                target: '#filesystem.retry-wait',
+                actions: [
+                  { type: 'startRetryWait', params: ({ event }) => ({ error: event.error }) },
+                  'releaseSlot',
+                ],
+              },
+              {
+                target: '#filesystem.planning-error',
+                actions: [
+                  { type: 'recordPlanError', params: ({ event }) => ({ error: event.error }) },
+                  'releaseSlot',
+                ],
+              },
+            ],
             CANCEL: {
               actions: recordCancel,
             },
@@ -411,17 +515,48 @@ export const filesystemMachine = setup({
           entry: 'callStep',
           on: {
             STEP_DONE: { target: 'after-work', actions: 'advance' },
-            STEP_FAILED: {
-              target: '#filesystem.step-error',
-              actions: [
-                { type: 'recordStepError', params: ({ event }) => ({ error: event.error }) },
-                'releaseSlot',
-              ],
-            },
+            STEP_FAILED: [
+              {
+                guard: 'canReplan',
+                target: '#filesystem.planning.waiting-for-slot',
+                actions: [
+                  { type: 'startReplan', params: ({ event }) => ({ error: event.error }) },
+                  'requeueForPlanning',
+                ],
+              },
+              {
+                guard: 'canRetry',
+                target: '#filesystem.retry-wait',
+                actions: [
+                  { type: 'startRetryWait', params: ({ event }) => ({ error: event.error }) },
+                  'releaseSlot',
+                ],
+              },
+              {
+                target: '#filesystem.step-error',
+                actions: [
+                  { type: 'recordStepError', params: ({ event }) => ({ error: event.error }) },
+                  'releaseSlot',
+                ],
+              },
+            ],
             CANCEL: {
               actions: recordCancel,
             },
           },
+        },
+      },
+    },
+    // D14: the back-off before planning again, holding no slot.
+    'retry-wait': {
+      tags: 'retry-backoff',
+      after: {
+        retryBackoff: { target: 'planning', actions: ['endRetryWait', 'requestPlanSlotAgain'] },
+      },
+      on: {
+        CANCEL: {
+          target: 'step-error',
+          actions: [recordCancel, 'recordStepCancelled', 'endRetryWait'],
         },
       },
     },
@@ -439,7 +574,12 @@ function nextDate(context: FilesystemContext): number {
 
 export type FilesystemSnapshot = SnapshotFrom<typeof filesystemMachine>;
 
-const BLOCKED_TAGS: readonly BlockedTag[] = ['plan-queue', 'parent-initial-repl', 'repl-queue'];
+const BLOCKED_TAGS: readonly BlockedTag[] = [
+  'plan-queue',
+  'parent-initial-repl',
+  'repl-queue',
+  'retry-backoff',
+];
 
 /** What the filesystem waits for: the tag of its state, or `nothing` (D11). */
 export function blockedOn(snapshot: FilesystemSnapshot): BlockedTag | 'nothing' {
@@ -450,7 +590,7 @@ export function blockedOn(snapshot: FilesystemSnapshot): BlockedTag | 'nothing' 
 /** The report's state: the top-level state (`planning`, `stepping`, or a final state). */
 export function filesystemState(
   snapshot: FilesystemSnapshot,
-): 'planning' | 'stepping' | 'planning-error' | 'step-error' | 'done' {
+): 'planning' | 'stepping' | 'retry-wait' | 'planning-error' | 'step-error' | 'done' {
   const { value } = snapshot;
   if (typeof value === 'string') return value;
   return 'planning' in value ? 'planning' : 'stepping';
@@ -463,6 +603,11 @@ export function filesystemError({
   context: Pick<FilesystemContext, 'planError' | 'stepError'>;
 }): TimedError | null {
   return context.planError ?? context.stepError;
+}
+
+/** What the filesystem did to heal itself in this attempt (D13, D14); zeros and nulls if nothing. */
+export function filesystemHealing(snapshot: FilesystemSnapshot): Healed {
+  return snapshot.context.healing;
 }
 
 /** What the next attempt correlates with (D3, D5): the fs, its name, its steps and progress. */

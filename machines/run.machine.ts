@@ -13,6 +13,7 @@ import { attemptMachine, type AttemptOutput } from './attempt.machine.js';
 import { synchronousScheduler } from './scheduler.js';
 import { timed } from './timed.js';
 import { cancelled, finishNow, keepFirstCancel, recordCancel } from './shared.js';
+import { healingOf, type Healing } from './healing.js';
 import type { Clock, Scheduler, TimedError } from './types.js';
 import type { ErrorClass } from './contract.js';
 
@@ -29,6 +30,14 @@ export interface RunConfig {
   stepQueueConcurrency: number;
   maxAttempts: number;
   reconnectHardFailTimeoutMs: number;
+  /** D13: re-plans per filesystem and attempt (default 0). */
+  replanLimit?: number | undefined;
+  /** D14: retries per filesystem and attempt (default 0). */
+  filesystemRetries?: number | undefined;
+  /** D14: the first retry's back-off (default 1000 ms). */
+  filesystemRetryBackoffMs?: number | undefined;
+  /** D15: the driver's stall watch reads it (src/driver/stall.ts); the charts do not. */
+  stepStallTimeoutMs?: number | undefined;
 }
 
 export interface RunInput {
@@ -48,6 +57,8 @@ export interface RunContext {
   now: Clock;
   classify: (error: unknown) => ErrorClass;
   scheduler: Scheduler;
+  /** What a filesystem may do to heal itself within an attempt (D13, D14). */
+  healing: Healing;
   startAt: Date;
   finishAt: Date | null;
   attempts: AttemptActor[];
@@ -121,6 +132,7 @@ export const runMachine = setup({
             signal: context.signal,
             now: context.now,
             scheduler: context.scheduler,
+            healing: context.healing,
           },
         }),
       ],
@@ -164,6 +176,7 @@ export const runMachine = setup({
     now: input.now,
     classify: input.classify,
     scheduler: input.scheduler ?? synchronousScheduler,
+    healing: healingOf(input.config, input.classify),
     startAt: input.now(),
     finishAt: null,
     attempts: [],

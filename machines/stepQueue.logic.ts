@@ -23,7 +23,13 @@ import type { Scheduler } from './types.js';
 
 export type StepQueueEvent =
   /** `date`: milliseconds of the step's targetDate (NaN when invalid); null for a planning. */
-  | { type: 'REQUEST'; owner: AnyActorRef; date: number | null }
+  | {
+      type: 'REQUEST';
+      owner: AnyActorRef;
+      date: number | null;
+      /** A planning again after a retry's back-off (D14): not one of `plannings`. */
+      again?: boolean;
+    }
   /** Frees the owner's slot; `next` re-requests in the same round (D8). */
   | { type: 'RELEASE'; owner: AnyActorRef; next?: number | null }
   | { type: 'WITHDRAW'; owner: AnyActorRef };
@@ -71,7 +77,13 @@ export type StepQueueSnapshot = Snapshot<undefined> & {
 
 const GRANTED = { type: 'GRANTED' } as const;
 
-function enqueue(internal: Internal, owner: AnyActorRef, date: number | null): void {
+/** `counted`: a planning request announced by the input (a first planning, not a re-plan). */
+function enqueue(
+  internal: Internal,
+  owner: AnyActorRef,
+  date: number | null,
+  counted: boolean,
+): void {
   const ticket: Ticket = {
     owner,
     date: date === null ? -Infinity : Number.isNaN(date) ? Infinity : date,
@@ -81,7 +93,7 @@ function enqueue(internal: Internal, owner: AnyActorRef, date: number | null): v
   internal.tickets.set(owner.sessionId, ticket);
   if (date === null) {
     internal.plannings.push(ticket);
-    if (internal.planningsToCome > 0) internal.planningsToCome--;
+    if (counted && internal.planningsToCome > 0) internal.planningsToCome--;
   } else internal.steps.push(ticket);
 }
 
@@ -135,7 +147,7 @@ export const stepQueueLogic: StepQueueLogic = {
     const current = internal.tickets.get(event.owner.sessionId);
     switch (event.type) {
       case 'REQUEST':
-        enqueue(internal, event.owner, event.date);
+        enqueue(internal, event.owner, event.date, event.again !== true);
         waiting++;
         break;
       case 'RELEASE':
@@ -143,7 +155,8 @@ export const stepQueueLogic: StepQueueLogic = {
         held--;
         internal.tickets.delete(event.owner.sessionId);
         if (event.next !== undefined) {
-          enqueue(internal, event.owner, event.next);
+          // A planning again (D13) is not one of the announced plannings.
+          enqueue(internal, event.owner, event.next, false);
           waiting++;
         }
         break;

@@ -17,6 +17,8 @@ export { replicate } from './driver/replicate.js';
 export type { DriverConfig, ReplicateOptions, Replication, RunActor } from './driver/replicate.js';
 export { classifyError } from './errors/classify.js';
 export { ConfigError } from './errors/config-error.js';
+export { StalePlanError } from './errors/stale-plan.js';
+export { StepStalledError } from './errors/step-stalled.js';
 export { ReportSchema } from './report/schema.js';
 export type {
   Report,
@@ -30,14 +32,20 @@ export type {
 } from './report/schema.js';
 
 // The planner over two endpoints (REPLICATION.md), and the endpoints shipped with xrepl.
-export { createPlanner, PlanningError } from './planner/index.js';
-export type { PlannerOptions, InitialPolicy, PlanningErrorKind } from './planner/index.js';
+export { createPlanner, PlanningError, StaleResumeTokenError } from './planner/index.js';
+export type {
+  PlannerOptions,
+  InitialPolicy,
+  PlanningErrorKind,
+  StaleResumeTokenPolicy,
+} from './planner/index.js';
 export type {
   Endpoint,
   Sender,
   Receiver,
   FilesystemVersion,
   EndpointFilesystem,
+  ResumeTokenInfo,
   SendReq,
   ReceiveReq,
 } from './endpoints/types.js';

@@ -1,7 +1,9 @@
 /**
  * `xrepl demo` (what `npm start` runs): a replication between two simulated pools with live
- * progress. The receiver's connection drops once 40% has arrived, so the retry is visible;
- * at the end a summary, and a check that the receiver has the sender's snapshot guids.
+ * progress. A snapshot vanishes from the sender between planning and its send, so one
+ * filesystem re-plans (D13) while the others carry on; the receiver's connection drops once
+ * 40% has arrived, so the run's reconnect and retry are visible (D2); at the end a summary,
+ * and a check that the receiver has the sender's snapshot guids.
  */
 import type { Command } from 'commander';
 import type { Receiver } from '../endpoints/types.js';
@@ -51,6 +53,9 @@ const PACE = {
 /** Share of the bytes to send after which the receiver's connection drops. */
 const DROP_AT = 0.4;
 
+/** The dataset whose first snapshot to send is destroyed after planning (among the first sent). */
+const VANISHES = 'srv/www';
+
 /**
  * The demo's receiver over `pool`, served over gRPC on loopback (REPLICATION.md): an
  * in-process `xrepl serve` on 127.0.0.1 and a client of it. `faults` stays on the serving side.
@@ -88,6 +93,12 @@ export async function demoCommand(options: DemoOptions, ctx: CommandContext): Pr
   const display = displayFor(io, false);
   const print = (text: string): void => display.print(() => io.stdout.write(`${text}\n`));
   const drop = dropMidway(faults, pools.bytesToSend * DROP_AT, pace.restoreAfterMs, print);
+  sender.faults.vanishBeforeSend(VANISHES, (snapshot) =>
+    print(
+      `>> injected fault: ${snapshot} is destroyed on the sender after planning; ` +
+        `${VANISHES} re-plans without it`,
+    ),
+  );
   const interrupt = interruptible(io);
   let receiver: OpenedEndpoint<Receiver> | null = null;
   let visualizer = null;
@@ -97,6 +108,7 @@ export async function demoCommand(options: DemoOptions, ctx: CommandContext): Pr
       `xrepl demo: ${pools.datasets.length} datasets below ${SENDER_ROOT} -> ${RECEIVER_ROOT}, ` +
         `${pools.snapshotsPerDataset} snapshots each, ${formatBytes(pools.bytesToSend)} to send; ` +
         `${pools.incremental.length} datasets are partly there already and go incremental\n` +
+        `a snapshot of ${VANISHES} will vanish before it is sent and that filesystem will re-plan;\n` +
         `the receiver's connection will drop at ${DROP_AT * 100}% and the driver will retry\n`,
     );
     visualizer = await openVisualizer(
@@ -107,7 +119,13 @@ export async function demoCommand(options: DemoOptions, ctx: CommandContext): Pr
     );
     const report = await runReplication({
       io,
-      config: { stepQueueConcurrency: 4, maxAttempts: 5, reconnectHardFailTimeoutMs: 30_000 },
+      // Re-plans on (D13); no per-filesystem retries, so the drop shows the run's reconnect.
+      config: {
+        stepQueueConcurrency: 4,
+        maxAttempts: 5,
+        reconnectHardFailTimeoutMs: 30_000,
+        replanLimit: 3,
+      },
       planner: createPlanner(sender, countingReceiver(receiver.endpoint, drop.onBytes), {
         initial: 'all',
       }),
@@ -149,7 +167,9 @@ export async function demoCommand(options: DemoOptions, ctx: CommandContext): Pr
 export function registerDemo(program: Command, ctx: CommandContext): void {
   program
     .command('demo')
-    .description('replicate a simulated tree with a dropped connection, live (what npm start runs)')
+    .description(
+      'replicate a simulated tree with a vanishing snapshot and a dropped connection, live (what npm start runs)',
+    )
     .option('--fast', 'small and unthrottled: done in well under a second (for tests)')
     .option('--visualize <port>', 'serve the statechart visualizer on this port', (v) =>
       parsePort(v, '--visualize'),

@@ -19,14 +19,17 @@ import type {
   EndpointScheme,
   OpenedEndpoint,
   ReceiverOptions,
+  SenderOptions,
 } from './endpoint-scheme.js';
 import { UsageError } from './io.js';
+import { zfsOnlyFlags } from './zfs-options.js';
 
 export type {
   EndpointRole,
   EndpointScheme,
   OpenedEndpoint,
   ReceiverOptions,
+  SenderOptions,
 } from './endpoint-scheme.js';
 
 const nothingToClose = async (): Promise<void> => {};
@@ -104,13 +107,20 @@ function zfsRoot(rest: string): string {
 const zfsScheme: EndpointScheme = {
   scheme: 'zfs',
   usage: 'zfs:ROOT                              datasets below ROOT, through the local zfs command',
-  async sender(rest) {
-    return { endpoint: zfsSender({ root: zfsRoot(rest) }), close: nothingToClose };
+  async sender(rest, options = {}) {
+    return { endpoint: zfsSender({ ...options, root: zfsRoot(rest) }), close: nothingToClose };
   },
   async receiver(rest, options = {}) {
     const trustStreamProperties = options.trustStreamProperties === true;
+    const { job, recvSet, recvExclude } = options;
     return {
-      endpoint: zfsReceiver({ root: zfsRoot(rest), trustStreamProperties }),
+      endpoint: zfsReceiver({
+        root: zfsRoot(rest),
+        trustStreamProperties,
+        ...(job !== undefined && { job }),
+        ...(recvSet !== undefined && { recvSet }),
+        ...(recvExclude !== undefined && { recvExclude }),
+      }),
       close: nothingToClose,
     };
   },
@@ -146,6 +156,7 @@ export async function openEndpoint<R extends EndpointRole>(
   role: R,
   schemes: readonly EndpointScheme[] = SCHEMES,
   receiverOptions: ReceiverOptions = {},
+  senderOptions: SenderOptions = {},
 ): Promise<OpenedEndpoint<R extends 'sender' ? Sender : Receiver>> {
   const { scheme, rest } = schemeOf(spec, schemes);
   if (receiverOptions.trustStreamProperties === true && scheme.scheme !== 'zfs') {
@@ -154,8 +165,17 @@ export async function openEndpoint<R extends EndpointRole>(
         '(a server started with xrepl serve decides for itself)',
     );
   }
+  const zfsOnly = zfsOnlyFlags({ sender: senderOptions, receiver: receiverOptions }, role);
+  if (zfsOnly.length > 0 && scheme.scheme !== 'zfs') {
+    throw new UsageError(
+      `${zfsOnly.join(', ')} apply to a zfs: ${role} only, not to "${spec}" ` +
+        '(a server started with xrepl serve decides for itself)',
+    );
+  }
   const opened =
-    role === 'sender' ? await scheme.sender(rest) : await scheme.receiver(rest, receiverOptions);
+    role === 'sender'
+      ? await scheme.sender(rest, senderOptions)
+      : await scheme.receiver(rest, receiverOptions);
   return opened as OpenedEndpoint<R extends 'sender' ? Sender : Receiver>;
 }
 

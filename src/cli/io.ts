@@ -24,6 +24,11 @@ export interface CliIO {
    * service manager), with the signal's name; returns the function that unsubscribes.
    */
   onInterrupt(listener: (signal?: InterruptSignal) => void): () => void;
+  /**
+   * Calls `listener` on every reload request (SIGHUP, `systemctl reload`); returns the function
+   * that unsubscribes. Optional: without it a command never reloads.
+   */
+  onReload?(listener: () => void): () => void;
   /** Leaves at once with `code` (a second Ctrl-C). */
   exit(code: number): void;
   /** Milliseconds since the epoch (default `Date.now`). */
@@ -72,6 +77,10 @@ export function processIO(): CliIO {
         process.off('SIGINT', onInt);
         process.off('SIGTERM', onTerm);
       };
+    },
+    onReload(listener) {
+      process.on('SIGHUP', listener);
+      return () => process.off('SIGHUP', listener);
     },
     exit(code) {
       process.exit(code);

@@ -1,6 +1,7 @@
 /** Parsers of option values; each throws a UsageError naming the option and what it accepts. */
 import { quote } from '../errors/quote.js';
-import type { InitialPolicy } from '../planner/index.js';
+import type { InitialPolicy, StaleResumeTokenPolicy } from '../planner/index.js';
+import { parseSelectionList, patternProblem } from '../jobs/selection.js';
 import { UsageError } from './io.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -57,6 +58,12 @@ export function parseInitialPolicy(text: string): InitialPolicy {
   return policy;
 }
 
+/** `fail` or `clear` (`--on-stale-resume-token`). */
+export function parseStaleResumeTokenPolicy(text: string): StaleResumeTokenPolicy {
+  if (text === 'fail' || text === 'clear') return text;
+  throw new UsageError(`--on-stale-resume-token takes fail or clear (got ${quote(text)})`);
+}
+
 /** A TCP port, 0 to 65535 (0 picks a free one). */
 export function parsePort(text: string, option: string): number {
   const port = /^\d+$/.test(text) ? Number(text) : NaN;
@@ -87,3 +94,18 @@ export const TRUST_HELP =
 export const TRUST_WARNING =
   'stream properties trusted (--trust-stream-properties): a sender may set mountpoint, setuid ' +
   'and any other property of the filesystems it sends';
+
+/** `--filesystems a/b<,!a/b/tmp`: the patterns, each checked. */
+export function parseFilesystems(text: string): Record<string, boolean> {
+  const patterns = parseSelectionList(text);
+  for (const pattern of Object.keys(patterns)) {
+    const problem = patternProblem(pattern);
+    if (problem !== undefined) {
+      throw new UsageError(`--filesystems: invalid pattern ${quote(pattern)}: ${problem}`);
+    }
+  }
+  if (!Object.values(patterns).some((v) => v)) {
+    throw new UsageError(`--filesystems selects nothing (got ${quote(text)})`);
+  }
+  return patterns;
+}

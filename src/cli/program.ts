@@ -6,12 +6,16 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../errors/config-error.js';
 import type { CommandContext, RegisterCommand } from './context.js';
+import { registerCheck } from './check.js';
+import { registerDaemon } from './daemon.js';
 import { registerDemo } from './demo.js';
+import { registerPrune } from './prune.js';
 import { SCHEMES, type EndpointScheme } from './endpoints.js';
 import { EXIT, UsageError, type CliIO } from './io.js';
 import { LOG_LEVELS, parseLogLevel } from './options.js';
 import { registerReplicate } from './replicate.js';
 import { registerServe } from './serve.js';
+import { registerStatus } from './status.js';
 import { registerStdio } from './stdio.js';
 import { registerVisualize } from './visualize.js';
 
@@ -22,6 +26,10 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerVisualize,
   registerServe,
   registerStdio,
+  registerCheck,
+  registerPrune,
+  registerDaemon,
+  registerStatus,
 ];
 
 export interface MainOptions {

@@ -3,17 +3,25 @@
  * planner over two endpoints, progress on stdout, logs on stderr, the report with `--json`.
  */
 import { Option, type Command } from 'commander';
-import { createPlanner, type InitialPolicy } from '../planner/index.js';
+import {
+  createPlanner,
+  type InitialPolicy,
+  type StaleResumeTokenPolicy,
+} from '../planner/index.js';
 import { limitSender, parseBandwidth, TokenBucket } from '../transport/bandwidth.js';
 import { ReportSchema, type Report } from '../report/schema.js';
+import { selectionOf } from '../jobs/selection.js';
 import type { CommandContext } from './context.js';
 import { endpointHelp, openEndpoint, type OpenedEndpoint } from './endpoints.js';
 import { UsageError } from './io.js';
 import { createLogger } from './logger.js';
+import { addZfsOptions, zfsEndpointOptions, type ZfsCliOptions } from './zfs-options.js';
 import {
   parseDuration,
+  parseFilesystems,
   parseInitialPolicy,
   parseInteger,
+  parseStaleResumeTokenPolicy,
   parsePort,
   TRUST_HELP,
   TRUST_WARNING,
@@ -28,20 +36,52 @@ import {
   runReplication,
 } from './run.js';
 
-export interface ReplicateFlags {
+export interface ReplicateFlags extends ZfsCliOptions {
   from: string;
   to: string;
   concurrency: number;
   maxAttempts: number;
   reconnectTimeout: number;
+  replanLimit: number;
+  fsRetries: number;
+  stallTimeout: number;
   initial: InitialPolicy;
+  onStaleResumeToken: StaleResumeTokenPolicy;
   json?: boolean;
   visualize?: number;
   record?: string;
   trustStreamProperties?: boolean;
   /** `--bandwidth 50MiB`: bytes per second over all of the run's streams. */
   bandwidth?: number;
+  filesystems?: Record<string, boolean>;
   logLevel: LogLevel;
+}
+
+/**
+ * `--filesystems` as the planner's filter over root-relative paths: the patterns name full
+ * datasets below the root of `--from` (`zfs:tank/data` with `tank/data/home<`).
+ */
+export function selectionFilter(
+  from: string,
+  patterns: Record<string, boolean>,
+): (path: string) => boolean {
+  const selection = selectionOf(patterns);
+  const colon = from.indexOf(':');
+  const root = from.startsWith('zfs:') ? from.slice(colon + 1) : '';
+  if (root === '') {
+    // Other schemes have no dataset name of their root: the patterns are root-relative.
+    return (path) => selection.selects(path);
+  }
+  if (selection.selects(root)) {
+    const parent = root.includes('/') ? root.slice(0, root.lastIndexOf('/')) : undefined;
+    throw new UsageError(
+      `--filesystems selects ${root}, the root of --from itself, which is never sent: ` +
+        (parent === undefined
+          ? 'the root dataset of a pool cannot be replicated'
+          : `root the sender one level up (--from zfs:${parent}) and select it there`),
+    );
+  }
+  return (path) => selection.selects(`${root}/${path}`);
 }
 
 /** The report as JSON, checked against ReportSchema (a report that does not parse is a bug). */
@@ -59,10 +99,12 @@ async function replicateCommand(options: ReplicateFlags, ctx: CommandContext): P
   const display = displayFor(io, json);
   let visualizer = null;
   try {
-    const sender = await openEndpoint(options.from, 'sender', ctx.schemes);
+    const zfs = zfsEndpointOptions(options);
+    const sender = await openEndpoint(options.from, 'sender', ctx.schemes, {}, zfs.sender);
     opened.push(sender);
     const trustStreamProperties = options.trustStreamProperties === true;
     const receiver = await openEndpoint(options.to, 'receiver', ctx.schemes, {
+      ...zfs.receiver,
       trustStreamProperties,
     });
     opened.push(receiver);
@@ -70,7 +112,13 @@ async function replicateCommand(options: ReplicateFlags, ctx: CommandContext): P
       options.bandwidth === undefined
         ? sender.endpoint
         : limitSender(sender.endpoint, new TokenBucket({ bytesPerSecond: options.bandwidth }));
-    const planner = createPlanner(from, receiver.endpoint, { initial: options.initial });
+    const planner = createPlanner(from, receiver.endpoint, {
+      initial: options.initial,
+      onStaleResumeToken: options.onStaleResumeToken,
+      ...(options.filesystems === undefined
+        ? {}
+        : { filesystems: selectionFilter(options.from, options.filesystems) }),
+    });
     const logger = createLogger(options.logLevel, io.stderr, {
       readable: io.isTTY,
       print: (write) => display.print(write),
@@ -87,6 +135,10 @@ async function replicateCommand(options: ReplicateFlags, ctx: CommandContext): P
         stepQueueConcurrency: options.concurrency,
         maxAttempts: options.maxAttempts,
         reconnectHardFailTimeoutMs: options.reconnectTimeout,
+        replanLimit: options.replanLimit,
+        filesystemRetries: options.fsRetries,
+        // Whole milliseconds (D1): `--stall-timeout 1.5ms` waits 2.
+        stepStallTimeoutMs: Math.ceil(options.stallTimeout),
       },
       planner,
       logger,
@@ -106,7 +158,7 @@ async function replicateCommand(options: ReplicateFlags, ctx: CommandContext): P
 
 /** Registers `replicate`. */
 export function registerReplicate(program: Command, ctx: CommandContext): void {
-  program
+  const command = program
     .command('replicate')
     .description('replicate every filesystem of one endpoint to another')
     .requiredOption('--from <endpoint>', 'the sending side, e.g. zfs:tank/data')
@@ -128,11 +180,44 @@ export function registerReplicate(program: Command, ctx: CommandContext): void {
     )
     .addOption(
       new Option(
+        '--replan-limit <n>',
+        're-plans of a filesystem per attempt when its plan went stale (a snapshot vanished)',
+      )
+        .argParser((v) => parseInteger(v, '--replan-limit', 0))
+        .default(3),
+    )
+    .addOption(
+      new Option(
+        '--fs-retries <n>',
+        'retries of a filesystem per attempt after a lost connection, while the others run',
+      )
+        .argParser((v) => parseInteger(v, '--fs-retries', 0))
+        .default(2),
+    )
+    .addOption(
+      new Option(
+        '--stall-timeout <duration>',
+        'abort a transfer that has not moved a byte for this long (it is retried)',
+      )
+        .argParser((v) => parseDuration(v, '--stall-timeout'))
+        .default(600_000, '10m'),
+    )
+    .addOption(
+      new Option(
         '--initial <policy>',
         'first replication of a filesystem: most-recent, all or fail',
       )
         .argParser(parseInitialPolicy)
         .default('most-recent'),
+    )
+    .addOption(
+      new Option(
+        '--on-stale-resume-token <policy>',
+        'an interrupted receive whose snapshot the sender no longer has: fail (say how to ' +
+          'discard it) or clear (discard it and replicate anew)',
+      )
+        .argParser(parseStaleResumeTokenPolicy)
+        .default('fail'),
     )
     .option('--json', 'print the final report as JSON on stdout (no progress display)')
     .addOption(
@@ -154,6 +239,13 @@ export function registerReplicate(program: Command, ctx: CommandContext): void {
         }
       }),
     )
+    .addOption(
+      new Option(
+        '--filesystems <patterns>',
+        'replicate only these datasets: comma-separated, a/b (the dataset), a/b< (and below), !a/b excludes; the most specific wins',
+      ).argParser(parseFilesystems),
+    );
+  addZfsOptions(command)
     .addHelpText('after', `\n${endpointHelp(ctx.schemes)}`)
     .action(async (_options: unknown, command: Command) => {
       ctx.exit(await replicateCommand(command.optsWithGlobals<ReplicateFlags>(), ctx));

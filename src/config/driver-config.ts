@@ -28,6 +28,37 @@ export const DriverConfigSchema = z.object({
   reconnectHardFailTimeoutMs: finite('reconnectHardFailTimeoutMs').pipe(
     z.number().positive('reconnectHardFailTimeoutMs must be > 0'),
   ),
+  /** Integer >= 0, default 0: re-plans of one filesystem per attempt after a stale plan (D13). */
+  replanLimit: finite('replanLimit')
+    .pipe(z.number().int('replanLimit must be an integer').min(0, 'replanLimit must be >= 0'))
+    .optional(),
+  /** Integer >= 0, default 0: retries of one filesystem per attempt after a temporary error (D14). */
+  filesystemRetries: finite('filesystemRetries')
+    .pipe(
+      z
+        .number()
+        .int('filesystemRetries must be an integer')
+        .min(0, 'filesystemRetries must be >= 0'),
+    )
+    .optional(),
+  /** Integer > 0, default 1000: the first retry's back-off, doubled per retry up to 60 s (D14). */
+  filesystemRetryBackoffMs: finite('filesystemRetryBackoffMs')
+    .pipe(
+      z
+        .number()
+        .int('filesystemRetryBackoffMs must be an integer')
+        .positive('filesystemRetryBackoffMs must be > 0'),
+    )
+    .optional(),
+  /** Integer > 0, default none: a step whose bytes do not grow for this long is aborted (D15). */
+  stepStallTimeoutMs: finite('stepStallTimeoutMs')
+    .pipe(
+      z
+        .number()
+        .int('stepStallTimeoutMs must be an integer')
+        .positive('stepStallTimeoutMs must be > 0'),
+    )
+    .optional(),
 });
 
 export type DriverConfig = z.infer<typeof DriverConfigSchema>;

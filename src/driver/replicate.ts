@@ -89,7 +89,9 @@ export function replicate(
   // at once (stepQueueConcurrency), which is by design, not a leak to warn about.
   setMaxListeners(0, controller.signal);
   const external = options.signal;
-  const machine = provideRunMachine(planner).provide({
+  const machine = provideRunMachine(planner, {
+    stepStallTimeoutMs: cfg.stepStallTimeoutMs,
+  }).provide({
     actions: {
       log: (_, params: LogParams) => logger[params.level](params.data ?? {}, params.msg),
     },

@@ -7,6 +7,7 @@ import type { runMachine } from '../../machines/run.machine.js';
 import type { attemptMachine } from '../../machines/attempt.machine.js';
 import {
   blockedOn,
+  filesystemHealing,
   filesystemState,
   type FilesystemSnapshot,
 } from '../../machines/filesystem.machine.js';
@@ -62,6 +63,7 @@ export function stepInfo(step: Step): StepInfo {
 
 export function filesystemReport(snapshot: FilesystemSnapshot): FilesystemReport {
   const { context } = snapshot;
+  const healed = filesystemHealing(snapshot);
   const steps = context.steps ?? [];
   const stepReports: { info: StepInfo }[] = new Array(steps.length);
   for (let i = 0; i < steps.length; i++) stepReports[i] = { info: stepInfo(steps[i] as Step) };
@@ -73,6 +75,10 @@ export function filesystemReport(snapshot: FilesystemSnapshot): FilesystemReport
     stepError: timedError(context.stepError),
     currentStep: context.currentStep,
     steps: stepReports,
+    replans: healed.replans,
+    retries: healed.retries,
+    retryError: timedError(healed.retryError),
+    retryAt: dateOrNull(healed.retryAt),
   };
 }
 
@@ -87,6 +93,10 @@ function notStartedReport(name: string): FilesystemReport {
     stepError: null,
     currentStep: 0,
     steps: [],
+    replans: 0,
+    retries: 0,
+    retryError: null,
+    retryAt: null,
   };
 }
 

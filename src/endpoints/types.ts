@@ -16,10 +16,27 @@ export interface FilesystemVersion {
   creation: Date;
 }
 
+/**
+ * An endpoint's own reading of its resume token (each backend has its own format): the
+ * interrupted send, by guid. The planner looks these guids up on the sender.
+ */
+export interface ResumeTokenInfo {
+  /** The incremental source's guid; absent for a full send. */
+  fromGuid?: string;
+  toGuid: string;
+  /** The sender's name of the target, for messages (e.g. `tank/data@s2`). */
+  toName?: string;
+  /** What discards the partial receive on this endpoint, for messages (`zfs recv -A backup/a`). */
+  clearCommand?: string;
+}
+
 export interface EndpointFilesystem {
   path: string;
   isPlaceholder: boolean;
+  /** The token of an interrupted resumable receive (receivers only). */
   resumeToken?: string;
+  /** The receiver's reading of `resumeToken`; absent when it cannot read its own token. */
+  resume?: ResumeTokenInfo;
 }
 
 export interface Endpoint {

@@ -3,6 +3,8 @@
  */
 import type { ErrorClass } from '../driver/types.js';
 import { certificateFailureOf } from './certificate.js';
+import { StalePlanError } from './stale-plan.js';
+import { StepStalledError } from './step-stalled.js';
 
 /** `status.UNAVAILABLE` of @grpc/grpc-js (asserted equal in the tests). */
 export const GRPC_UNAVAILABLE = 14;
@@ -43,8 +45,19 @@ function* causes(err: unknown): Generator<object> {
 }
 
 /**
- * `temporary-connectivity` for a gRPC UNAVAILABLE error or a network timeout, anywhere on the
- * error's `cause` chain; `permanent` otherwise. A TLS certificate failure anywhere on the
+ * The class of one error of the chain, or undefined when it does not decide. A stalled step
+ * (D15) is temporary whatever its cause says; a stale plan (D13) is cured by re-planning.
+ */
+function classOf(err: object): ErrorClass | undefined {
+  if (err instanceof StepStalledError) return 'temporary-connectivity';
+  if (err instanceof StalePlanError) return 'stale-plan';
+  return isTemporary(err) ? 'temporary-connectivity' : undefined;
+}
+
+/**
+ * `temporary-connectivity` for a gRPC UNAVAILABLE error, a network timeout or a stalled step
+ * (`StepStalledError`), `stale-plan` for a `StalePlanError`: the first of these on the error's
+ * `cause` chain decides; `permanent` otherwise. A TLS certificate failure anywhere on the
  * chain is `permanent` although gRPC reports it as UNAVAILABLE: an untrusted server
  * certificate, a name it does not hold or a client certificate the server refuses stay so
  * however often we reconnect.
@@ -54,7 +67,11 @@ function* causes(err: unknown): Generator<object> {
 export function classifyError(err: unknown): ErrorClass {
   const chain = [...causes(err)];
   if (chain.some((e) => certificateFailureOf(e) !== undefined)) return 'permanent';
-  return chain.some(isTemporary) ? 'temporary-connectivity' : 'permanent';
+  for (const e of chain) {
+    const cls = classOf(e);
+    if (cls !== undefined) return cls;
+  }
+  return 'permanent';
 }
 
 /** The message a report shows for any thrown value (D9: a non-Error becomes its string form). */

@@ -7,4 +7,6 @@ export {
   type CertificateFailureKind,
 } from './certificate.js';
 export { ConfigError } from './config-error.js';
+export { StalePlanError } from './stale-plan.js';
+export { StepStalledError } from './step-stalled.js';
 export { quote } from './quote.js';

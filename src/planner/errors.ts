@@ -7,7 +7,6 @@ export type PlanningErrorKind =
   | 'no-sender-snapshots'
   | 'initial-replication-disabled'
   | 'resume-token-invalid'
-  | 'resume-version-missing'
   | 'placeholder-conflict';
 
 /**

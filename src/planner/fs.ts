@@ -9,7 +9,7 @@ import type {
 import { mapBounded } from './concurrency.js';
 import { PlanningError } from './errors.js';
 import { planTransfers, type InitialPolicy } from './incremental.js';
-import { resumeTransfers, type ResumeTokenParser } from './resume.js';
+import { resumeTransfers, type StaleResumeTokenPolicy } from './resume.js';
 import { ReplicationStep } from './step.js';
 
 /** What every filesystem of one planner shares. */
@@ -18,7 +18,7 @@ export interface PlannerContext {
   receiver: Receiver;
   initial: InitialPolicy;
   sizeEstimateConcurrency: number;
-  parseResumeToken: ResumeTokenParser;
+  onStaleResumeToken: StaleResumeTokenPolicy;
 }
 
 /** A sender filesystem and what the receiver had at the same path when the attempt planned. */
@@ -73,10 +73,18 @@ export class ReplicationFS implements FS {
         : ([] as FilesystemVersion[]),
     ]);
     const token = this.receiverFS?.resumeToken;
+    const resumed =
+      token !== undefined && this.receiverFS
+        ? resumeTransfers(
+            { ...this.receiverFS, resumeToken: token },
+            senderVersions,
+            this.ctx.onStaleResumeToken,
+          )
+        : undefined;
+    // A stale token cleared by policy: planned as if absent; the first receive discards it
+    // (its request says clearResumeToken, as no step resumes it).
     const transfers =
-      token !== undefined
-        ? resumeTransfers(this.path, token, this.ctx.parseResumeToken, senderVersions)
-        : planTransfers(this.path, senderVersions, receiverVersions, this.ctx.initial);
+      resumed ?? planTransfers(this.path, senderVersions, receiverVersions, this.ctx.initial);
     const steps = transfers.map(
       (t) => new ReplicationStep({ sender, receiver, filesystem: this.path }, t),
     );

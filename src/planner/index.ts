@@ -13,5 +13,6 @@ export { EndpointUnreachableError } from './connectivity.js';
 export { incrementalPath, initialTransfers, planTransfers, transfersAlong } from './incremental.js';
 export type { InitialPolicy, Transfer } from './incremental.js';
 export { resumeTransfers } from './resume.js';
-export type { ResumeTokenInfo, ResumeTokenParser } from './resume.js';
+export type { StaleResumeTokenPolicy } from './resume.js';
+export { StaleResumeTokenError } from '../endpoints/stale-resume-token.js';
 export { compareVersions, sortVersions } from './versions.js';

@@ -1,11 +1,10 @@
 /** The ZFS planner over two endpoints: implements the driver's Planner (REPLICATION.md). */
 import type { Planner } from '../driver/types.js';
 import type { Receiver, Sender } from '../endpoints/types.js';
-import { decodeResumeToken } from '../endpoints/memory/resume-token.js';
 import { waitForBoth } from './connectivity.js';
 import { ReplicationFS, type PlannerContext } from './fs.js';
 import type { InitialPolicy } from './incremental.js';
-import type { ResumeTokenParser } from './resume.js';
+import type { StaleResumeTokenPolicy } from './resume.js';
 
 /** Options of `createPlanner`. */
 export interface PlannerOptions {
@@ -14,16 +13,27 @@ export interface PlannerOptions {
   /** At most this many `sendDry` size estimates run at once per filesystem (default 4). */
   sizeEstimateConcurrency?: number;
   /**
-   * Reads the receiver's resume tokens (default: the simulated pool's format). A backend with
-   * its own token format passes its parser here.
+   * A receiver's resume token whose snapshot is gone from the sender: `fail` (default) with a
+   * StaleResumeTokenError naming the command that discards it, or `clear`: plan without it, and
+   * the first receive discards the partial state. (Each receiver reads its own tokens.)
    */
-  parseResumeToken?: ResumeTokenParser;
+  onStaleResumeToken?: StaleResumeTokenPolicy;
+  /**
+   * Which of the sender's filesystems to replicate, by root-relative path (default: every
+   * one). A filesystem left out whose children are selected becomes a placeholder on the
+   * receiver.
+   */
+  filesystems?: (path: string) => boolean;
 }
 
 const POLICIES: readonly InitialPolicy[] = ['most-recent', 'all', 'fail'];
+const STALE_POLICIES: readonly StaleResumeTokenPolicy[] = ['fail', 'clear'];
 
 class EndpointPlanner implements Planner {
-  constructor(private readonly ctx: PlannerContext) {}
+  constructor(
+    private readonly ctx: PlannerContext,
+    private readonly filesystems: ((path: string) => boolean) | undefined,
+  ) {}
 
   /** One FS per sender filesystem, in the sender's order, with the receiver's one at its path. */
   async plan(signal: AbortSignal): Promise<ReplicationFS[]> {
@@ -32,7 +42,10 @@ class EndpointPlanner implements Planner {
       this.ctx.receiver.listFilesystems(signal),
     ]);
     const onReceiver = new Map(receiverFSs.map((fs) => [fs.path, fs]));
-    return senderFSs.map((fs) => new ReplicationFS(this.ctx, fs, onReceiver.get(fs.path)));
+    const selected = this.filesystems;
+    return (selected === undefined ? senderFSs : senderFSs.filter((fs) => selected(fs.path))).map(
+      (fs) => new ReplicationFS(this.ctx, fs, onReceiver.get(fs.path)),
+    );
   }
 
   /** Both endpoints in parallel; rejects with an EndpointUnreachableError naming the side. */
@@ -65,11 +78,20 @@ export function createPlanner(
       `invalid sizeEstimateConcurrency ${sizeEstimateConcurrency}: use an integer >= 1`,
     );
   }
-  return new EndpointPlanner({
-    sender,
-    receiver,
-    initial,
-    sizeEstimateConcurrency,
-    parseResumeToken: options.parseResumeToken ?? decodeResumeToken,
-  });
+  const onStaleResumeToken = options.onStaleResumeToken ?? 'fail';
+  if (!STALE_POLICIES.includes(onStaleResumeToken)) {
+    throw new Error(
+      `invalid onStaleResumeToken ${JSON.stringify(onStaleResumeToken)}: use fail or clear`,
+    );
+  }
+  return new EndpointPlanner(
+    {
+      sender,
+      receiver,
+      initial,
+      sizeEstimateConcurrency,
+      onStaleResumeToken,
+    },
+    options.filesystems,
+  );
 }

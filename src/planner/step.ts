@@ -143,5 +143,8 @@ async function transfer(
     source.unpipe(counter);
     source.destroy();
     if (!counter.readableEnded) counter.destroy();
+    // The sender's cleanup (on OpenZFS: releasing its step holds) runs before its stream
+    // closes; the step is over only then, so nothing of it outlives a cancelled run.
+    if (!source.closed) await new Promise((resolve) => source.once('close', resolve));
   }
 }

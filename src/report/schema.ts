@@ -39,6 +39,7 @@ export const FilesystemStateSchema = z.enum([
   'planning',
   'planning-error',
   'stepping',
+  'retry-wait',
   'step-error',
   'done',
 ]);
@@ -47,6 +48,7 @@ export const BlockedOnSchema = z.enum([
   'plan-queue',
   'parent-initial-repl',
   'repl-queue',
+  'retry-backoff',
 ]);
 
 export const FilesystemReportSchema = z.object({
@@ -57,6 +59,14 @@ export const FilesystemReportSchema = z.object({
   stepError: TimedErrorSchema.nullable(),
   currentStep: z.number().int().nonnegative(),
   steps: z.array(z.object({ info: StepInfoSchema })),
+  /** Re-plans started in this attempt (D13). */
+  replans: z.number().int().nonnegative(),
+  /** Retries started in this attempt (D14). */
+  retries: z.number().int().nonnegative(),
+  /** The error that caused the latest re-plan or retry; kept after success (D13, D14). */
+  retryError: TimedErrorSchema.nullable(),
+  /** While in `retry-wait`: when the wait ends; else null (D14). */
+  retryAt: DateSchema.nullable(),
 });
 
 export const AttemptReportSchema = z.object({

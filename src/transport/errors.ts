@@ -3,6 +3,7 @@
  * endpoint's own message and its class; the client turns every failed call back into an error
  * the driver classifies right:
  * - the endpoint failed (zfs said no): permanent, with zfs's message;
+ * - the endpoint found the plan stale (a snapshot gone since planning): a StalePlanError (D13);
  * - the connection failed (refused, dropped, reset, stalled past a deadline): gRPC UNAVAILABLE
  *   or a network timeout, so the driver waits for connectivity and retries;
  * - the TLS handshake failed on a certificate: permanent, with what to fix.
@@ -15,6 +16,7 @@ import {
   type CertificateFailure,
 } from '../errors/certificate.js';
 import { classifyError, errorMessage } from '../errors/classify.js';
+import { StalePlanError } from '../errors/stale-plan.js';
 
 /** Trailing metadata by which a status from an endpoint is told apart from a transport failure. */
 const ORIGIN_KEY = 'xrepl-error-origin';
@@ -79,8 +81,9 @@ export class TlsCertificateError extends Error {
 export function endpointStatus(err: unknown, code?: status): Partial<StatusObject> {
   const metadata = new Metadata();
   metadata.set(ORIGIN_KEY, 'endpoint');
-  const temporary = classifyError(err) === 'temporary-connectivity';
-  metadata.set(CLASS_KEY, temporary ? 'temporary-connectivity' : 'permanent');
+  const errorClass = classifyError(err);
+  const temporary = errorClass === 'temporary-connectivity';
+  metadata.set(CLASS_KEY, errorClass);
   return {
     code: code ?? (temporary ? status.UNAVAILABLE : status.FAILED_PRECONDITION),
     details: errorMessage(err),
@@ -130,12 +133,15 @@ export function fromCallError(err: unknown, address: string, what: string): unkn
   if (!isServiceError(err)) return err;
   const metadata = err.metadata instanceof Metadata ? err.metadata : new Metadata();
   if (metadata.get(ORIGIN_KEY)[0] === 'endpoint') {
-    const temporary = metadata.get(CLASS_KEY)[0] === 'temporary-connectivity';
-    const code = temporary ? status.UNAVAILABLE : err.code;
-    return new GrpcEndpointError(`${address}: ${err.details}`, code, err.details, {
+    const errorClass = metadata.get(CLASS_KEY)[0];
+    const code = errorClass === 'temporary-connectivity' ? status.UNAVAILABLE : err.code;
+    const error = new GrpcEndpointError(`${address}: ${err.details}`, code, err.details, {
       cause: err,
       metadata,
     });
+    return errorClass === 'stale-plan'
+      ? new StalePlanError(error.message, { cause: error })
+      : error;
   }
   if (err.code === status.DEADLINE_EXCEEDED) {
     return new GrpcTimeoutError(`${address}: ${what}: no answer before the deadline`, {

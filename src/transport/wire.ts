@@ -11,6 +11,7 @@ import type {
   EndpointFilesystem,
   FilesystemVersion,
   ReceiveReq,
+  ResumeTokenInfo,
   SendReq,
 } from '../endpoints/types.js';
 
@@ -88,17 +89,42 @@ export function versionToWire(v: FilesystemVersion): z.input<typeof VersionSchem
   };
 }
 
+const optionalText = z
+  .string()
+  .max(MAX_NAME)
+  .transform((s) => (s === '' ? undefined : s));
+
+const ResumeInfoSchema = z
+  .object({
+    fromGuid: z.union([z.literal(''), uint64]),
+    toGuid: uint64,
+    toName: optionalText,
+    clearCommand: optionalText,
+  })
+  .transform(({ fromGuid, toGuid, toName, clearCommand }): ResumeTokenInfo => ({
+    ...(fromGuid !== '' && { fromGuid }),
+    toGuid,
+    ...(toName !== undefined && { toName }),
+    ...(clearCommand !== undefined && { clearCommand }),
+  }));
+
 export const ListFilesystemsResponseSchema = z
   .object({
     filesystems: z.array(
-      z.object({ path: datasetPath, isPlaceholder: z.boolean(), resumeToken: optionalToken }),
+      z.object({
+        path: datasetPath,
+        isPlaceholder: z.boolean(),
+        resumeToken: optionalToken,
+        resume: ResumeInfoSchema.nullish(),
+      }),
     ),
   })
   .transform(({ filesystems }) =>
-    filesystems.map(({ path, isPlaceholder, resumeToken }): EndpointFilesystem => ({
+    filesystems.map(({ path, isPlaceholder, resumeToken, resume }): EndpointFilesystem => ({
       path,
       isPlaceholder,
       ...(resumeToken !== undefined && { resumeToken }),
+      ...(resumeToken !== undefined && resume && { resume }),
     })),
   );
 
@@ -110,6 +136,12 @@ export function filesystemsToWire(filesystems: readonly EndpointFilesystem[]): {
       path: fs.path,
       isPlaceholder: fs.isPlaceholder,
       resumeToken: fs.resumeToken ?? '',
+      resume: fs.resume && {
+        fromGuid: fs.resume.fromGuid ?? '',
+        toGuid: fs.resume.toGuid,
+        toName: fs.resume.toName ?? '',
+        clearCommand: fs.resume.clearCommand ?? '',
+      },
     })),
   };
 }

@@ -44,9 +44,28 @@ describe('bad arguments exit 2 with one line', () => {
     ],
     [replicate('--reconnect-timeout', '36500d1ms'), /takes at most 36500d/],
     [replicate('--reconnect-timeout', `${'9'.repeat(400)}s`), /takes at most 36500d/],
+    [replicate('--replan-limit', '-1'), /--replan-limit takes an integer >= 0 \(got "-1"\)/],
+    [replicate('--fs-retries', 'two'), /--fs-retries takes an integer >= 0 \(got "two"\)/],
+    [replicate('--stall-timeout', '10'), /--stall-timeout takes a positive duration with a unit/],
+    [
+      replicate('--on-stale-resume-token', 'drop'),
+      /--on-stale-resume-token takes fail or clear \(got "drop"\)/,
+    ],
     [
       replicate('--initial', 'newest'),
       /--initial takes one of most-recent, all, fail \(got "newest"\)/,
+    ],
+    [
+      replicate('--on-stale-resume-token', 'keep'),
+      /--on-stale-resume-token takes fail or clear \(got "keep"\)/,
+    ],
+    [replicate('--job', 'a b'), /--job: use 1 to 64 letters/],
+    [replicate('--recv-set', 'canmount'), /--recv-set takes PROPERTY=VALUE/],
+    [replicate('--raw', '--send-decrypted'), /--raw and --send-decrypted contradict/],
+    [replicate('--compressed'), /send options apply to a zfs: sender only, not to "memory:"/],
+    [
+      replicate('--recv-exclude', 'mountpoint'),
+      /--recv-set\/--recv-exclude apply to a zfs: receiver only/,
     ],
     [replicate('--visualize', '70000'), /--visualize takes a port from 0 to 65535/],
     [replicate('--log-level', 'loud'), /--log-level takes one of fatal, error, warn/],
@@ -88,6 +107,9 @@ describe('bad arguments exit 2 with one line', () => {
     const { code, io } = await run(['replicate', '--help']);
     expect(code).toBe(0);
     expect(io.out).toMatch(/--reconnect-timeout <duration>/);
+    expect(io.out).toMatch(/--replan-limit <n> .*\(default: 3\)/s);
+    expect(io.out).toMatch(/--fs-retries <n> .*\(default: 2\)/s);
+    expect(io.out).toMatch(/--stall-timeout <duration> .*\(default: 10m\)/s);
     expect(io.out).toMatch(/memory:\[FIXTURE\.json\]/);
     expect(io.out).toMatch(/zfs:ROOT/);
   });

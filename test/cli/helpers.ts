@@ -93,6 +93,32 @@ export async function run(
   return { code, io };
 }
 
+/**
+ * Starts `xrepl serve <args>` in-process; resolves with its URL once it serves, and a stop
+ * function that interrupts it and resolves with its exit code.
+ */
+export async function serveInProcess(
+  args: string[],
+): Promise<{ url: string; io: FakeIO; stop(): Promise<number> }> {
+  const io = fakeIO();
+  const running = run(['serve', ...args], io);
+  await Promise.race([
+    io.waitFor(/serving a \w+ at grpc:\/\/\S+/),
+    running.then(({ code }) => {
+      throw new Error(`serve ended with ${code}: ${io.err}`);
+    }),
+  ]);
+  const url = /serving a \w+ at (grpc:\/\/\S+)/.exec(io.out)?.[1] as string;
+  return {
+    url,
+    io,
+    async stop() {
+      io.interrupt();
+      return (await running).code;
+    },
+  };
+}
+
 /** A temporary directory, removed by `cleanup()`. */
 export function tempDir(): {
   dir: string;

@@ -1,13 +1,14 @@
 /**
- * A hostile sender on real ZFS (zfs-fuse here, ZFS-TESTING.md): a served sender whose `zfs send`
- * adds `-p`, so its streams carry `mountpoint=<outside the receiver>` and `setuid=on`. Pulled by
- * the CLI into a local zfs: receiver, and pushed on by the CLI into an `xrepl serve` receiver,
- * nothing lands; only the explicit `--trust-stream-properties` takes such a stream, and says so.
+ * A hostile sender on real ZFS (zfs-fuse, or OpenZFS with `npm run test:openzfs`;
+ * ZFS-TESTING.md): a served sender whose `zfs send` adds `-p`, so its streams carry
+ * `mountpoint=<outside the receiver>` and `setuid=on`. Pulled by the CLI into a local zfs:
+ * receiver, and pushed on by the CLI into an `xrepl serve` receiver, nothing lands; only the explicit `--trust-stream-properties` takes such a stream, and says so.
  * (The sender is served from the library: the CLI's zfs is the one on PATH, and jest's
  * process.env does not reach spawned processes.)
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zfsSender } from '../../src/endpoints/zfs/index.js';
 import { ReportSchema } from '../../src/report/schema.js';
@@ -16,34 +17,13 @@ import {
   createPools,
   describeZfs,
   destroyPools,
+  writeFile,
   zfs,
   zfsGet,
+  zfsTimeout,
   type TestPools,
 } from '../helpers/zfs.js';
-import { fakeIO, run, type FakeIO } from './helpers.js';
-
-/** Starts `xrepl serve ...` in-process; resolves with its URL and a stop function. */
-async function serve(
-  args: string[],
-): Promise<{ url: string; io: FakeIO; stop(): Promise<number> }> {
-  const io = fakeIO();
-  const running = run(['serve', '--listen', '127.0.0.1:0', ...args], io);
-  await Promise.race([
-    io.waitFor(/serving a \w+ at grpc:\/\/\S+/),
-    running.then(({ code }) => {
-      throw new Error(`serve ended with ${code}: ${io.err}`);
-    }),
-  ]);
-  const url = /serving a \w+ at (grpc:\/\/\S+)/.exec(io.out)?.[1] as string;
-  return {
-    url,
-    io,
-    async stop() {
-      io.interrupt();
-      return (await running).code;
-    },
-  };
-}
+import { run, serveInProcess } from './helpers.js';
 
 describeZfs('a sender whose streams carry properties (zfs send -p)', () => {
   let pools: TestPools;
@@ -51,6 +31,7 @@ describeZfs('a sender whose streams carry properties (zfs send -p)', () => {
   let dst: string;
   let outside: string;
   let hostile: RunningServer;
+  let bin: string | undefined;
 
   /** Every dataset below `dataset` with its mountpoint and where that comes from. */
   const mountpoints = (dataset: string): string[] =>
@@ -82,14 +63,14 @@ describeZfs('a sender whose streams carry properties (zfs send -p)', () => {
     outside = join(pools.dir, 'outside-the-receiver');
     zfs('create', src);
     zfs('create', '-o', `mountpoint=${outside}`, '-o', 'setuid=on', `${src}/evil`);
-    writeFileSync(join(outside, 'payload'), 'placed by the sender\n');
+    writeFile(join(outside, 'payload'), 'placed by the sender\n');
     zfs('snapshot', `${src}/evil@s1`);
     zfs('umount', `${src}/evil`);
     for (const fs of ['pull', 'push', 'trusted']) zfs('create', '-p', `${dst}/${fs}`);
     // The hostile sender: a zfs whose send always adds -p.
     const real = spawnSync('sh', ['-c', 'command -v zfs'], { encoding: 'utf8' }).stdout.trim();
-    const bin = join(pools.dir, 'bin');
-    mkdirSync(bin);
+    // On this host, also where the pools' files live elsewhere (OpenZFS in a guest).
+    bin = mkdtempSync(join(tmpdir(), 'xrepl-hostile-'));
     writeFileSync(
       join(bin, 'zfs'),
       `#!/bin/sh\nif [ "$1" = send ] && [ $# -gt 1 ]; then shift; exec ${real} send -p "$@"; fi\nexec ${real} "$@"\n`,
@@ -100,11 +81,12 @@ describeZfs('a sender whose streams carry properties (zfs send -p)', () => {
       endpoint: zfsSender({ root: src, zfsPath: join(bin, 'zfs') }),
       listen: '127.0.0.1:0',
     });
-  }, 60_000);
+  }, zfsTimeout(60_000));
 
   afterAll(async () => {
     await hostile?.close();
     if (pools !== undefined) await destroyPools(pools);
+    if (bin !== undefined) rmSync(bin, { recursive: true, force: true });
   });
 
   const refused = /refusing the stream for \S+evil: it carries dataset properties/;
@@ -120,7 +102,14 @@ describeZfs('a sender whose streams carry properties (zfs send -p)', () => {
   });
 
   test('pushed into xrepl serve: refused by the server, nothing received', async () => {
-    const server = await serve(['--role', 'receiver', '--zfs', `${dst}/push`]);
+    const server = await serveInProcess([
+      '--listen',
+      '127.0.0.1:0',
+      '--role',
+      'receiver',
+      '--zfs',
+      `${dst}/push`,
+    ]);
     try {
       const { code, err } = await replicate(hostile.url, server.url);
       expect(code).toBe(1);

@@ -21,6 +21,10 @@ function fs(
     planError: null,
     stepError: null,
     currentStep: 0,
+    replans: 0,
+    retries: 0,
+    retryError: null,
+    retryAt: null,
     steps: steps.map(([expected, replicated], i) => ({
       info: {
         from: i === 0 ? '' : `s${i}`,
@@ -149,6 +153,34 @@ describe('terminal frame', () => {
     expect(renderFrame(progressView(waiting), options).slice(0, 2)).toEqual([
       'waiting-reconnect  attempt 1: fan-out-filesystems  0/1 filesystems done  7.0s',
       '  connection lost; waiting to reconnect until 12:00:32 UTC',
+    ]);
+  });
+
+  test('a retry-wait row says when it retries and why; a re-planning row why (D13, D14)', () => {
+    const healing = report([
+      fs('data', {
+        state: 'retry-wait',
+        blockedOn: 'retry-backoff',
+        retries: 2,
+        retryError: { err: '14 UNAVAILABLE: connection dropped', time: t(5) },
+        retryAt: t(9),
+      }),
+      fs('data/www', {
+        state: 'planning',
+        blockedOn: 'plan-queue',
+        replans: 1,
+        retryError: { err: 'cannot send data/www@s1: no snapshot', time: t(6) },
+      }),
+    ]);
+    const frame = renderFrame(progressView(healing), { ...options, columns: 200 });
+    expect(frame[1]).toMatch(
+      /^ {2}data +retry-wait +- +retry 2 at 12:00:09 UTC \(in 2\.0s\): 14 UNAVAILABLE: connection dropped$/,
+    );
+    expect(frame[2]).toMatch(/^ {2}data\/www +planning +- +re-plan 1: cannot send data\/www@s1/);
+    expect(new ChangeLines().lines(progressView(healing))).toEqual([
+      'attempt 1: fan-out-filesystems',
+      'data: retry-wait (retry 2 at 2024-06-01T12:00:09.000Z: 14 UNAVAILABLE: connection dropped)',
+      'data/www: planning (re-plan 1: cannot send data/www@s1: no snapshot)',
     ]);
   });
 

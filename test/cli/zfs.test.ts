@@ -1,10 +1,9 @@
 /**
- * `xrepl replicate --from zfs:... --to zfs:...` on real ZFS (zfs-fuse here, ZFS-TESTING.md):
+ * `xrepl replicate --from zfs:... --to zfs:...` on real ZFS (zfs-fuse, or OpenZFS with
+ * `npm run test:openzfs`; ZFS-TESTING.md):
  * a tree with real files, an initial and an incremental run, a diverged receiver reported as
  * a conflict (exit 1), and the file contents compared at the end. One scenario, in order.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ReportSchema, type Report } from '../../src/report/schema.js';
 import {
@@ -13,7 +12,10 @@ import {
   describeZfs,
   fileTree,
   destroyPools,
+  writeFile,
+  writeRandomFile,
   zfs,
+  zfsTimeout,
   zfsGet,
   type TestPools,
 } from '../helpers/zfs.js';
@@ -34,11 +36,10 @@ describeZfs('xrepl replicate on real ZFS', () => {
   let src: string;
   let dst: string;
 
-  const write = (fs: string, file: string, data: string | Buffer): void => {
-    const path = join(zfsGet('mountpoint', `${src}/${fs}`), file);
-    mkdirSync(join(path, '..'), { recursive: true });
-    writeFileSync(path, data);
-  };
+  const write = (fs: string, file: string, data: string): void =>
+    writeFile(join(zfsGet('mountpoint', `${src}/${fs}`), file), data);
+  const writeRandom = (fs: string, file: string, bytes: number): void =>
+    writeRandomFile(join(zfsGet('mountpoint', `${src}/${fs}`), file), bytes);
   const replicate = async (
     ...more: string[]
   ): Promise<{ code: number; report: Report; err: string }> => {
@@ -70,11 +71,11 @@ describeZfs('xrepl replicate on real ZFS', () => {
     zfs('create', '-p', dst);
     write('home', 'readme.txt', 'home of everyone\n');
     write('home/alice', 'notes/todo.txt', 'buy milk\n');
-    write('home/alice/docs', 'report.bin', randomBytes(2 << 20));
+    writeRandom('home/alice/docs', 'report.bin', 2 << 20);
     write('srv', 'motd', 'welcome\n');
-    write('srv/db', 'table.bin', randomBytes(1 << 20));
+    writeRandom('srv/db', 'table.bin', 1 << 20);
     zfs('snapshot', '-r', `${src}@s1`);
-  }, 60_000);
+  }, zfsTimeout(60_000));
 
   afterAll(async () => {
     if (pools !== undefined) await destroyPools(pools);
@@ -91,7 +92,7 @@ describeZfs('xrepl replicate on real ZFS', () => {
 
   test('an incremental run sends only the new snapshot', async () => {
     write('home/alice', 'notes/todo.txt', 'buy milk\nand bread\n');
-    write('srv/db', 'table.bin', randomBytes(1 << 20));
+    writeRandom('srv/db', 'table.bin', 1 << 20);
     zfs('snapshot', '-r', `${src}@s2`);
     const { code, report } = await replicate();
     expect(code).toBe(0);

@@ -216,3 +216,18 @@ describe('eventLoopScheduler', () => {
     expect(ran).toEqual([0, 1, 2, 3, 4, 5]);
   });
 });
+
+describe('the filesystem context stays small', () => {
+  test('at most 19 fields: XState copies it on every assign, and V8 keeps a copy of 20 or more as a dictionary', async () => {
+    const replication = replicate(
+      config({ replanLimit: 1, filesystemRetries: 1 }),
+      new Script([fsWith('pool', [1])]),
+    );
+    await replication.wait();
+    const attempt = replication.actor.getSnapshot().context.attempts[0]!.getSnapshot();
+    const fs = attempt.context.filesystems[0]!.getSnapshot();
+    // Past 19, each ended filesystem's context took about 650 bytes more (measured: 13 MB more
+    // live heap after a run of 20,000 filesystems), and every assign got slower.
+    expect(Object.keys(fs.context).length).toBeLessThanOrEqual(19);
+  });
+});

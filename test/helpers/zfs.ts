@@ -2,21 +2,12 @@
  * Real ZFS for tests (ZFS-TESTING.md): detects `zpool` and a running daemon, creates
  * file-backed pools with names unique to this test run, and destroys exactly those pools.
  * Where ZFS is missing, `describeZfs` prints one line and registers one skipped test.
+ * The same suites run on zfs-fuse and on OpenZFS (zfs-backend.ts, `npm run test:openzfs`).
  */
 import { spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  ftruncateSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { poolFiles, sh, zfsBackend, type ZfsBackend } from './zfs-backend.js';
+
+export { poolFiles, sh, zfsBackend, type PoolFiles, type ZfsBackend } from './zfs-backend.js';
 
 export interface ZfsAvailability {
   available: boolean;
@@ -25,8 +16,17 @@ export interface ZfsAvailability {
 }
 
 /** Whether `zpool list` works: binary present and daemon (or kernel module) answering. */
-export function zfsAvailability(): ZfsAvailability {
-  const result = spawnSync('zpool', ['list'], { encoding: 'utf8', timeout: 10_000 });
+export function zfsAvailability(backend: ZfsBackend = zfsBackend()): ZfsAvailability {
+  if (backend === 'openzfs') {
+    const guest = spawnSync('ozfs-guest', ['true'], { encoding: 'utf8', timeout: 60_000 });
+    if (guest.status !== 0) {
+      return {
+        available: false,
+        reason: 'no OpenZFS guest (ozfs-guest failed); run the suites with npm run test:openzfs',
+      };
+    }
+  }
+  const result = spawnSync('zpool', ['list'], { encoding: 'utf8', timeout: 60_000 });
   if (result.error !== undefined) {
     const code = (result.error as NodeJS.ErrnoException).code;
     return {
@@ -47,33 +47,48 @@ export function zfsAvailability(): ZfsAvailability {
 let availability: ZfsAvailability | undefined;
 
 /**
- * `describe` when real ZFS is available; else one visible warning line and a single skipped
- * test naming the reason.
+ * Test and hook timeout on OpenZFS: the guest is emulated (about 0.3 s a zfs command, a few
+ * MB/s across its network), so a scenario takes 10-50x its zfs-fuse time.
+ */
+const OPENZFS_TIMEOUT_MS = 600_000;
+
+/** A test or hook timeout: `ms` on zfs-fuse, the (longer) OpenZFS timeout on OpenZFS. */
+export function zfsTimeout(ms: number): number {
+  return zfsBackend() === 'openzfs' ? Math.max(ms, OPENZFS_TIMEOUT_MS) : ms;
+}
+
+/**
+ * `describe` when real ZFS is available, named with its backend (`... (openzfs)`); else one
+ * visible warning line and a single skipped test naming the reason.
  */
 export function describeZfs(name: string, fn: () => void): void {
-  availability ??= zfsAvailability();
+  const backend = zfsBackend();
+  availability ??= zfsAvailability(backend);
   if (availability.available) {
-    describe(name, fn);
+    describe(`${name} (${backend})`, () => {
+      if (backend === 'openzfs') jest.setTimeout(OPENZFS_TIMEOUT_MS);
+      fn();
+    });
     return;
   }
   const reason = availability.reason;
   // One plain line (console.warn would add a code frame under jest).
   process.stderr.write(`zfs tests skipped: ${reason}\n`);
-  describe(name, () => {
+  describe(`${name} (${backend})`, () => {
     test.skip(`needs real ZFS (${reason})`, () => {});
   });
 }
 
-/** Runs a command synchronously; throws with its stderr unless it exits 0. Returns stdout. */
-export function sh(program: string, args: readonly string[]): string {
-  const result = spawnSync(program, args, { encoding: 'utf8', timeout: 120_000 });
-  if (result.error !== undefined) throw result.error;
-  if (result.status !== 0) {
-    throw new Error(
-      `${program} ${args.join(' ')}: exit ${result.status ?? result.signal}: ${result.stderr.trim()}`,
-    );
-  }
-  return result.stdout;
+/**
+ * `test` on the given backends only; on the others a skipped test whose name says why, e.g.
+ * `onlyOn('openzfs', 'zfs-fuse pools (version 23) have no bookmarks')('...', async () => {})`.
+ */
+export function onlyOn(backends: ZfsBackend | readonly ZfsBackend[], reason: string): jest.It {
+  const backend = zfsBackend();
+  if (([] as ZfsBackend[]).concat(backends).includes(backend)) return test;
+  const skipped = (name: string, fn?: jest.ProvidesCallback, timeout?: number): void =>
+    test.skip(`${name} [skipped on ${backend}: ${reason}]`, fn, timeout);
+  return Object.assign(skipped, test);
 }
 
 /** `zfs ...args`, stdout. */
@@ -100,17 +115,16 @@ export interface TestPools {
  * mounted below a fresh temporary directory. On failure the pools made so far are destroyed.
  */
 export async function createPools(suffixes: readonly string[], sizeMiB = 512): Promise<TestPools> {
-  const dir = mkdtempSync(join(tmpdir(), 'xrepl-zfs-'));
+  const files = poolFiles();
+  const dir = files.makeTempDir('xrepl-zfs-');
   const tag = `xrepl_t${process.pid}_${Math.random().toString(36).slice(2, 6)}`;
   const pools: TestPools = { dir, name: {}, created: [] };
   try {
     for (const suffix of suffixes) {
-      const file = join(dir, `${suffix}.img`);
-      const fd = openSync(file, 'w');
-      ftruncateSync(fd, sizeMiB * 1024 * 1024);
-      closeSync(fd);
-      const mountpoint = join(dir, 'mnt', suffix);
-      mkdirSync(mountpoint, { recursive: true });
+      const file = `${dir}/${suffix}.img`;
+      files.makeSparseFile(file, sizeMiB * 1024 * 1024);
+      const mountpoint = `${dir}/mnt/${suffix}`;
+      files.makeDir(mountpoint);
       const name = `${tag}_${suffix}`;
       sh('zpool', ['create', '-m', mountpoint, name, file]);
       pools.created.push(name);
@@ -146,7 +160,7 @@ export async function destroyPools(pools: TestPools): Promise<void> {
     if (problem !== undefined) failures.push(`${pool}: ${problem}`);
   }
   pools.created = [];
-  if (failures.length === 0) rmSync(pools.dir, { recursive: true, force: true });
+  if (failures.length === 0) poolFiles().remove(pools.dir);
   if (failures.length > 0) {
     throw new Error(
       `could not destroy test pools (backing files kept in ${pools.dir}): ${failures.join('; ')}`,
@@ -160,19 +174,18 @@ export function childProcesses(): string[] {
   return result.stdout.split('\n').filter((line) => line.trim() !== '' && !/\bpgrep\b/.test(line));
 }
 
-/** Every file of the filesystem mounted at `dir` (relative path -> contents, base64), not
- * crossing into child datasets mounted below it. */
-export function fileTree(dir: string, dev = statSync(dir).dev, prefix = ''): Map<string, string> {
-  const files = new Map<string, string>();
-  for (const entry of readdirSync(dir).sort()) {
-    const path = join(dir, entry);
-    const stat = statSync(path);
-    if (stat.dev !== dev) continue; // a child dataset mounted here
-    if (stat.isDirectory()) {
-      for (const [k, v] of fileTree(path, dev, `${prefix}${entry}/`)) files.set(k, v);
-    } else {
-      files.set(`${prefix}${entry}`, readFileSync(path).toString('base64'));
-    }
-  }
-  return files;
+/** The files of the file system mounted at `dir`, not crossing into child datasets mounted
+ * below it: relative path -> sha256 (on the backend's file system, see PoolFiles). */
+export function fileTree(dir: string): Map<string, string> {
+  return poolFiles().fileTree(dir);
+}
+
+/** Writes `data` to `path` on the backend's file system, creating parent directories. */
+export function writeFile(path: string, data: string | Buffer): void {
+  poolFiles().writeFile(path, data);
+}
+
+/** Writes `bytes` random bytes to `path` on the backend's file system. */
+export function writeRandomFile(path: string, bytes: number): void {
+  poolFiles().writeRandomFile(path, bytes);
 }

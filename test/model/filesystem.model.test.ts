@@ -1,12 +1,20 @@
 /**
  * Model-based tests of the filesystem statechart: paths generated from the machine (shortest
  * and simple, with `xstate/graph`) run against the filesystem actor with the driver's real
- * calls actor over a scripted planner; the test plays the attempt and the step queue. After every event the report computed from the actor's snapshot must show the
- * model's state, blockedOn, currentStep and errors.
+ * calls actor over a scripted planner; the test plays the attempt and the step queue, and
+ * jest's fake timers stand in for the retry back-off (D14). After every event the report
+ * computed from the actor's snapshot must show the model's state, blockedOn, currentStep,
+ * errors, re-plans and retries.
  */
 import { createActor, createEmptyActor, fromCallback } from 'xstate';
 import { filesystemMachine } from '../../machines/filesystem.machine.js';
+import { healingOf, retryDelay, type Healing } from '../../machines/healing.js';
+import { classifyError } from '../../src/errors/classify.js';
+import { StalePlanError } from '../../src/errors/stale-plan.js';
+import { temporary } from '../helpers/driver.js';
+import type { PreviousPlan } from '../../machines/types.js';
 import { driverCalls } from '../../src/driver/actors.js';
+import { correlate } from '../../src/driver/prepare.js';
 import { filesystemReport } from '../../src/driver/report.js';
 import { Script, ScriptedFS, ScriptedStep, type StepSpec } from '../helpers/scripted.js';
 import { describeModel, expectSettled, modelOf, testTwin } from './twin.js';
@@ -27,9 +35,20 @@ type ModelEvent =
   | { type: 'PARENT_PRESENT' }
   | { type: 'PARENT_FAILED'; name: string; cause: unknown }
   | { type: 'PLANNED'; steps: ScriptedStep[]; plan: string; label: string }
-  | { type: 'PLAN_FAILED'; error: unknown }
+  | { type: 'PLAN_FAILED'; error: unknown; label?: string }
   | { type: 'STEP_DONE' }
-  | { type: 'STEP_FAILED'; error: unknown };
+  | { type: 'STEP_FAILED'; error: unknown; label?: string }
+  | { type: typeof AFTER };
+
+/** The retry back-off's delayed transition, as the twin names it. */
+const AFTER = 'xstate.after.retryBackoff.filesystem.retry-wait';
+
+// One re-plan and one retry: the paths reach each limit and the failure past it.
+const healing: Healing = healingOf(
+  { replanLimit: 1, filesystemRetries: 1, filesystemRetryBackoffMs: 1000 },
+  classifyError,
+);
+const stale = () => new StalePlanError('snapshot gone');
 
 const dummyScript = new Script([]);
 const stepsOf = (plan: string) =>
@@ -37,6 +56,15 @@ const stepsOf = (plan: string) =>
 
 const twin = testTwin(filesystemMachine);
 type Snap = ReturnType<typeof twin.getInitialSnapshot>;
+
+function correlatesUnchanged(plan: string, previous: PreviousPlan | undefined): boolean {
+  const steps = stepsOf(plan);
+  try {
+    return correlate(steps, previous).length === steps.length;
+  } catch {
+    return false;
+  }
+}
 
 function events(s: Snap): ModelEvent[] {
   const c = s.context;
@@ -50,12 +78,24 @@ function events(s: Snap): ModelEvent[] {
       { type: 'PARENT_FAILED', name: 'p', cause: new Error('p failed') },
     );
   }
-  for (const plan of Object.keys(PLANS)) {
+  // After a failed step, the retry's plan is correlated with what was left (D5): only plans
+  // that correlate unchanged are offered (the calls actor's correlation: test/driver/).
+  for (const plan of Object.keys(PLANS).filter((p) => correlatesUnchanged(p, c.previous))) {
     out.push({ type: 'PLANNED', steps: stepsOf(plan), plan, label: `PLANNED(${plan})` });
   }
   out.push({ type: 'PLAN_FAILED', error: new Error('planFS failed') });
   out.push({ type: 'STEP_DONE' });
   out.push({ type: 'STEP_FAILED', error: new Error('step failed') });
+  // D13, D14: the classes that heal, offered until the filesystem healed once, so the model
+  // stays small; past a limit they take the transition of the permanent error above (the
+  // limits themselves: test/driver/d13-d15-self-healing.test.ts).
+  if (c.healing.replans + c.healing.retries === 0) {
+    out.push({ type: 'PLAN_FAILED', error: stale(), label: 'PLAN_FAILED(stale)' });
+    out.push({ type: 'STEP_FAILED', error: stale(), label: 'STEP_FAILED(stale)' });
+    out.push({ type: 'PLAN_FAILED', error: temporary('lost'), label: 'PLAN_FAILED(temporary)' });
+    out.push({ type: 'STEP_FAILED', error: temporary('lost'), label: 'STEP_FAILED(temporary)' });
+  }
+  out.push({ type: AFTER });
   return out;
 }
 
@@ -68,6 +108,7 @@ const modelInput = {
   queue: createEmptyActor(),
   calls: createEmptyActor(),
   now: () => new Date(0),
+  healing,
 };
 
 const model = modelOf<Snap, ModelEvent>(twin, {
@@ -82,6 +123,11 @@ const model = modelOf<Snap, ModelEvent>(twin, {
     s.context.cancel !== null,
     s.context.planError?.err,
     s.context.stepError?.err,
+    s.context.healing.replans,
+    s.context.healing.retries,
+    s.context.healing.retryAt?.getTime(),
+    s.context.healing.retryError?.err,
+    s.context.previous?.left.map((st) => (st as ScriptedStep).spec.to),
   ],
 });
 
@@ -142,6 +188,7 @@ const BLOCKED: Record<string, string> = {
   'planning.waiting-for-slot': 'plan-queue',
   'stepping.waiting-for-parents': 'parent-initial-repl',
   'stepping.waiting-for-slot': 'repl-queue',
+  'retry-wait.': 'retry-backoff',
 };
 
 async function runPath(path: { steps: { event: ModelEvent; state: Snap }[] }) {
@@ -156,6 +203,10 @@ async function runPath(path: { steps: { event: ModelEvent; state: Snap }[] }) {
       currentStep: state.context.currentStep,
       planError: state.context.planError?.err ?? null,
       stepError: state.context.stepError?.err ?? null,
+      replans: state.context.healing.replans,
+      retries: state.context.healing.retries,
+      retryError: state.context.healing.retryError?.err ?? null,
+      retryAt: state.context.healing.retryAt?.getTime() ?? null,
     };
     const actual = () => {
       const t = target();
@@ -165,11 +216,16 @@ async function runPath(path: { steps: { event: ModelEvent; state: Snap }[] }) {
         currentStep: t.currentStep,
         planError: t.planError?.err ?? null,
         stepError: t.stepError?.err ?? null,
+        replans: t.replans,
+        retries: t.retries,
+        retryError: t.retryError?.err ?? null,
+        retryAt: t.retryAt?.getTime() ?? null,
       };
     };
     // The calls settle through promises: give them turns, then compare.
     await expectSettled(actual, expected);
   };
+  let previous: Snap | undefined;
   try {
     for (const { event, state } of path.steps) {
       switch (event.type) {
@@ -194,8 +250,14 @@ async function runPath(path: { steps: { event: ModelEvent; state: Snap }[] }) {
         case 'STEP_FAILED':
           script.find('step', 'p/t').gate.reject(event.error);
           break;
+        case AFTER:
+          jest.advanceTimersByTime(
+            retryDelay(healing.backoffMs, previous!.context.healing.retries),
+          );
+          break;
       }
       await check(state);
+      previous = state;
     }
   } finally {
     stop();
@@ -203,6 +265,13 @@ async function runPath(path: { steps: { event: ModelEvent; state: Snap }[] }) {
 }
 
 describe("filesystem statechart: generated paths against the driver's filesystem actor", () => {
+  beforeEach(() => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
   describeModel({
     machine: filesystemMachine,
     twin,

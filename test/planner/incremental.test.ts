@@ -6,9 +6,9 @@ import {
   PlanningError,
   resumeTransfers,
   sortVersions,
+  StaleResumeTokenError,
   type Transfer,
 } from '../../src/planner/index.js';
-import { decodeResumeToken, encodeResumeToken } from '../../src/endpoints/memory/index.js';
 import { bm, v } from './helpers.js';
 
 /** `from->to` per transfer, `#` marking a bookmark source, `~` a resumed transfer. */
@@ -189,61 +189,57 @@ describe('initial replication policies', () => {
 
 describe('planning from a resume token', () => {
   const sender = [v('a', 1), v('b', 2), v('c', 3), v('d', 4)];
-  const token = (t: { fromGuid?: string; toGuid: string }): string =>
-    encodeResumeToken({ fs: 'fs', toName: 'x', bytes: 10, ...t });
-  const parse = (s: string): { fromGuid?: string; toGuid: string } =>
-    JSON.parse(s) as { toGuid: string };
+  /** A receiver filesystem whose token the receiver read as `resume`. */
+  const receiverFS = (resume?: { fromGuid?: string; toGuid: string }) => ({
+    path: 'fs',
+    isPlaceholder: false,
+    resumeToken: 'tok',
+    ...(resume && { resume: { ...resume, toName: 'src/fs@x', clearCommand: 'zfs recv -A b/fs' } }),
+  });
 
   test('the resumed transfer first, then incrementals over the later sender snapshots', () => {
-    const tok = token({ fromGuid: 'g-a', toGuid: 'g-b' });
-    const transfers = resumeTransfers('fs', tok, decodeResumeToken, sender);
-    expect(show(transfers)).toEqual(['~a->b', 'b->c', 'c->d']);
-    expect(transfers[0]?.resumeToken).toBe(tok);
+    const transfers = resumeTransfers(receiverFS({ fromGuid: 'g-a', toGuid: 'g-b' }), sender);
+    expect(show(transfers ?? [])).toEqual(['~a->b', 'b->c', 'c->d']);
+    expect(transfers?.[0]?.resumeToken).toBe('tok');
   });
   test('a resumed full send has no from', () => {
-    expect(show(resumeTransfers('fs', '{"toGuid":"g-d"}', parse, sender))).toEqual(['~->d']);
+    expect(show(resumeTransfers(receiverFS({ toGuid: 'g-d' }), sender) ?? [])).toEqual(['~->d']);
   });
   test('the incremental source may be a sender bookmark', () => {
-    expect(
-      show(
-        resumeTransfers('fs', '{"fromGuid":"g-z","toGuid":"g-c"}', parse, [bm('z', 1), ...sender]),
-      ),
-    ).toEqual(['~#z->c', 'c->d']);
+    const transfers = resumeTransfers(receiverFS({ fromGuid: 'g-z', toGuid: 'g-c' }), [
+      bm('z', 1),
+      ...sender,
+    ]);
+    expect(show(transfers ?? [])).toEqual(['~#z->c', 'c->d']);
   });
   test.each([
     [
       'target gone',
-      '{"fromGuid":"g-a","toGuid":"gone"}',
-      /fs: cannot resume .*target snapshot \(guid gone\) no longer exists on the sender/,
+      { fromGuid: 'g-a', toGuid: 'gone' },
+      /src\/fs@x \(guid gone\) no longer exists/,
     ],
-    [
-      'source gone',
-      '{"fromGuid":"gone","toGuid":"g-b"}',
-      /incremental source of @b \(guid gone\) no longer exists/,
-    ],
-  ])('not found on the sender (%s): a planning error', (_name, tok, message) => {
-    expect(() => resumeTransfers('fs', tok, parse, sender)).toThrow(
-      expect.objectContaining({
-        kind: 'resume-version-missing',
-        message: expect.stringMatching(message),
-      }),
-    );
-  });
-  test("an unreadable token: a planning error keeping the parser's error as cause", () => {
-    const cause = new Error('bad token');
+    ['source gone', { fromGuid: 'gone', toGuid: 'g-b' }, /incremental source of @b \(guid gone\)/],
+  ])('stale (%s), policy fail: StaleResumeTokenError naming zfs recv -A', (_n, resume, message) => {
     let caught: unknown;
     try {
-      resumeTransfers(
-        'fs',
-        'garbage',
-        () => {
-          throw cause;
-        },
-        sender,
-      );
+      resumeTransfers(receiverFS(resume), sender, 'fail');
     } catch (err) {
       caught = err;
     }
-    expect(caught).toMatchObject({ kind: 'resume-token-invalid', cause });
+    expect(caught).toBeInstanceOf(StaleResumeTokenError);
+    expect((caught as Error).message).toMatch(message);
+    expect((caught as Error).message).toMatch(/\(zfs recv -A b\/fs\)/);
+    expect((caught as Error).message).toMatch(/--on-stale-resume-token clear/);
+  });
+  test('stale, policy clear: no resumed plan (the caller plans without the token)', () => {
+    expect(resumeTransfers(receiverFS({ toGuid: 'gone' }), sender, 'clear')).toBeUndefined();
+  });
+  test('a token its receiver cannot read: a planning error, whatever the policy', () => {
+    expect(() => resumeTransfers(receiverFS(), sender, 'clear')).toThrow(
+      expect.objectContaining({
+        kind: 'resume-token-invalid',
+        message: expect.stringMatching(/zfs recv -A/),
+      }),
+    );
   });
 });

@@ -3,6 +3,7 @@ import {
   createPlanner,
   EndpointUnreachableError,
   PlanningError,
+  StaleResumeTokenError,
   type ReplicationStep,
 } from '../../src/planner/index.js';
 import type { FS } from '../../src/driver/types.js';
@@ -133,7 +134,8 @@ describe('planFS', () => {
       bytes: 7,
     });
     const sender = fakeSender([fs('a')], { a: [v('s1', 1), v('s2', 2), v('s3', 3)] });
-    const receiver = fakeReceiver([fs('a', { resumeToken: token })], { a: [v('s1', 1)] });
+    const resume = { fromGuid: 'g-s1', toGuid: 'g-s2' };
+    const receiver = fakeReceiver([fs('a', { resumeToken: token, resume })], { a: [v('s1', 1)] });
     const steps = (await (
       await planOne(createPlanner(sender, receiver), 'a')
     ).planFS(signal())) as ReplicationStep[];
@@ -147,26 +149,58 @@ describe('planFS', () => {
     expect(sender.sendDry.mock.calls[0]?.[0]).toMatchObject({ resumeToken: token });
   });
 
-  test('a resume token whose target the sender lost is a planning error', async () => {
-    const token = encodeResumeToken({ fs: 'a', toGuid: 'vanished', toName: 'x', bytes: 7 });
+  test('a resume token its receiver could not read is a planning error', async () => {
     const planner = createPlanner(
       fakeSender([fs('a')], { a: [v('s1', 1)] }),
-      fakeReceiver([fs('a', { resumeToken: token })]),
+      fakeReceiver([fs('a', { resumeToken: 'unreadable' })]),
     );
     await expect((await planOne(planner, 'a')).planFS(signal())).rejects.toBeInstanceOf(
       PlanningError,
     );
   });
 
-  test('a custom resume token parser is used', async () => {
+  test("the receiver's own reading of its token is what the planner looks up", async () => {
     const sender = fakeSender([fs('a')], { a: [v('s1', 1), v('s2', 2)] });
-    const receiver = fakeReceiver([fs('a', { resumeToken: 'native-token' })]);
-    const parseResumeToken = jest.fn(() => ({ toGuid: 'g-s1' }));
-    const steps = await (
-      await planOne(createPlanner(sender, receiver, { parseResumeToken }), 'a')
-    ).planFS(signal());
-    expect(parseResumeToken).toHaveBeenCalledWith('native-token');
+    const receiver = fakeReceiver([
+      fs('a', { resumeToken: 'native-token', resume: { toGuid: 'g-s1' } }),
+    ]);
+    const steps = (await (
+      await planOne(createPlanner(sender, receiver), 'a')
+    ).planFS(signal())) as ReplicationStep[];
     expect(steps.map((st) => st.reportInfo().to)).toEqual(['s1', 's2']);
+    expect(steps[0]!.sendRequest().resumeToken).toBe('native-token');
+  });
+
+  test('a stale token with onStaleResumeToken clear: planned without it, the receive clears it', async () => {
+    const sender = fakeSender([fs('a')], { a: [v('s1', 1), v('s3', 3)] });
+    const receiver = fakeReceiver(
+      [fs('a', { resumeToken: 'tok', resume: { fromGuid: 'g-s1', toGuid: 'g-s2' } })],
+      { a: [v('s1', 1)] },
+    );
+    const planner = createPlanner(sender, receiver, { onStaleResumeToken: 'clear' });
+    const steps = (await (await planOne(planner, 'a')).planFS(signal())) as ReplicationStep[];
+    expect(steps.map((st) => [st.reportInfo().from, st.reportInfo().to, st.resumed])).toEqual([
+      ['s1', 's3', false],
+    ]);
+    expect(steps[0]!.sendRequest().resumeToken).toBeUndefined();
+  });
+
+  test('a stale token by default: StaleResumeTokenError', async () => {
+    const planner = createPlanner(
+      fakeSender([fs('a')], { a: [v('s1', 1)] }),
+      fakeReceiver([fs('a', { resumeToken: 'tok', resume: { toGuid: 'gone' } })]),
+    );
+    await expect((await planOne(planner, 'a')).planFS(signal())).rejects.toBeInstanceOf(
+      StaleResumeTokenError,
+    );
+  });
+
+  test('an unknown onStaleResumeToken policy is refused', () => {
+    expect(() =>
+      createPlanner(fakeSender([]), fakeReceiver([]), {
+        onStaleResumeToken: 'keep' as 'fail',
+      }),
+    ).toThrow(/onStaleResumeToken "keep": use fail or clear/);
   });
 
   test.each([

@@ -250,6 +250,38 @@ describe('Step.step: send -> count -> receive -> sendCompleted', () => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
+  test("a cancelled step settles only once the send stream has closed (the sender's cleanup done)", async () => {
+    let cleanupDone!: () => void;
+    const cleanup = new Promise<void>((resolve) => (cleanupDone = resolve));
+    // Like the zfs sender's stream: destroyed, it closes after its holds are released.
+    const source = new PassThrough({
+      destroy(err, callback) {
+        void cleanup.then(() => callback(err));
+      },
+    });
+    const receiving = new EventEmitter();
+    const receiver = fakeReceiver();
+    receiver.receive.mockImplementation(async (_req: ReceiveReq, stream: Readable) => {
+      receiving.emit('started');
+      for await (const _chunk of stream);
+    });
+    const controller = new AbortController();
+    const started = once(receiving, 'started');
+    let settled = false;
+    const running = stepOf({ to: v('a', 1) }, sending(source), receiver)
+      .step(controller.signal)
+      .finally(() => (settled = true));
+    await started;
+    controller.abort(new Error('cancelled by test'));
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+    expect(source.closed).toBe(false);
+    cleanupDone();
+    await expect(running).rejects.toThrow('cancelled by test');
+    expect(source.closed).toBe(true);
+  });
+
   test('an error the send stream emits after the step settled does not crash', async () => {
     const source = new PassThrough();
     const receiver = fakeReceiver();

@@ -1,6 +1,6 @@
 /** fast-check arbitraries for driver scenarios: dataset trees, steps, failures, schedules. */
 import fc from 'fast-check';
-import type { Scenario } from './harness.js';
+import type { Healing, Scenario } from './harness.js';
 import {
   failureKey,
   type CallKind,
@@ -30,7 +30,20 @@ export interface ScenarioOptions {
   oddDates?: boolean;
   cancel?: boolean;
   reconnectFails?: boolean;
+  /** D13-D15 on, with vanishing snapshots and flapping connections among the failures. */
+  healing?: boolean;
 }
+
+/** Small limits and short timers, so that limits are reached and stalls happen. */
+const healing: fc.Arbitrary<Healing> = fc.record(
+  {
+    replanLimit: fc.integer({ min: 0, max: 2 }),
+    filesystemRetries: fc.integer({ min: 0, max: 2 }),
+    filesystemRetryBackoffMs: fc.integer({ min: 1, max: 5 }),
+    stepStallTimeoutMs: fc.integer({ min: 1, max: 40 }),
+  },
+  { requiredKeys: ['replanLimit', 'filesystemRetries', 'filesystemRetryBackoffMs'] },
+);
 
 /** Small numbers, so equal dates are common (D8: ties in request order). */
 const date = (odd: boolean): fc.Arbitrary<TargetDate> =>
@@ -90,6 +103,9 @@ export function worldSpec(options: ScenarioOptions = {}): fc.Arbitrary<WorldSpec
   // Mostly temporary failures, so that runs retry (D2, D5).
   const kinds =
     options.failures ??
+    (options.healing === true
+      ? (['stale', 'stale', 'flap', 'flap', 'temporary', 'permanent'] as const)
+      : undefined) ??
     ([
       'temporary',
       'temporary',
@@ -148,5 +164,6 @@ export function scenario(options: ScenarioOptions = {}): fc.Arbitrary<Scenario> 
       options.cancel === false
         ? fc.constant(null)
         : fc.option(fc.record({ at: fc.nat({ max: 80 }), inside: fc.boolean() }), { freq: 3 }),
+    healing: options.healing === true ? healing : fc.constant(null),
   });
 }

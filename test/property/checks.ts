@@ -200,6 +200,37 @@ export function retryProblems(trace: Trace): string[] {
   return problems;
 }
 
+/**
+ * D13, D14: counts within their limits, one planning per filesystem and attempt plus one per
+ * re-plan or retry, and a completed step never repeated.
+ */
+export function healingProblems(trace: Trace): string[] {
+  const problems: string[] = [...trace.world.receiverMismatches];
+  const healing = trace.scenario.healing;
+  const replanLimit = healing?.replanLimit ?? 0;
+  const retries = healing?.filesystemRetries ?? 0;
+  const completed = new Set<string>();
+  for (const c of trace.world.log) {
+    if (c.kind !== 'step' || c.outcome !== 'resolved') continue;
+    const key = `${c.fs}@${c.step?.to}`;
+    if (completed.has(key)) problems.push(`${callName(c)} completed a second time`);
+    completed.add(key);
+  }
+  trace.final.attempts.forEach((attempt, a) => {
+    const calls = attemptCalls(trace, a);
+    for (const fs of attempt.filesystems) {
+      const here = `attempt ${a} ${fs.info.name}`;
+      if (fs.replans > replanLimit) problems.push(`${here}: ${fs.replans} re-plans`);
+      if (fs.retries > retries) problems.push(`${here}: ${fs.retries} retries`);
+      const plannings = calls.filter((c) => c.kind === 'planFS' && c.fs === fs.info.name).length;
+      if (plannings > 1 + fs.replans + fs.retries)
+        problems.push(`${here}: planned ${plannings} times, ${fs.replans + fs.retries} healed`);
+      if (fs.state === 'retry-wait') problems.push(`${here}: still waiting to retry at the end`);
+    }
+  });
+  return problems;
+}
+
 /** D2 with only temporary failures: done, unless the attempts ran out. */
 export function temporaryOnlyProblems(trace: Trace): string[] {
   const { maxAttempts, world } = trace.scenario;

@@ -8,6 +8,7 @@ import { scenario, type ScenarioOptions } from './arbitraries.js';
 import {
   admissionOrderProblems,
   concurrencyProblems,
+  healingProblems,
   parentProblems,
   retryProblems,
   stepOrderProblems,
@@ -91,6 +92,32 @@ describe('driver properties', () => {
       reconnectFails: false,
     };
     await holds(retries, 60, retryProblems);
+  });
+
+  describe('9. with self-healing on: vanishing snapshots, flapping connections, steps that stop moving (D13-D15)', () => {
+    beforeEach(() => {
+      jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    });
+    afterEach(() => {
+      jest.useRealTimers();
+    });
+    const healing: ScenarioOptions = { healing: true, maxFilesystems: 12 };
+
+    test('every run ends, nothing is left running, every report is consistent (D10, D11, D12)', async () => {
+      await holds(healing, 60, (t) => [...terminationProblems(t), ...t.reportProblems]);
+    });
+
+    test('concurrency, parents and counts hold; no step completes twice (D6, D8, D13, D14)', async () => {
+      await holds(healing, 60, (t) => [
+        ...concurrencyProblems(t),
+        ...parentProblems(t),
+        ...healingProblems(t),
+      ]);
+    });
+
+    test('no timer outlives the run (D12)', async () => {
+      await holds(healing, 30, () => (jest.getTimerCount() === 0 ? [] : ['a timer is left']));
+    });
   });
 
   test('large trees: a few hundred filesystems keep every invariant', async () => {

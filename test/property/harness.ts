@@ -3,7 +3,10 @@
  * order the scenario picks, cancels where it says, and watches the report all along.
  *
  * No timers and no sleeps: between two releases the harness lets the event loop turn once
- * (every promise callback queued so far runs), which is all the driver needs to react.
+ * (every promise callback queued so far runs), which is all the driver needs to react. With
+ * self-healing on (D13-D15) the driver sets timers (back-offs, stall watches): the test runs
+ * on jest's fake timers, and moving time on to the next timer is one more thing a schedule
+ * can pick, besides releasing a call.
  */
 import { replicate, type Report } from '../../src/index.js';
 import { tickingClock } from '../helpers/driver.js';
@@ -21,6 +24,15 @@ export interface Scenario {
   schedule: { picks: number[]; seed: number };
   /** Cancel before release number `at`, or synchronously inside call number `at`. */
   cancel: { at: number; inside: boolean } | null;
+  /** D13-D15 on (the harness then needs jest's fake timers); null: off, as by default. */
+  healing: Healing | null;
+}
+
+export interface Healing {
+  replanLimit: number;
+  filesystemRetries: number;
+  filesystemRetryBackoffMs: number;
+  stepStallTimeoutMs?: number;
 }
 
 export interface Trace {
@@ -64,6 +76,7 @@ export async function runScenario(scenario: Scenario): Promise<Trace> {
       stepQueueConcurrency: scenario.concurrency,
       maxAttempts: scenario.maxAttempts,
       reconnectHardFailTimeoutMs: RECONNECT_MS,
+      ...scenario.healing,
     },
     world,
     { signal: controller.signal, now: tickingClock().now },
@@ -105,6 +118,7 @@ export async function runScenario(scenario: Scenario): Promise<Trace> {
     }
   };
 
+  const timers = (): number => (scenario.healing === null ? 0 : jest.getTimerCount());
   const ended: { report?: Report } = {};
   void replication.wait().then((report) => (ended.report = report));
   let releases = 0;
@@ -125,15 +139,22 @@ export async function runScenario(scenario: Scenario): Promise<Trace> {
     }
     // The driver yields to the event loop between slices of work (src/driver/scheduler.ts):
     // with nothing pending, give it turns until it calls the planner again or ends.
+    // With healing, a filesystem may wait for its back-off: then time moves on.
     for (
       let idle = 0;
       idle < IDLE_TURNS && world.pending.length === 0 && ended.report === undefined;
       idle++
     ) {
+      if (timers() > 0) jest.advanceTimersToNextTimer();
       await turn();
     }
     if (ended.report !== undefined) continue;
     const pick = scenario.schedule.picks[releases] ?? tail();
+    if (timers() > 0 && pick % (world.pending.length + 1) === world.pending.length) {
+      jest.advanceTimersToNextTimer(); // a back-off ends, or a stall watch looks at its step
+      if (++releases > MAX_RELEASES) break;
+      continue;
+    }
     const call = world.pending[pick % Math.max(1, world.pending.length)];
     if (call === undefined) {
       problems.push(

@@ -151,6 +151,9 @@ function filesystemProblems(fs: FilesystemReport, here: string): string[] {
   if ((fs.stepError !== null) !== (state === 'step-error')) say('stepError iff step-error');
   if (TERMINAL_FS.has(state) && blockedOn !== 'nothing') say('blocked after it stopped');
   if (currentStep > n) say('currentStep beyond the steps');
+  if ((fs.retryAt !== null) !== (state === 'retry-wait')) say('retryAt iff retry-wait');
+  if ((fs.retryError !== null) !== fs.replans + fs.retries > 0)
+    say('retryError iff it re-planned or retried');
   switch (state) {
     case 'planning':
       if (n > 0 || currentStep > 0) say('steps while planning');
@@ -169,6 +172,11 @@ function filesystemProblems(fs: FilesystemReport, here: string): string[] {
       break;
     case 'done':
       if (currentStep !== n) say('done with steps left');
+      break;
+    case 'retry-wait':
+      if (n > 0 || currentStep > 0) say('steps while waiting to retry');
+      if (blockedOn !== 'retry-backoff') say('retry-wait not blocked on retry-backoff');
+      if (fs.retries === 0) say('retry-wait without a retry');
       break;
   }
   fs.steps.forEach((s, i) => {
@@ -199,8 +207,12 @@ export function progressProblems(before: Report, after: Report): string[] {
       if (l.info.name !== e.info.name) problems.push(`${here} renamed to ${l.info.name}`);
       if (TERMINAL_FS.has(e.state) && l.state !== e.state)
         problems.push(`${here} went from ${e.state} to ${l.state}`);
-      if (l.currentStep < e.currentStep) problems.push(`${here} currentStep went back`);
-      if (e.state !== 'planning' && l.steps.length !== e.steps.length)
+      if (l.replans < e.replans || l.retries < e.retries) problems.push(`${here} counts went back`);
+      // Planning again (D13, D14) starts afresh; otherwise progress only moves on.
+      const plannedAgain = l.replans + l.retries > e.replans + e.retries;
+      if (!plannedAgain && l.currentStep < e.currentStep)
+        problems.push(`${here} currentStep went back`);
+      if (!plannedAgain && e.state !== 'planning' && l.steps.length !== e.steps.length)
         problems.push(`${here} steps changed after planning`);
     });
   });

@@ -6,17 +6,31 @@
  * plans only what is still missing. Every call waits at a gate until the test releases it:
  * the test decides the interleaving. Failures are scripted per attempt and call.
  *
+ * Self-healing faults (D13, D14) happen once each: `stale` (the step's target snapshot vanishes
+ * from the sender, or the planning finds the plan stale) and `flap` (the connection drops for
+ * this one call).
+ *
  * The world also checks what only it can see: a step must start from what the receiver
  * holds (a step run twice, or out of order, would not), and no planning or step may start
  * once the run is cancelled (D10).
  */
-import type { FS, Planner, Step, StepInfo } from '../../src/index.js';
+import {
+  StalePlanError,
+  type FS,
+  type Planner,
+  type Step,
+  type StepInfo,
+} from '../../src/index.js';
 import { deferred, type Deferred } from '../helpers/deferred.js';
 import { temporary } from '../helpers/driver.js';
 
 export type CallKind = 'plan' | 'planFS' | 'step' | 'waitForConnectivity';
 /** How a call fails; `thrown-at-once`: the method throws (permanently) before returning a promise. */
-export type Failure = 'temporary' | 'permanent' | 'thrown-string' | 'thrown-at-once';
+export type Failure =
+  'temporary' | 'permanent' | 'thrown-string' | 'thrown-at-once' | 'stale' | 'flap';
+
+/** Failures that happen once, not at every call with the same key (D13, D14 heal them). */
+const ONCE: ReadonlySet<Failure> = new Set(['stale', 'flap']);
 /** A step's target date: milliseconds, an invalid Date, or a targetDate() that throws. */
 export type TargetDate = number | 'invalid' | 'throws';
 
@@ -147,6 +161,8 @@ export class World implements Planner {
   private readonly sender = new Map<string, SnapshotSpec[]>();
   private readonly specs = new Map<string, FilesystemSpec>();
   private readonly watched = new WeakSet<AbortSignal>();
+  /** Keys of the one-shot failures that happened. */
+  private readonly spent = new Set<string>();
 
   constructor(readonly spec: WorldSpec) {
     for (const fs of spec.filesystems) {
@@ -273,12 +289,13 @@ export class World implements Planner {
 
   /** Settles a pending call with its scripted outcome. */
   release(call: CallRecord): void {
-    const failure = this.spec.failures.get(
-      failureKey(call.attempt, call.kind, call.fs, call.step?.to),
-    );
+    const key = failureKey(call.attempt, call.kind, call.fs, call.step?.to);
+    const failure = this.spec.failures.get(key);
     if (call.kind === 'waitForConnectivity' && this.spec.reconnectFails) {
       this.settle(call, new Error('peer is gone for good'));
-    } else if (failure !== undefined) {
+    } else if (failure !== undefined && !(ONCE.has(failure) && this.spent.has(key))) {
+      if (ONCE.has(failure)) this.spent.add(key);
+      if (failure === 'stale' && call.kind === 'step') this.vanish(call);
       this.settle(call, failureValue(failure, call));
     } else {
       this.settle(call, undefined, true);
@@ -305,6 +322,13 @@ export class World implements Planner {
     }
     if (call.kind === 'waitForConnectivity') this.takeLaterSnapshots();
     call.gate.resolve();
+  }
+
+  /** D13: the step's target snapshot is destroyed on the sender (the plan is stale). */
+  private vanish(call: CallRecord): void {
+    const snapshots = this.sender.get(call.fs as string) ?? [];
+    const i = snapshots.findIndex((s) => s.name === call.step?.to);
+    if (i >= 0) snapshots.splice(i, 1);
   }
 
   private checkReceiver(step: SimStep): void {
@@ -341,5 +365,9 @@ function failureValue(failure: Failure, call: CallRecord): unknown {
       return `a thrown string from ${what}`;
     case 'thrown-at-once':
       return new Error(`${what} threw at once`); // not reached: thrown before the call waits
+    case 'stale':
+      return new StalePlanError(`the plan of ${what} is stale: its snapshot is gone`);
+    case 'flap':
+      return temporary(`connection flapped during ${what}`);
   }
 }

@@ -10,7 +10,7 @@ import { MemoryPool } from '../../src/endpoints/memory/index.js';
 import { classifyError } from '../../src/index.js';
 import { grpcReceiver } from '../../src/transport/index.js';
 import { deferred } from '../helpers/deferred.js';
-import { fakeIO, run, tempDir, type FakeIO } from '../cli/helpers.js';
+import { run, serveInProcess, tempDir } from '../cli/helpers.js';
 import { createTestPki, type TestPki } from './certs.js';
 import { at, mismatches, sourceTree } from './helpers.js';
 
@@ -20,32 +20,9 @@ afterAll(() => pki.remove());
 const temp = tempDir();
 afterAll(() => temp.cleanup());
 
-/** Starts `xrepl serve ...` in-process; resolves with its URL and a stop function. */
-async function serve(
-  args: string[],
-): Promise<{ url: string; io: FakeIO; stop(): Promise<number> }> {
-  const io = fakeIO();
-  const running = run(['serve', ...args], io);
-  await Promise.race([
-    io.waitFor(/serving a \w+ at grpc:\/\/\S+/),
-    running.then(({ code }) => {
-      throw new Error(`serve ended with ${code}: ${io.err}`);
-    }),
-  ]);
-  const url = /serving a \w+ at (grpc:\/\/\S+)/.exec(io.out)?.[1] as string;
-  return {
-    url,
-    io,
-    async stop() {
-      io.interrupt();
-      return (await running).code;
-    },
-  };
-}
-
 describe('xrepl serve', () => {
   test('--max-receives-per-client bounds one client: the excess is refused, retryably', async () => {
-    const server = await serve([
+    const server = await serveInProcess([
       ...['--listen', '127.0.0.1:0', '--role', 'receiver', '--memory', temp.file('limited.json')],
       ...['--max-receives-per-client', '1'],
     ]);
@@ -79,7 +56,7 @@ describe('xrepl serve', () => {
     const src = sourceTree({ snapshots: 2 });
     const from = temp.file('src.json', src.toFixture());
     const stored = temp.file('dst.json');
-    const server = await serve([
+    const server = await serveInProcess([
       '--listen',
       '127.0.0.1:0',
       '--role',
@@ -109,7 +86,7 @@ describe('xrepl serve', () => {
     const from = temp.file('tls-src.json', src.toFixture());
     const stored = temp.file('tls-dst.json');
     const tlsArgs = ['--tls-cert', pki.server.certFile, '--tls-key', pki.server.keyFile];
-    const sender = await serve([
+    const sender = await serveInProcess([
       '--listen',
       '127.0.0.1:0',
       '--role',
@@ -120,7 +97,7 @@ describe('xrepl serve', () => {
       '--tls-ca',
       pki.ca.certFile,
     ]);
-    const receiver = await serve([
+    const receiver = await serveInProcess([
       '--listen',
       '127.0.0.1:0',
       '--role',

@@ -3,6 +3,13 @@
  * queued: once keepalive has found the connection dead, the queued steps fail at once instead
  * of each waiting out the stream idle timeout, the attempt ends, and the driver's reconnect
  * wait (D2) takes over.
+ *
+ * Client and server share this process, so on a loaded machine an answer can take far longer
+ * than the network would: the keepalive timeout below must exceed that, or keepalive finds a
+ * connection dead that the proxy never froze, the attempt fails before the server ever stops
+ * answering, and a late first receive froze the proxy after the thaw. Measured at a load of
+ * 11 to 14 on 2 cores: with a 200 ms timeout, 7 runs in 8 failed; keepalive pings took 19 ms
+ * (median), 470 ms (99th percentile), 805 ms at most (657 pings, 19 runs).
  */
 import { MemoryPool, memoryReceiver, memorySender } from '../../src/endpoints/memory/index.js';
 import type { Receiver } from '../../src/endpoints/types.js';
@@ -23,23 +30,48 @@ afterEach(async () => {
 
 const NOT_STARTED = /not started: the connection was lost and is not back yet/;
 
-/** A receiver served behind a proxy that freezes when the first receive reaches the server. */
+/**
+ * A frozen server is found dead after keepaliveTimeMs + keepaliveTimeoutMs; the timeout is
+ * long enough that a starved (not frozen) one answers in time (see above).
+ */
+const KEEPALIVE = { keepaliveTimeMs: 100, keepaliveTimeoutMs: 5_000 };
+
+/**
+ * A receiver served behind a proxy that freezes when the first receive reaches the server,
+ * unless `thaw()` came first: a receive that reaches the server only after the client gave up
+ * on it must not freeze a proxy that nothing would thaw again.
+ */
 async function freezesOnFirstReceive(dst: MemoryPool) {
   const inner = memoryReceiver(dst, 'backup');
   let receives = 0;
+  let frozen = false;
+  let thawed = false;
   const receiver: Receiver = {
     listFilesystems: (signal) => inner.listFilesystems(signal),
     listFilesystemVersions: (fs, signal) => inner.listFilesystemVersions(fs, signal),
     waitForConnectivity: (signal) => inner.waitForConnectivity(signal),
     receive(req, stream, signal) {
-      if (receives++ === 0) proxy?.freeze();
+      if (receives++ === 0 && !thawed) {
+        frozen = true;
+        proxy?.freeze();
+      }
       return inner.receive(req, stream, signal);
     },
   };
   const server = await resources.serveReceiver(receiver);
   proxy = new FreezingProxy(server.port);
   await proxy.start();
-  return { url: `grpc://127.0.0.1:${proxy.port}`, receives: () => receives };
+  return {
+    url: `grpc://127.0.0.1:${proxy.port}`,
+    receives: () => receives,
+    /** Whether the proxy froze (before any thaw). */
+    froze: () => frozen,
+    /** The operator's SIGCONT: the server answers again. */
+    thaw(): void {
+      thawed = true;
+      proxy?.thaw();
+    },
+  };
 }
 
 describe('D2 a connection known dead ends the attempt at once', () => {
@@ -49,8 +81,7 @@ describe('D2 a connection known dead ends the attempt at once', () => {
     const served = await freezesOnFirstReceive(dst);
     const receiver = resources.client(
       grpcReceiver(served.url, {
-        keepaliveTimeMs: 100,
-        keepaliveTimeoutMs: 200,
+        ...KEEPALIVE,
         // Far beyond the test's own timeout: a queued step that waited for it would hang the test.
         streamIdleTimeoutMs: 600_000,
         reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
@@ -61,8 +92,7 @@ describe('D2 a connection known dead ends the attempt at once', () => {
     const thawsOnReconnectWait: Planner = {
       plan: (signal) => planner.plan(signal),
       waitForConnectivity(signal) {
-        // The operator's SIGCONT: the server answers again.
-        if (waits++ === 0) proxy?.thaw();
+        if (waits++ === 0) served.thaw();
         return planner.waitForConnectivity(signal);
       },
     };
@@ -71,6 +101,8 @@ describe('D2 a connection known dead ends the attempt at once', () => {
       thawsOnReconnectWait,
     ).wait();
 
+    // The first attempt ended because the server froze, not for a reason of its own.
+    expect(served.froze()).toBe(true);
     expect(report.state).toBe('done');
     expect(report.attempts).toHaveLength(2);
     expect(waits).toBe(1);
@@ -94,9 +126,7 @@ describe('D2 a connection known dead ends the attempt at once', () => {
   test('a call not started on a lost connection is a temporary connectivity error', async () => {
     const dst = new MemoryPool({ seed: 'dst' });
     const served = await freezesOnFirstReceive(dst);
-    const receiver = resources.client(
-      grpcReceiver(served.url, { keepaliveTimeMs: 100, keepaliveTimeoutMs: 200 }),
-    );
+    const receiver = resources.client(grpcReceiver(served.url, KEEPALIVE));
     const sender = memorySender(sourceTree({ snapshots: 1, size: 2_000_000 }), 'tank');
     const never = new AbortController().signal;
     const [to] = await sender.listFilesystemVersions('data', never);
@@ -111,7 +141,7 @@ describe('D2 a connection known dead ends the attempt at once', () => {
     expect(classifyError(err)).toBe('temporary-connectivity');
 
     // Once the server answers a ping again, calls go through.
-    proxy?.thaw();
+    served.thaw();
     await receiver.waitForConnectivity(never);
     expect(await receiver.listFilesystems(never)).toEqual([]);
   });

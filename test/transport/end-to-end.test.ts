@@ -37,3 +37,34 @@ describe('replication over gRPC on loopback', () => {
     expect(mismatches(src, 'tank', dst, 'backup')).toEqual([]);
   });
 });
+
+describe('resume tokens over gRPC', () => {
+  test("the served receiver's own reading of its token reaches the client unchanged", async () => {
+    const dst = new MemoryPool({ seed: 'dst' });
+    const local = memoryReceiver(dst, 'backup');
+    const listed = [
+      {
+        path: 'full',
+        isPlaceholder: false,
+        resumeToken: 't1',
+        resume: {
+          toGuid: '18446744073709551615',
+          toName: 'tank/full@s1',
+          clearCommand: 'zfs recv -A backup/full',
+        },
+      },
+      {
+        path: 'incr',
+        isPlaceholder: false,
+        resumeToken: 't2',
+        resume: { fromGuid: '1', toGuid: '2' },
+      },
+      { path: 'unread', isPlaceholder: false, resumeToken: 't3' },
+      { path: 'none', isPlaceholder: true },
+    ];
+    local.listFilesystems = async () => listed;
+    const server = await resources.serveReceiver(local);
+    const receiver = resources.client(grpcReceiver(server.url));
+    await expect(receiver.listFilesystems(new AbortController().signal)).resolves.toEqual(listed);
+  });
+});

@@ -140,14 +140,29 @@ describe('machine graph details', () => {
   test("a filesystem's calls: entry actions that ask, events that answer", () => {
     const running = fs.states.find((s) => s.id === 'filesystem.stepping.running');
     expect(running?.entry).toEqual(['callStep']);
-    const failed = fs.transitions.find(
+    const failed = fs.transitions.filter(
       (t) => t.source === 'filesystem.stepping.running' && t.event === 'STEP_FAILED',
     );
-    expect(failed).toMatchObject({
-      label: 'STEP_FAILED',
-      targets: ['filesystem.step-error'],
-      actions: ['recordStepError', 'releaseSlot'],
-    });
+    // D13 re-plans, D14 waits to retry, else the step error ends it.
+    expect(failed.map((t) => [t.guard, t.targets, t.actions])).toEqual([
+      [
+        'canReplan',
+        ['filesystem.planning.waiting-for-slot'],
+        ['startReplan', 'requeueForPlanning'],
+      ],
+      ['canRetry', ['filesystem.retry-wait'], ['startRetryWait', 'releaseSlot']],
+      [null, ['filesystem.step-error'], ['recordStepError', 'releaseSlot']],
+    ]);
+  });
+
+  test('retry-wait: drawn with its tag, its delayed transition back to planning and its cancel (D14)', () => {
+    const wait = fs.states.find((s) => s.id === 'filesystem.retry-wait');
+    expect(wait).toMatchObject({ type: 'atomic', tags: ['retry-backoff'] });
+    const out = fs.transitions.filter((t) => t.source === 'filesystem.retry-wait');
+    expect(out.map((t) => [t.kind, t.label, t.targets])).toEqual([
+      ['event', 'CANCEL', ['filesystem.step-error']],
+      ['after', 'after retryBackoff', ['filesystem.planning']],
+    ]);
   });
 
   test('keeps targetless transitions, the delayed ones and reentry', () => {
@@ -171,9 +186,11 @@ describe('machine graph details', () => {
       parent: null,
     });
     expect(fs.states.find((s) => s.id === 'filesystem.done')?.type).toBe('final');
-    expect(fs.states.find((s) => s.id === 'filesystem.planning.waiting-for-slot')?.entry).toEqual([
-      'requestPlanSlot',
-    ]);
+    // The first planning request is the chart's entry; a re-plan asks on its transition (D13).
+    expect(fs.states.find((s) => s.id === 'filesystem')?.entry).toEqual(['requestPlanSlot']);
+    expect(fs.states.find((s) => s.id === 'filesystem.planning.waiting-for-slot')?.entry).toEqual(
+      [],
+    );
     // XState adds raise/cancel actions for `after` itself; the chart shows the definition.
     expect(run.states.find((s) => s.id === 'run.waiting-reconnect.timer')?.entry).toEqual([]);
   });

@@ -28,6 +28,10 @@ function report(over: Partial<ReportJson> = {}): ReportJson {
             planError: null,
             stepError: null,
             currentStep: 1,
+            replans: 0,
+            retries: 0,
+            retryError: null,
+            retryAt: null,
             steps: [
               {
                 info: {
@@ -56,6 +60,10 @@ function report(over: Partial<ReportJson> = {}): ReportJson {
             planError: null,
             stepError: { err: 'disk full', time: at(7) },
             currentStep: 0,
+            replans: 0,
+            retries: 0,
+            retryError: null,
+            retryAt: null,
             steps: [
               {
                 info: {
@@ -114,6 +122,28 @@ describe('the report panel', () => {
     expect(html).toContain('Waiting for reconnect');
     expect(html).toContain('(30.0 s left)');
     expect(html).toContain('width:50.00%');
+  });
+
+  test('a filesystem waiting to retry: when, how often, and why (D14); its state in the legend', () => {
+    const waiting = report();
+    Object.assign(waiting.attempts[0]!.filesystems[0]!, {
+      state: 'retry-wait',
+      blockedOn: 'retry-backoff',
+      retries: 2,
+      retryError: { err: '14 UNAVAILABLE: connection dropped', time: at(5) },
+      retryAt: at(12),
+    });
+    const html = reportHtml(waiting, { ...noSelection, fsIndex: 0 }, Date.parse(at(10)));
+    expect(html).toContain('<div class="healing waiting">');
+    expect(html).toMatch(/retries<\/span><span class="v">2</);
+    expect(html).toMatch(
+      /retry at<\/span><span class="v">[^<]*12\.000 <span class="muted">\(in 2\.0 s\)/,
+    );
+    expect(html).toContain('retrying after');
+    expect(html).toContain('14 UNAVAILABLE: connection dropped');
+    expect(html).toMatch(/retry-wait <b>1<\/b>/);
+    // A filesystem that never healed shows nothing of it.
+    expect(reportHtml(report(), { ...noSelection, fsIndex: 0 }, 0)).not.toContain('healing');
   });
 
   test('no report yet says so', () => {

@@ -82,6 +82,7 @@ function stateOf(node: AnyStateNode): GraphState {
     entry: actionNames(node.config.entry),
     exit: actionNames(node.config.exit),
     invoke: node.invoke.map((i) => ({ id: i.id, src: nameOf(i.src, 'actor') })),
+    tags: [...node.tags],
   };
 }
 

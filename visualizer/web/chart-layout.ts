@@ -23,7 +23,7 @@ const INIT = 10;
 
 /** A row inside a state box. */
 export interface StateRow {
-  kind: 'entry' | 'exit' | 'invoke' | 'self';
+  kind: 'entry' | 'exit' | 'invoke' | 'self' | 'tag';
   text: string;
   /** For `self` rows: the transition. */
   transition?: GraphTransition;
@@ -79,6 +79,8 @@ export function rowsOf(state: GraphState, transitions: GraphTransition[]): State
   if (state.entry.length > 0)
     rows.push({ kind: 'entry', text: `entry / ${state.entry.join(', ')}` });
   for (const inv of state.invoke) rows.push({ kind: 'invoke', text: `invoke ${inv.src}` });
+  // A waiting state's tag is the report's blockedOn there (e.g. retry-backoff in retry-wait).
+  for (const tag of state.tags ?? []) rows.push({ kind: 'tag', text: `waits: ${tag}` });
   if (state.exit.length > 0) rows.push({ kind: 'exit', text: `exit / ${state.exit.join(', ')}` });
   for (const t of transitions) {
     if (t.source === state.id && t.targets.length === 0) {

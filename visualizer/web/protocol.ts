@@ -139,6 +139,8 @@ export interface GraphState {
   entry: string[];
   exit: string[];
   invoke: { id: string; src: string }[];
+  /** The state's tags: what a filesystem waits for there (its blockedOn, D11). */
+  tags: string[];
 }
 
 export type TransitionKind = 'event' | 'always' | 'after' | 'done' | 'error' | 'wildcard';

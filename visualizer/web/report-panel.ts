@@ -21,7 +21,14 @@ export interface ReportSelection {
   queue: { concurrency: number; held: number; waiting: number; admitted: number } | null;
 }
 
-const FS_STATES = ['planning', 'stepping', 'done', 'planning-error', 'step-error'] as const;
+const FS_STATES = [
+  'planning',
+  'stepping',
+  'retry-wait',
+  'done',
+  'planning-error',
+  'step-error',
+] as const;
 
 function badge(state: string): string {
   return `<span class="chip s-${esc(state)}">${esc(state)}</span>`;
@@ -133,7 +140,30 @@ function attemptCard(a: AttemptReportJson, n: number, sel: ReportSelection, now:
   return `${html}</section>`;
 }
 
-function fsCard(fs: FilesystemReportJson): string {
+/** D13, D14: re-plans and retries of the attempt, when the retry starts, and why. */
+function healingHtml(fs: FilesystemReportJson, now: number): string {
+  // Reports recorded before D13-D15 have none of these fields.
+  const replans = fs.replans ?? 0;
+  const retries = fs.retries ?? 0;
+  if (replans === 0 && retries === 0) return '';
+  let html = `<div class="healing${fs.state === 'retry-wait' ? ' waiting' : ''}">`;
+  html += kv('re-plans', String(replans));
+  html += kv('retries', String(retries));
+  if (fs.retryAt != null) {
+    const at = Date.parse(fs.retryAt);
+    html += kv(
+      'retry at',
+      `${formatTime(fs.retryAt)} <span class="muted">(in ${formatDuration(Math.max(0, at - now))})</span>`,
+    );
+  }
+  html += errorHtml(
+    fs.state === 'retry-wait' ? 'retrying after' : 'healed from',
+    fs.retryError ?? null,
+  );
+  return `${html}</div>`;
+}
+
+function fsCard(fs: FilesystemReportJson, now: number): string {
   let html = `<section class="card fs-card"><div class="card-head"><h3 class="fs-name" title="${esc(fs.info.name)}">${esc(fs.info.name)}</h3>${badge(fs.state)}</div>`;
   html += kv('blocked on', esc(fs.blockedOn));
   html += kv('step', `${Math.min(fs.currentStep, fs.steps.length)} / ${fs.steps.length}`);
@@ -153,6 +183,7 @@ function fsCard(fs: FilesystemReportJson): string {
     });
     html += '</ol>';
   }
+  html += healingHtml(fs, now);
   html += errorHtml('planning failed', fs.planError);
   html += errorHtml('step failed', fs.stepError);
   return `${html}</section>`;
@@ -184,7 +215,7 @@ export function reportHtml(report: ReportJson | null, sel: ReportSelection, now:
   const attempt = report.attempts[n];
   if (attempt !== undefined) {
     const fs = sel.fsIndex !== null ? attempt.filesystems[sel.fsIndex] : undefined;
-    if (fs !== undefined) html += fsCard(fs);
+    if (fs !== undefined) html += fsCard(fs, now);
     html += attemptCard(attempt, n, sel, now);
     html += errorsCard(attempt, n);
   }

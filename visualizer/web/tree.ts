@@ -14,6 +14,7 @@ const BLOCKED: Record<string, string> = {
   'plan-queue': 'queued',
   'parent-initial-repl': 'parents',
   'repl-queue': 'queued',
+  'retry-backoff': 'retry',
 };
 
 /** Inner HTML of one row. */

@@ -68,8 +68,19 @@ function countBy(rows: readonly FilesystemRow[]): string {
     .join(', ');
 }
 
-function note(row: FilesystemRow): string {
+/** `12:00:05 UTC (in 3.0s)`: when a retry-wait ends. */
+function when(at: Date, now: number): string {
+  return `${at.toISOString().slice(11, 19)} UTC (in ${formatDuration(at.getTime() - now)})`;
+}
+
+function note(row: FilesystemRow, now: number): string {
   if (row.error !== null) return row.error;
+  // D14: when it retries, and why.
+  if (row.state === 'retry-wait' && row.retryAt !== null)
+    return `retry ${row.retries} at ${when(row.retryAt, now)}: ${row.retryError ?? ''}`;
+  // D13: planning again, and why.
+  if (row.state === 'planning' && row.replans > 0)
+    return `re-plan ${row.replans}: ${row.retryError ?? ''}`;
   if (row.blockedOn !== 'nothing' && !isFinished(row)) return `waiting: ${row.blockedOn}`;
   return '';
 }
@@ -101,7 +112,7 @@ export function renderFrame(view: ProgressView, options: FrameOptions): string[]
       fit(row.state, 14),
       fit(row.step > 0 ? `${row.step}/${row.steps}` : '-', 7),
       fit(row.steps > 0 ? formatProgress(row.bytes, row.expected) : '', 21),
-      active ? (rate > 0 ? formatRate(rate) : '') : note(row),
+      active ? (rate > 0 ? formatRate(rate) : '') : note(row, options.now),
     ];
     lines.push(`  ${cells.join(' ').trimEnd()}`);
   }

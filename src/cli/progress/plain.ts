@@ -9,7 +9,16 @@ function fsLine(row: FilesystemRow): string {
   const step = row.step > 0 ? ` ${row.step}/${row.steps}` : '';
   const bytes = row.step > 0 ? ` ${formatProgress(row.bytes, row.expected)}` : '';
   const error = row.error !== null ? `: ${row.error}` : '';
-  return `${row.name}: ${row.state}${step}${bytes}${error}`;
+  return `${row.name}: ${row.state}${step}${bytes}${error}${healing(row)}`;
+}
+
+/** Why a filesystem waits to retry or plans again (D13, D14), and when it retries. */
+function healing(row: FilesystemRow): string {
+  if (row.state === 'retry-wait' && row.retryAt !== null)
+    return ` (retry ${row.retries} at ${row.retryAt.toISOString()}: ${row.retryError ?? ''})`;
+  if (row.state === 'planning' && row.replans > 0)
+    return ` (re-plan ${row.replans}: ${row.retryError ?? ''})`;
+  return '';
 }
 
 /** Remembers what was printed; `lines(view)` returns the lines for what changed since. */
@@ -31,7 +40,7 @@ export class ChangeLines {
     if (isNew) this.filesystems.clear();
     if (changed && !ended) out.push(attemptLine);
     for (const row of view.rows) {
-      const key = `${row.state}:${row.step}:${row.error ?? ''}`;
+      const key = `${row.state}:${row.step}:${row.error ?? ''}:${row.replans}:${row.retries}`;
       if (this.filesystems.get(row.name) === key) continue;
       this.filesystems.set(row.name, key);
       out.push(fsLine(row));

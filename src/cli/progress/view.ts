@@ -24,6 +24,12 @@ export interface FilesystemRow {
   /** Steps done in this attempt. */
   stepsDone: number;
   error: string | null;
+  /** Re-plans and retries in this attempt (D13, D14), and the error behind the latest. */
+  replans: number;
+  retries: number;
+  retryError: string | null;
+  /** In `retry-wait`: when the retry starts. */
+  retryAt: Date | null;
 }
 
 export interface ProgressView {
@@ -77,6 +83,10 @@ function rowOf(fs: FilesystemReport): FilesystemRow {
     expected: unknown ? 0 : expected,
     stepsDone: Math.min(fs.currentStep, steps),
     error: fs.planError?.err ?? fs.stepError?.err ?? null,
+    replans: fs.replans,
+    retries: fs.retries,
+    retryError: fs.retryError?.err ?? null,
+    retryAt: fs.retryAt,
   };
 }
 

@@ -47,6 +47,8 @@ export abstract class MemoryEndpoint implements Endpoint {
           toName,
           bytes,
         });
+        // The simulated pool reads its own tokens: this is what the planner looks up.
+        fs.resume = { ...(fromGuid !== undefined && { fromGuid }), toGuid, toName };
       }
       result.push(fs);
     }

@@ -1,7 +1,8 @@
 /**
  * Deterministic fault injection for one memory endpoint, settable while it runs: latency per
- * call, throttled streams, a stream that fails after N bytes, a dropped connection, and a
- * one-shot failure of the next call of a method.
+ * call, throttled streams, a stream that fails or stops moving after N bytes (of any
+ * filesystem, or of one), a dropped connection, a one-shot failure of the next call of a
+ * method, and a snapshot destroyed between planning and its send (D13-D15 heal these).
  */
 import { delay } from './timers.js';
 
@@ -36,6 +37,11 @@ export function unavailableError(
   });
 }
 
+/** Whether a fault for `target` (undefined: any filesystem) applies to `filesystem`. */
+function applies(target: string | undefined, filesystem: string): boolean {
+  return target === undefined || target === filesystem;
+}
+
 function failureError(failure: StreamFailure, bytes: number): Error {
   if (failure === 'econnreset') return connectionResetError(`injected after ${bytes} bytes`);
   if (failure === 'unavailable') return unavailableError(`connection dropped after ${bytes} bytes`);
@@ -53,7 +59,10 @@ function failureError(failure: StreamFailure, bytes: number): Error {
 export class Faults {
   private latency = 0;
   private throttle = 0;
-  private streamFailure: { bytes: number; failure: StreamFailure } | undefined;
+  private streamFailure:
+    { bytes: number; failure: StreamFailure; filesystem: string | undefined } | undefined;
+  private streamStall: { bytes: number; filesystem: string | undefined } | undefined;
+  private readonly vanishing = new Map<string, (snapshot: string) => void>();
   private isDropped = false;
   private readonly nextFailures = new Map<EndpointMethod, unknown[]>();
   private readonly dropListeners = new Set<(err: Error) => void>();
@@ -77,9 +86,35 @@ export class Faults {
     return this.throttle;
   }
 
-  /** The next stream (a send's, or a receive's input) breaks after `bytes` bytes; one-shot. */
-  failAfterBytes(bytes: number, failure: StreamFailure = 'econnreset'): void {
-    this.streamFailure = { bytes: Math.max(0, bytes), failure };
+  /**
+   * The next stream (a send's, or a receive's input) breaks after `bytes` bytes; one-shot.
+   * With `filesystem`, the next stream of that filesystem (as the endpoint names it): the
+   * connection drops for one filesystem's transfer while the others go on.
+   */
+  failAfterBytes(
+    bytes: number,
+    failure: StreamFailure = 'econnreset',
+    options: { filesystem?: string } = {},
+  ): void {
+    this.streamFailure = { bytes: Math.max(0, bytes), failure, filesystem: options.filesystem };
+  }
+
+  /**
+   * The next stream (of `filesystem`, if given) stops sending after `bytes` bytes and stays
+   * open, as a hung peer would, until it is destroyed or its signal aborts; one-shot. Only a
+   * stall watch (D15) or a cancellation ends such a transfer.
+   */
+  stallAfterBytes(bytes: number, options: { filesystem?: string } = {}): void {
+    this.streamStall = { bytes: Math.max(0, bytes), filesystem: options.filesystem };
+  }
+
+  /**
+   * The next `send` of `filesystem` finds the snapshot it was asked for destroyed, as a
+   * `zfs destroy` between planning and the step would leave it (D13); one-shot. Sender only.
+   * `onVanished` hears the snapshot's name when it is destroyed.
+   */
+  vanishBeforeSend(filesystem: string, onVanished: (snapshot: string) => void = () => {}): void {
+    this.vanishing.set(filesystem, onVanished);
   }
 
   /** The next call of `method` rejects with `err`; calls queue up in order. */
@@ -110,6 +145,8 @@ export class Faults {
     this.latency = 0;
     this.throttle = 0;
     this.streamFailure = undefined;
+    this.streamStall = undefined;
+    this.vanishing.clear();
     this.nextFailures.clear();
     this.restore();
   }
@@ -137,12 +174,30 @@ export class Faults {
     }
   }
 
-  /** @internal Claims the pending stream failure for a new stream: its byte budget and error. */
-  takeStreamFailure(): { bytes: number; error: () => Error } | undefined {
+  /**
+   * @internal Claims the pending stream failure for a new stream of `filesystem`: its byte
+   * budget and error.
+   */
+  takeStreamFailure(filesystem: string): { bytes: number; error: () => Error } | undefined {
     const claimed = this.streamFailure;
-    if (!claimed) return undefined;
+    if (!claimed || !applies(claimed.filesystem, filesystem)) return undefined;
     this.streamFailure = undefined;
     return { bytes: claimed.bytes, error: () => failureError(claimed.failure, claimed.bytes) };
+  }
+
+  /** @internal Claims the pending stall for a new stream of `filesystem`: bytes before it stops. */
+  takeStreamStall(filesystem: string): number | undefined {
+    const claimed = this.streamStall;
+    if (!claimed || !applies(claimed.filesystem, filesystem)) return undefined;
+    this.streamStall = undefined;
+    return claimed.bytes;
+  }
+
+  /** @internal Whether the snapshot of this `send` of `filesystem` is to vanish first: who to tell. */
+  takeVanish(filesystem: string): ((snapshot: string) => void) | undefined {
+    const onVanished = this.vanishing.get(filesystem);
+    this.vanishing.delete(filesystem);
+    return onVanished;
   }
 
   /** @internal `listener` is called on `drop()`; returns the unsubscribe function. */

@@ -110,7 +110,7 @@ export async function receiveStream(ctx: ReceiveContext, stream: Readable): Prom
     ),
     faults.onDrop(destroy),
   ];
-  const failure = faults.takeStreamFailure();
+  const failure = faults.takeStreamFailure(ctx.req.filesystem);
   let header: StreamHeader | undefined;
   let pattern: Buffer | undefined;
   let headerBytes = Buffer.alloc(0);

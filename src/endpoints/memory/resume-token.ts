@@ -1,7 +1,7 @@
 /**
  * Resume tokens of the simulated pool: base64url JSON naming the filesystem, the guids of
- * the interrupted send and the payload bytes already received. The planner reads the guids
- * (`decodeResumeToken` is its default token parser); the sender reads the offset.
+ * the interrupted send and the payload bytes already received. The receiver lists what its
+ * token says (`EndpointFilesystem.resume`); the sender reads the offset.
  */
 import { z } from 'zod';
 

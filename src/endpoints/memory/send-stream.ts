@@ -29,6 +29,8 @@ class SendStream extends Readable {
   private immediate: NodeJS.Immediate | undefined;
   private chunksSinceYield = 0;
   private readonly failure: { bytes: number; error: () => Error } | undefined;
+  /** Bytes after which the stream stops sending, staying open (Faults.stallAfterBytes). */
+  private readonly stall: number | undefined;
   private readonly cleanups: (() => void)[] = [];
 
   constructor(
@@ -40,7 +42,8 @@ class SendStream extends Readable {
     this.header = encodeHeader(meta);
     this.pattern = payloadPattern(meta.toGuid);
     this.position = meta.offset;
-    this.failure = faults.takeStreamFailure();
+    this.failure = faults.takeStreamFailure(meta.fs);
+    this.stall = faults.takeStreamStall(meta.fs);
     this.cleanups.push(
       onAbort(signal, (reason) =>
         this.destroy(reason instanceof Error ? reason : new Error(String(reason))),
@@ -54,6 +57,8 @@ class SendStream extends Readable {
       this.destroy(this.failure.error());
       return;
     }
+    // Stalled: push nothing, so _read is not called again; only destroy() ends the stream.
+    if (this.stall !== undefined && this.sent >= this.stall) return;
     let chunk = this.nextChunk();
     if (chunk === null) {
       this.push(null);
@@ -61,6 +66,9 @@ class SendStream extends Readable {
     }
     if (this.failure && this.sent + chunk.length > this.failure.bytes) {
       chunk = chunk.subarray(0, this.failure.bytes - this.sent);
+    }
+    if (this.stall !== undefined && this.sent + chunk.length > this.stall) {
+      chunk = chunk.subarray(0, Math.max(0, this.stall - this.sent));
     }
     this.advance(chunk.length);
     const throttle = this.faults.throttleBytesPerSecond;

@@ -1,6 +1,7 @@
 /** The sending side of the simulated pool: lists, estimates and streams snapshots. */
 import type { Readable } from 'node:stream';
 import type { SendReq, Sender } from '../types.js';
+import { StalePlanError } from '../../errors/stale-plan.js';
 import { MemoryEndpoint, type MemoryEndpointOptions } from './endpoint.js';
 import type { MemoryPool, MemorySnapshot } from './pool.js';
 import { decodeResumeToken } from './resume-token.js';
@@ -27,6 +28,14 @@ export class MemorySender extends MemoryEndpoint implements Sender {
     req: SendReq,
     signal: AbortSignal,
   ): Promise<{ usedResumeToken: boolean; stream: Readable }> {
+    const vanished = this.faults.takeVanish(req.filesystem);
+    if (vanished !== undefined) {
+      const path = this.fullPath(req.filesystem);
+      if (this.dataset(path).snapshots.some((s) => s.name === req.to.name)) {
+        this.pool.destroySnapshot(path, req.to.name);
+        vanished(`${path}@${req.to.name}`);
+      }
+    }
     const header = this.headerFor(req);
     await this.faults.enter('send', signal);
     return {
@@ -41,19 +50,24 @@ export class MemorySender extends MemoryEndpoint implements Sender {
     this.completed.push(req);
   }
 
-  /** The stream header of `req`, or an error saying what on the sender does not fit. */
+  /**
+   * The stream header of `req`, or an error saying what on the sender does not fit: a
+   * StalePlanError when a snapshot the plan names is gone (D13: re-planning cures it).
+   */
   private headerFor(req: SendReq): StreamHeader {
     const path = this.fullPath(req.filesystem);
     const ds = this.dataset(path);
     const to = ds.snapshots.find((s) => s.guid === req.to.guid);
     if (!to)
-      throw new Error(`cannot send ${path}@${req.to.name}: no snapshot with guid ${req.to.guid}`);
+      throw new StalePlanError(
+        `cannot send ${path}@${req.to.name}: no snapshot with guid ${req.to.guid} (destroyed since planning?)`,
+      );
     let from: Pick<MemorySnapshot, 'createTxg'> | undefined;
     if (req.from) {
       const guid = req.from.guid;
       from = ds.snapshots.find((s) => s.guid === guid) ?? ds.bookmarks.find((b) => b.guid === guid);
       if (!from)
-        throw new Error(
+        throw new StalePlanError(
           `cannot send ${path}: incremental source ${req.from.name} (guid ${guid}) does not exist`,
         );
       if (from.createTxg >= to.createTxg) {

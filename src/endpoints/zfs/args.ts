@@ -72,17 +72,30 @@ function sendSource(root: string, req: SendReq, caps: ZfsCapabilities): SendSour
 }
 
 /**
- * argv of `zfs send` for `req` below `root`: full (`send fs@to`), incremental
- * (`send -i fs@from fs@to`, or `fs#from` for a bookmark) or resumed (`send -t token`).
+ * argv of `zfs send` for `req` below `root`: full (`send [flags] fs@to`), incremental
+ * (`send [flags] -i fs@from fs@to`, or `fs#from` for a bookmark) or resumed (`send -t token`).
  */
-export function sendArgs(root: string, req: SendReq, caps: ZfsCapabilities): SendSource {
+export function sendArgs(
+  root: string,
+  req: SendReq,
+  caps: ZfsCapabilities,
+  flags: readonly string[] = [],
+): SendSource {
   const source = sendSource(root, req, caps);
-  return { args: ['send', ...source.args], usedResumeToken: source.usedResumeToken };
+  // A resumed send takes its options from the token (zfs send -t refuses -w, -c, -L, -p).
+  const options = source.usedResumeToken ? [] : flags;
+  return { args: ['send', ...options, ...source.args], usedResumeToken: source.usedResumeToken };
 }
 
-/** argv of the size estimate `zfs send -n -v -P ...` for `req`. */
-export function sendDryArgs(root: string, req: SendReq, caps: ZfsCapabilities): string[] {
-  return ['send', '-n', '-v', '-P', ...sendSource(root, req, caps).args];
+/** argv of the size estimate `zfs send -n -v -P ...` for `req`, with the send's `flags`. */
+export function sendDryArgs(
+  root: string,
+  req: SendReq,
+  caps: ZfsCapabilities,
+  flags: readonly string[] = [],
+): string[] {
+  const [, ...rest] = sendArgs(root, req, caps, flags).args;
+  return ['send', '-n', '-v', '-P', ...rest];
 }
 
 /**
@@ -101,10 +114,12 @@ export interface RecvOptions {
   resumable: boolean;
   /** `-o name=value` each: properties the receive sets (pools whose recv has `-o`). */
   properties?: Readonly<Record<string, string>>;
+  /** `-x name` each: properties the receive leaves alone (pools whose recv has `-x`). */
+  exclude?: readonly string[];
 }
 
 /**
- * argv of `zfs recv -u [-s] [-F] [-o name=value]... target@to`: never mounted, the snapshot
+ * argv of `zfs recv -u [-s] [-F] [-o name=value]... [-x name]... target@to`: never mounted, the snapshot
  * named explicitly.
  */
 export function recvArgs(target: string, to: FilesystemVersion, options: RecvOptions): string[] {
@@ -116,6 +131,7 @@ export function recvArgs(target: string, to: FilesystemVersion, options: RecvOpt
     ...(options.resumable ? ['-s'] : []),
     ...(options.force ? ['-F'] : []),
     ...properties.flatMap(([name, value]) => ['-o', `${name}=${value}`]),
+    ...(options.exclude ?? []).flatMap((name) => ['-x', name]),
     `${target}@${to.name}`,
   ];
 }

@@ -17,15 +17,28 @@ export interface ZfsCapabilities {
   sendDryRun: boolean;
   /** `zfs recv -o property=value` and `-x property` (OpenZFS; zfs-fuse has neither). */
   recvProperties: boolean;
+  /**
+   * Step holds and the last-received hold (`zfs hold`, `zfs release`): used on OpenZFS only.
+   * zfs-fuse (pool version 23) can hold, but cannot list holds (`zfs holds` fails there), so
+   * stale holds could not be found again: xrepl takes none there.
+   */
+  holds: boolean;
+  /** Encrypted datasets and raw sends (pool feature `encryption`). */
+  encryption: boolean;
+  /** The one-letter options `zfs send` offers (zfs-fuse: `RDp`; OpenZFS adds `w c L e b`...). */
+  sendFlags: string;
 }
 
-/** What a pool without any optional feature supports (zfs-fuse). */
+/** What a pool without any optional feature supports (zfs-fuse, as xrepl uses it). */
 export const MINIMAL_CAPABILITIES: ZfsCapabilities = Object.freeze({
   poolVersion: 23,
   bookmarks: false,
   resumeTokens: false,
   sendDryRun: false,
   recvProperties: false,
+  holds: false,
+  encryption: false,
+  sendFlags: 'DRp',
 });
 
 /** The pool of a dataset name: its first component. */
@@ -59,11 +72,17 @@ export function parsePoolVersion(value: string | undefined): number | 'feature-f
  * What `zfs send` offers, read from the usage it prints when called without arguments
  * (zfs-fuse: `send [-RDp] [-[iI] snapshot] <snapshot>`; OpenZFS lists `-n`, `-P` and `-t`).
  */
-export function parseSendUsage(usage: string): { dryRun: boolean; resume: boolean } {
-  const flags = [...usage.matchAll(/\bsend \[-([A-Za-z]+)\]/g)].map((m) => m[1] ?? '').join('');
+export function parseSendUsage(usage: string): {
+  dryRun: boolean;
+  resume: boolean;
+  flags: string;
+} {
+  const listed = [...usage.matchAll(/\bsend \[-([A-Za-z]+)\]/g)].map((m) => m[1] ?? '').join('');
+  const flags = [...new Set(listed)].sort().join('');
   return {
     dryRun: flags.includes('n') && flags.includes('P'),
     resume: /\bsend\b[^\n]*-t <?receive_resume_token/.test(usage),
+    flags,
   };
 }
 
@@ -104,7 +123,7 @@ async function poolFeatures(
   try {
     const { stdout } = await exec.run(
       'zpool',
-      ['get', 'feature@bookmarks,feature@extensible_dataset', pool],
+      ['get', 'feature@bookmarks,feature@extensible_dataset,feature@encryption', pool],
       signal,
     );
     return parseZpoolGet(stdout);
@@ -133,6 +152,9 @@ export async function probeCapabilities(
       resumeTokens: false,
       sendDryRun: usage.dryRun,
       recvProperties,
+      holds: false,
+      encryption: false,
+      sendFlags: usage.flags,
     };
   }
   const features = await poolFeatures(exec, pool, signal);
@@ -142,6 +164,9 @@ export async function probeCapabilities(
     resumeTokens: usage.resume && featureOn(features.get('feature@extensible_dataset')),
     sendDryRun: usage.dryRun,
     recvProperties,
+    holds: true,
+    encryption: featureOn(features.get('feature@encryption')) && usage.flags.includes('w'),
+    sendFlags: usage.flags,
   };
 }
 

@@ -6,6 +6,8 @@ import type { EndpointFilesystem, FilesystemVersion } from '../types.js';
 import { assertRelativePath, joinRoot } from '../paths.js';
 import { capabilityCache, poolOf, type ZfsCapabilities } from './capabilities.js';
 import { isDatasetMissing } from './errors.js';
+import { DEFAULT_JOB, jobNameProblem } from './holds.js';
+import type { ZfsSendOptions } from './send-options.js';
 import { createZfsExec, type ZfsExec } from './exec.js';
 import {
   filesystemsBelow,
@@ -34,11 +36,28 @@ export interface ZfsEndpointOptions {
    * (property-policy.ts). Only for senders trusted as much as root on the receiving host.
    */
   trustStreamProperties?: boolean;
+  /**
+   * Names this replication's holds and cursor bookmarks (`xrepl_step_<job>`,
+   * `xrepl_cursor_<job>_<guid>`, `xrepl_last_received_<job>`), so that jobs sharing a pool keep
+   * apart. Default `default`.
+   */
+  job?: string;
+  /** Sender only: `zfs send` options (send-options.ts); defaults keep data safe and small. */
+  send?: ZfsSendOptions;
+  /**
+   * Receiver only: `zfs recv -o name=value` for every receive (OpenZFS; zfs-fuse has no -o).
+   * They win over the confinement of new filesystems.
+   */
+  recvSet?: Readonly<Record<string, string>>;
+  /** Receiver only: `zfs recv -x name` for every receive (OpenZFS; zfs-fuse has no -x). */
+  recvExclude?: readonly string[];
 }
 
 /** The shared state of one endpoint. */
 export interface ZfsContext {
   readonly root: string;
+  /** The job name of holds and cursor bookmarks. */
+  readonly job: string;
   readonly exec: ZfsExec;
   capabilities(signal: AbortSignal): Promise<ZfsCapabilities>;
   /** Records of `dataset` and below (`depth` 1: with its versions only); undefined if missing. */
@@ -52,13 +71,17 @@ export interface ZfsContext {
 export function zfsContext(options: ZfsEndpointOptions): ZfsContext {
   const root = options.root;
   assertRelativePath(root, 'root dataset');
+  const job = options.job ?? DEFAULT_JOB;
+  const jobProblem = jobNameProblem(job);
+  if (jobProblem !== undefined)
+    throw new Error(`invalid job name ${JSON.stringify(job)}: ${jobProblem}`);
   const exec =
     options.exec ?? createZfsExec({ zfsPath: options.zfsPath, zpoolPath: options.zpoolPath });
   const capabilities = capabilityCache(exec, poolOf(root), options.capabilities);
 
   const list: ZfsContext['list'] = async (dataset, signal, depth) => {
     const caps = await capabilities(signal);
-    const args = listArgs(dataset, { depth, resumeTokens: caps.resumeTokens });
+    const args = listArgs(dataset, { depth, resumeTokens: caps.resumeTokens, holds: caps.holds });
     try {
       return parseListing((await exec.run('zfs', args, signal)).stdout);
     } catch (err) {
@@ -69,6 +92,7 @@ export function zfsContext(options: ZfsEndpointOptions): ZfsContext {
 
   return {
     root,
+    job,
     exec,
     capabilities,
     list,

@@ -5,6 +5,7 @@
  */
 import type { EndpointFilesystem, FilesystemVersion } from '../types.js';
 import { relativeTo } from '../paths.js';
+import { decodeZfsResumeToken } from './resume-token.js';
 
 /** The user property marking a filesystem created by a receiver only to hold children. */
 export const PLACEHOLDER_PROPERTY = 'xrepl:placeholder';
@@ -34,6 +35,8 @@ export interface DatasetRecord {
   /** `xrepl:placeholder=on` set locally (inherited values do not count). */
   placeholder: boolean;
   resumeToken?: string;
+  /** Snapshots: how many user holds it has (listed where xrepl uses holds). */
+  userrefs?: number;
 }
 
 /**
@@ -42,10 +45,11 @@ export interface DatasetRecord {
  */
 export function listArgs(
   dataset: string,
-  options: { depth?: number; resumeTokens: boolean },
+  options: { depth?: number; resumeTokens: boolean; holds?: boolean },
 ): string[] {
   const properties = ['guid', 'createtxg', 'creation', 'type', PLACEHOLDER_PROPERTY];
   if (options.resumeTokens) properties.push(RESUME_TOKEN_PROPERTY);
+  if (options.holds === true) properties.push('userrefs');
   const depth = options.depth === undefined ? [] : ['-d', String(options.depth)];
   return [
     'get',
@@ -102,6 +106,7 @@ function toRecord(name: string, props: Map<string, PropertyRow>): DatasetRecord 
   const creation = decimal(name, 'creation', required(name, props, 'creation'));
   const placeholder = props.get(PLACEHOLDER_PROPERTY);
   const token = props.get(RESUME_TOKEN_PROPERTY)?.value;
+  const userrefs = props.get('userrefs')?.value;
   return {
     name,
     type: type as DatasetType,
@@ -112,6 +117,7 @@ function toRecord(name: string, props: Map<string, PropertyRow>): DatasetRecord 
       placeholder?.value === 'on' &&
       (placeholder.source === undefined || placeholder.source === 'local'),
     ...(token !== undefined && token !== '-' && token !== '' ? { resumeToken: token } : {}),
+    ...(userrefs !== undefined && DECIMAL.test(userrefs) && { userrefs: Number(userrefs) }),
   };
 }
 
@@ -150,10 +156,26 @@ export function filesystemsBelow(
     result.push({
       path,
       isPlaceholder: record.placeholder,
-      ...(record.resumeToken !== undefined ? { resumeToken: record.resumeToken } : {}),
+      ...(record.resumeToken !== undefined && {
+        resumeToken: record.resumeToken,
+        ...resumeInfo(record.name, record.resumeToken),
+      }),
     });
   }
   return result.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** The receiver's reading of its own token; nothing when it cannot read it (the planner says so). */
+function resumeInfo(dataset: string, token: string): Pick<EndpointFilesystem, 'resume'> {
+  try {
+    const { fromGuid, toGuid, toName } = decodeZfsResumeToken(token);
+    const clearCommand = `zfs recv -A ${dataset}`;
+    return {
+      resume: { ...(fromGuid !== undefined && { fromGuid }), toGuid, toName, clearCommand },
+    };
+  } catch {
+    return {};
+  }
 }
 
 /** Orders by createTxg (as uint64), bookmarks before snapshots at the same txg. */

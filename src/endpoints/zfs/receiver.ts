@@ -9,6 +9,7 @@ import { assertRelativePath, joinRoot } from '../paths.js';
 import { assertVersionName, recvArgs } from './args.js';
 import { zfsContext, type ZfsContext, type ZfsEndpointOptions } from './context.js';
 import type { DatasetRecord } from './list.js';
+import { hold, lastReceivedHoldTag, release } from './holds.js';
 import { assertPlaceholderEmpty, clearPlaceholder, ensureParents } from './placeholders.js';
 import { pollUntil } from './poll.js';
 import {
@@ -43,13 +44,57 @@ async function discarded(ctx: ZfsContext, target: string, signal: AbortSignal): 
   );
 }
 
+/** How a receiver treats what it receives (its options, validated). */
+interface ReceivePolicy {
+  trusted: boolean;
+  recvSet: Readonly<Record<string, string>>;
+  recvExclude: readonly string[];
+}
+
+/** Throws a clear error unless every name and value can go into `zfs recv -o` / `-x`. */
+function assertRecvProperties(set: Record<string, string>, exclude: readonly string[]): void {
+  for (const name of [...Object.keys(set), ...exclude]) {
+    if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_.:-]{0,255}$/.test(name)) {
+      throw new Error(`invalid property name ${JSON.stringify(name)} for zfs recv -o/-x`);
+    }
+  }
+  for (const [name, value] of Object.entries(set)) {
+    // eslint-disable-next-line no-control-regex
+    if (typeof value !== 'string' || /[\u0000-\u001f\u007f]/.test(value)) {
+      throw new Error(`invalid value for property ${name}: a string without control characters`);
+    }
+  }
+}
+
+/**
+ * After a receive: the last-received hold on the new snapshot, released from the older ones
+ * that have holds (so a pruner on the receiver cannot delete the next incremental's base).
+ */
+async function moveLastReceivedHold(
+  ctx: ZfsContext,
+  target: string,
+  to: string,
+  before: readonly DatasetRecord[],
+  signal: AbortSignal,
+): Promise<void> {
+  const tag = lastReceivedHoldTag(ctx.job);
+  await hold(ctx.exec, tag, [`${target}@${to}`], signal);
+  const older = before
+    .filter(
+      (r) => r.type === 'snapshot' && r.name.startsWith(`${target}@`) && (r.userrefs ?? 0) > 0,
+    )
+    .map((r) => r.name);
+  await release(ctx.exec, tag, older, signal);
+}
+
 async function receiveInto(
   ctx: ZfsContext,
   req: ReceiveReq,
   stream: Readable,
   signal: AbortSignal,
-  trusted: boolean,
+  policy: ReceivePolicy,
 ): Promise<void> {
+  const { trusted } = policy;
   assertRelativePath(req.filesystem);
   assertVersionName(req.to, 'snapshot name');
   signal.throwIfAborted();
@@ -57,24 +102,41 @@ async function receiveInto(
   // Before any command: a stream whose properties could escape the root changes nothing.
   if (!trusted) assertNoStreamProperties(await peekStreamHeader(stream, signal), target);
   const caps = await ctx.capabilities(signal);
-  const before = (await ctx.list(target, signal, 1)) ?? [];
+  const overrides = Object.keys(policy.recvSet).length > 0 || policy.recvExclude.length > 0;
+  if (overrides && !caps.recvProperties) {
+    const which = Object.keys(policy.recvSet).length > 0 ? '-o' : '-x';
+    throw new Error(
+      `zfs recv ${which} is not supported here: pool version ${caps.poolVersion} (zfs-fuse's ` +
+        'zfs recv sets and excludes no properties); receive without recvSet and recvExclude',
+    );
+  }
+  let before = (await ctx.list(target, signal, 1)) ?? [];
+  const partial = before.find((r) => r.name === target)?.resumeToken !== undefined;
+  if (req.clearResumeToken && partial && caps.resumeTokens) {
+    // Discards the partial receive (an interrupted full receive: the whole new filesystem), so
+    // what follows sees the receiver as it was before it began.
+    await ctx.exec.run('zfs', ['recv', '-A', target], signal);
+    before = (await ctx.list(target, signal, 1)) ?? [];
+  }
   const existing = before.find((r) => r.name === target);
   // -F only into a placeholder without snapshots or data of its own: only -F may replace it.
   // Anywhere else zfs must refuse a modified or diverged destination.
   const force = existing?.placeholder === true && !hasSnapshots(before, target);
   if (force) await assertPlaceholderEmpty(ctx, target, signal);
   if (existing === undefined) await ensureParents(ctx, req.filesystem, signal);
-  if (req.clearResumeToken && existing?.resumeToken !== undefined && caps.resumeTokens) {
-    await ctx.exec.run('zfs', ['recv', '-A', target], signal);
-  }
   // A full receive creates the filesystem (or replaces a placeholder): it gets the policy's
   // properties, by the receive itself where zfs recv has -o, else right after it.
   const creates = existing === undefined || force;
   const confine = creates && !trusted;
+  const properties = {
+    ...(confine && caps.recvProperties && CONFINED_PROPERTIES),
+    ...policy.recvSet, // the administrator's overrides win
+  };
   const args = recvArgs(target, req.to, {
     force,
     resumable: caps.resumeTokens,
-    ...(confine && caps.recvProperties && { properties: CONFINED_PROPERTIES }),
+    properties,
+    exclude: policy.recvExclude,
   });
   const proc = ctx.exec.start('zfs', args);
   try {
@@ -106,6 +168,7 @@ async function receiveInto(
     }
   }
   if (force) await clearPlaceholder(ctx, target, signal, trusted ? 'on' : undefined);
+  if (caps.holds) await moveLastReceivedHold(ctx, target, req.to.name, before, signal);
 }
 
 /**
@@ -119,7 +182,12 @@ async function receiveInto(
  */
 export function zfsReceiver(options: ZfsEndpointOptions): Receiver {
   const ctx = zfsContext(options);
-  const trusted = options.trustStreamProperties === true;
+  const policy: ReceivePolicy = {
+    trusted: options.trustStreamProperties === true,
+    recvSet: { ...options.recvSet },
+    recvExclude: [...(options.recvExclude ?? [])],
+  };
+  assertRecvProperties(policy.recvSet, policy.recvExclude);
   return {
     listFilesystems: (signal) => ctx.listFilesystems(signal, true),
     listFilesystemVersions: (fs, signal) => ctx.listFilesystemVersions(fs, signal),
@@ -130,7 +198,7 @@ export function zfsReceiver(options: ZfsEndpointOptions): Receiver {
       const keepError = (): void => {};
       stream.on('error', keepError);
       try {
-        await receiveInto(ctx, req, stream, signal, trusted);
+        await receiveInto(ctx, req, stream, signal, policy);
       } catch (err) {
         // The sender's zfs send must not wait forever for a reader: stop it, and wait until
         // it is gone, so no process outlives the call.

@@ -97,6 +97,30 @@ export const XREPL_PROTO = {
                   type: 'string',
                   id: 3,
                 },
+                resume: {
+                  type: 'ResumeTokenInfo',
+                  id: 4,
+                },
+              },
+            },
+            ResumeTokenInfo: {
+              fields: {
+                fromGuid: {
+                  type: 'string',
+                  id: 1,
+                },
+                toGuid: {
+                  type: 'string',
+                  id: 2,
+                },
+                toName: {
+                  type: 'string',
+                  id: 3,
+                },
+                clearCommand: {
+                  type: 'string',
+                  id: 4,
+                },
               },
             },
             ListFilesystemsRequest: {

@@ -9,6 +9,7 @@ import { MINIMAL_CAPABILITIES, type ZfsCapabilities } from '../../../src/endpoin
 import { snap } from './fake-exec.js';
 
 const OPENZFS: ZfsCapabilities = {
+  ...MINIMAL_CAPABILITIES,
   poolVersion: 'feature-flags',
   bookmarks: true,
   resumeTokens: true,

@@ -32,14 +32,19 @@ function openZfs(program: string, args: string[]): FakeAnswer {
   if (command === 'zpool get version tank') {
     return { stdout: 'NAME  PROPERTY  VALUE    SOURCE\ntank  version   -        default\n' };
   }
-  if (command === 'zfs send') return { exitCode: 2, stderr: sample('openzfs-send-usage.txt') };
-  if (command === 'zfs receive') return { exitCode: 2, stderr: sample('openzfs-recv-usage.txt') };
-  if (command === 'zpool get feature@bookmarks,feature@extensible_dataset tank') {
+  if (command === 'zfs send') return { exitCode: 2, stderr: sample('openzfs-2.1-send-usage.txt') };
+  if (command === 'zfs receive') {
+    return { exitCode: 2, stderr: sample('openzfs-2.1-recv-usage.txt') };
+  }
+  if (
+    command === 'zpool get feature@bookmarks,feature@extensible_dataset,feature@encryption tank'
+  ) {
     return {
       stdout:
         'NAME  PROPERTY                    VALUE   SOURCE\n' +
         'tank  feature@bookmarks           enabled local\n' +
-        'tank  feature@extensible_dataset  active  local\n',
+        'tank  feature@extensible_dataset  active  local\n' +
+        'tank  feature@encryption          enabled local\n',
     };
   }
   return { exitCode: 1, stderr: 'unexpected\n' };
@@ -66,11 +71,18 @@ describe('capability detection', () => {
   });
 
   test('send usage: zfs-fuse has neither -n -P nor -t; OpenZFS has both', () => {
+    expect(parseSendUsage(sample('openzfs-2.1-send-usage.txt'))).toEqual({
+      dryRun: true,
+      resume: true,
+      flags: 'DLPRVbcehnpvw',
+    });
     expect(parseSendUsage(sample('zfs-fuse-send-usage.txt'))).toEqual({
+      flags: 'DRp',
       dryRun: false,
       resume: false,
     });
     expect(parseSendUsage(sample('openzfs-send-usage.txt'))).toEqual({
+      flags: 'DLPVbcehnpsvw',
       dryRun: true,
       resume: true,
     });
@@ -88,13 +100,16 @@ describe('capability detection', () => {
     expect(exec.commands()).toEqual(['zpool get version tank', 'zfs send', 'zfs receive']);
   });
 
-  test('OpenZFS with feature flags: bookmarks, resume tokens and size estimates', async () => {
+  test('OpenZFS with feature flags: bookmarks, resume tokens, size estimates, holds, encryption', async () => {
     await expect(probeCapabilities(fakeExec(openZfs), 'tank', signal)).resolves.toEqual({
       poolVersion: 'feature-flags',
       bookmarks: true,
       resumeTokens: true,
       sendDryRun: true,
       recvProperties: true,
+      holds: true,
+      encryption: true,
+      sendFlags: 'DLPRVbcehnpvw',
     });
   });
 

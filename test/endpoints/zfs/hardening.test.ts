@@ -19,6 +19,7 @@ import { deferred } from '../../helpers/deferred.js';
 import { fakeExec, missing, never, snap, type FakeAnswer } from './fake-exec.js';
 
 const OPENZFS: ZfsCapabilities = {
+  ...MINIMAL_CAPABILITIES,
   poolVersion: 'feature-flags',
   bookmarks: true,
   resumeTokens: false,

@@ -96,11 +96,30 @@ describe('zfs-fuse sample (captured on pool version 23)', () => {
 describe('OpenZFS sample (written after the documented format)', () => {
   const records = parseListing(sample('openzfs-get.txt'));
 
-  test('volumes are filesystems to replicate; a resume token is kept, "-" is none', () => {
+  test('volumes are filesystems to replicate; a resume token is kept (unreadable: no resume), "-" is none', () => {
     expect(filesystemsBelow('tank/data', records, { includePlaceholders: true })).toEqual([
       { path: 'home', isPlaceholder: false, resumeToken: '1-e604ea4bf-e0-789c63a2c06294' },
       { path: 'vol', isPlaceholder: true },
     ]);
+  });
+
+  test('the receiver reads a real token itself: guids, the sender name, the command that clears it', () => {
+    // Captured on OpenZFS 2.1.11: an incremental receive src/data@s1 -> @s2 cut short.
+    const token =
+      '1-ea45c25d6-e0-789c636064000310a501c49c50360710a715e5e7a69766a63040c1dc84d5778f31cc605200b2d991d4e52765a5269730303043d561c8a7a515a796806458e0f26c48f2499525a9c5407a022f1b56fd25f910574c89389c72fb6447a306923c27583e2f31379581a1b828593f25b124d1a1d808e66406006d591e0c';
+    const rows = sample('openzfs-get.txt').replace('1-e604ea4bf-e0-789c63a2c06294', token);
+    const [home] = filesystemsBelow('tank/data', parseListing(rows), { includePlaceholders: true });
+    expect(home).toEqual({
+      path: 'home',
+      isPlaceholder: false,
+      resumeToken: token,
+      resume: {
+        fromGuid: '186900238658396317',
+        toGuid: BigInt('0x8188c9db64c35894').toString(),
+        toName: 'src/data@s2',
+        clearCommand: 'zfs recv -A tank/data/home',
+      },
+    });
   });
 
   test('uint64 guid 2^64-1 is exact', () => {

@@ -1,11 +1,9 @@
 /**
- * The zfs backend against real ZFS (zfs-fuse here, ZFS-TESTING.md), through the endpoint API
- * only: full and incremental replication of a tree with real files, placeholders, a transfer
+ * The zfs backend against real ZFS (zfs-fuse on the host, or OpenZFS 2.1 in a guest with
+ * `npm run test:openzfs`; ZFS-TESTING.md), through the endpoint API only: full and incremental replication of a tree with real files, placeholders, a transfer
  * aborted mid-stream and retried, diverged receivers, and contents compared at the end.
  * The tests form one scenario and run in order.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import {
@@ -17,13 +15,18 @@ import {
   ZfsError,
 } from '../../../src/endpoints/zfs/index.js';
 import type { FilesystemVersion, Receiver, Sender } from '../../../src/endpoints/types.js';
+import { StalePlanError } from '../../../src/errors/stale-plan.js';
 import {
   childProcesses,
   createPools,
   describeZfs,
   fileTree,
   destroyPools,
+  onlyOn,
+  writeFile,
+  writeRandomFile,
   zfs,
+  zfsBackend,
   zfsGet,
   type TestPools,
 } from '../../helpers/zfs.js';
@@ -45,6 +48,7 @@ function tap(limit: number, at: () => void): Transform & { bytes: number } {
 }
 
 describeZfs('zfs backend on real ZFS', () => {
+  const backend = zfsBackend();
   let pools: TestPools;
   let src: string; // sender root, e.g. xrepl_t123_ab12_src/data
   let dst: string; // receiver root, e.g. xrepl_t123_ab12_dst/backup/host1
@@ -52,11 +56,10 @@ describeZfs('zfs backend on real ZFS', () => {
   let receiver: Receiver;
 
   const mountpoint = (dataset: string): string => zfsGet('mountpoint', dataset);
-  const write = (fs: string, file: string, data: string | Buffer): void => {
-    const path = join(mountpoint(`${src}/${fs}`), file);
-    mkdirSync(join(path, '..'), { recursive: true });
-    writeFileSync(path, data);
-  };
+  const write = (fs: string, file: string, data: string): void =>
+    writeFile(join(mountpoint(`${src}/${fs}`), file), data);
+  const writeRandom = (fs: string, file: string, bytes: number): void =>
+    writeRandomFile(join(mountpoint(`${src}/${fs}`), file), bytes);
   const version = async (
     endpoint: Sender | Receiver,
     fs: string,
@@ -74,24 +77,43 @@ describeZfs('zfs backend on real ZFS', () => {
     fs: string,
     from: string | undefined,
     to: string,
-    options: { signal?: AbortSignal; through?: Transform } = {},
+    options: { signal?: AbortSignal; through?: Transform; resumeToken?: string } = {},
   ): Promise<void> {
     const signal = options.signal ?? never;
     const req = {
       filesystem: fs,
       from: from === undefined ? undefined : await version(sender, fs, from),
       to: await version(sender, fs, to),
+      ...(options.resumeToken === undefined ? {} : { resumeToken: options.resumeToken }),
     };
     const { stream } = await sender.send(req, signal);
     const input: Readable = options.through ? stream.pipe(options.through) : stream;
     if (options.through) stream.on('error', (err) => options.through?.destroy(err));
-    await receiver.receive({ filesystem: fs, to: req.to, clearResumeToken: false }, input, signal);
+    try {
+      await receiver.receive(
+        { filesystem: fs, to: req.to, clearResumeToken: false },
+        input,
+        signal,
+      );
+    } catch (err) {
+      // As the driver does: the step ends once the sender's stream has closed (on OpenZFS,
+      // after its step holds are released).
+      if (!stream.closed) await new Promise((resolve) => stream.once('close', resolve));
+      throw err;
+    }
     await sender.sendCompleted(req, signal);
   }
 
+  /** The receiver's resume token for `fs` (OpenZFS keeps an interrupted `recv -s`). */
+  const resumeToken = async (fs: string): Promise<string | undefined> =>
+    (await receiver.listFilesystems(never)).find((f) => f.path === fs)?.resumeToken;
+
+  /** Same snapshots (the sender also lists its cursor bookmarks on OpenZFS). */
   async function expectSameGuids(fs: string): Promise<void> {
-    const sent = await sender.listFilesystemVersions(fs, never);
-    const received = await receiver.listFilesystemVersions(fs, never);
+    const snapshots = (versions: FilesystemVersion[]) =>
+      versions.filter((v) => v.type === 'snapshot');
+    const sent = snapshots(await sender.listFilesystemVersions(fs, never));
+    const received = snapshots(await receiver.listFilesystemVersions(fs, never));
     expect(received.map((v) => [v.name, v.guid])).toEqual(sent.map((v) => [v.name, v.guid]));
   }
 
@@ -106,9 +128,9 @@ describeZfs('zfs backend on real ZFS', () => {
     zfs('create', '-p', dst);
     write('home', 'readme.txt', 'home of everyone\n');
     write('home/alice', 'notes/todo.txt', 'buy milk\n');
-    write('home/alice', 'photo.bin', randomBytes(3 << 20));
+    writeRandom('home/alice', 'photo.bin', 3 << 20);
     write('www', 'index.html', '<h1>hello</h1>\n');
-    write('db', 'data.bin', randomBytes(1 << 20));
+    writeRandom('db', 'data.bin', 1 << 20);
     write('ph/child', 'inside.txt', 'below a placeholder\n');
     zfs('snapshot', '-r', `${src}@s1`);
     sender = zfsSender({ root: src });
@@ -119,11 +141,30 @@ describeZfs('zfs backend on real ZFS', () => {
     if (pools !== undefined) await destroyPools(pools);
   });
 
-  test('capabilities: zfs-fuse pools (version 23) have no bookmarks, resume tokens or estimates', async () => {
-    const caps = await probeCapabilities(createZfsExec(), pools.name.src ?? '', never);
-    if (caps.poolVersion === 23) expect(caps).toEqual(MINIMAL_CAPABILITIES);
-    else expect(caps.poolVersion).toBe('feature-flags'); // an OpenZFS machine
-  });
+  onlyOn('zfs-fuse', 'an OpenZFS pool has feature flags')(
+    'capabilities: zfs-fuse pools (version 23) have no bookmarks, resume tokens or estimates',
+    async () => {
+      const caps = await probeCapabilities(createZfsExec(), pools.name.src ?? '', never);
+      expect(caps).toEqual(MINIMAL_CAPABILITIES);
+    },
+  );
+
+  onlyOn('openzfs', 'zfs-fuse pools are version 23')(
+    'capabilities: OpenZFS pools have feature flags, bookmarks, resume tokens and estimates',
+    async () => {
+      const caps = await probeCapabilities(createZfsExec(), pools.name.src ?? '', never);
+      expect(caps).toEqual({
+        poolVersion: 'feature-flags',
+        bookmarks: true,
+        resumeTokens: true,
+        sendDryRun: true,
+        holds: true,
+        encryption: true,
+        recvProperties: true,
+        sendFlags: 'DLPRVbcehnpvw',
+      });
+    },
+  );
 
   test('both endpoints are reachable; a missing root is not', async () => {
     await sender.waitForConnectivity(never);
@@ -155,11 +196,24 @@ describeZfs('zfs backend on real ZFS', () => {
     );
   });
 
-  test('size estimates are 0 (unknown) where send -n -P is missing', async () => {
-    const to = await version(sender, 'home', 's1');
-    const { expectedSize } = await sender.sendDry({ filesystem: 'home', to }, never);
-    expect(expectedSize).toBe(0);
-  });
+  onlyOn('zfs-fuse', 'OpenZFS has send -n -P')(
+    'size estimates are 0 (unknown) where send -n -P is missing',
+    async () => {
+      const to = await version(sender, 'home', 's1');
+      const { expectedSize } = await sender.sendDry({ filesystem: 'home', to }, never);
+      expect(expectedSize).toBe(0);
+    },
+  );
+
+  onlyOn('openzfs', 'zfs-fuse has no send -n -P')(
+    'size estimates come from send -n -P: a full send of 3 MiB of files',
+    async () => {
+      const to = await version(sender, 'home/alice', 's1');
+      const { expectedSize } = await sender.sendDry({ filesystem: 'home/alice', to }, never);
+      expect(expectedSize).toBeGreaterThan(3 << 20);
+      expect(expectedSize).toBeLessThan(4 << 20);
+    },
+  );
 
   test('a child received before its parent gets a placeholder parent', async () => {
     await transfer('home/alice', undefined, 's1');
@@ -198,7 +252,7 @@ describeZfs('zfs backend on real ZFS', () => {
   test('incremental replication of new snapshots', async () => {
     write('home/alice', 'notes/todo.txt', 'buy milk\nand bread\n');
     write('www', 'about.html', '<p>about</p>\n');
-    write('db', 'data.bin', randomBytes(1 << 20));
+    writeRandom('db', 'data.bin', 1 << 20);
     zfs('snapshot', '-r', `${src}@s2`);
     for (const fs of ['home', 'home/alice', 'www', 'db', 'ph/child'])
       await transfer(fs, 's1', 's2');
@@ -209,7 +263,7 @@ describeZfs('zfs backend on real ZFS', () => {
   });
 
   test('an incremental aborted mid-stream: both zfs processes end, the receiver stays at its previous snapshot', async () => {
-    write('www', 'big.bin', randomBytes(48 << 20));
+    writeRandom('www', 'big.bin', 48 << 20);
     zfs('snapshot', `${src}/www@s3`);
     const controller = new AbortController();
     const reason = new Error('cancelled mid-stream by the test');
@@ -223,15 +277,18 @@ describeZfs('zfs backend on real ZFS', () => {
     expect(await names(receiver, 'www')).toEqual(['s1', 's2']);
   });
 
-  test('the aborted incremental, retried, completes', async () => {
-    await transfer('www', 's2', 's3');
+  test('the aborted incremental, retried, completes (on OpenZFS: resumed with send -t)', async () => {
+    const token = await resumeToken('www');
+    if (backend === 'openzfs') expect(token).toMatch(/^1-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$/);
+    else expect(token).toBeUndefined();
+    await transfer('www', 's2', 's3', { resumeToken: token });
     expect(await names(receiver, 'www')).toEqual(['s1', 's2', 's3']);
     await expectSameGuids('www');
   });
 
-  test('a full send aborted mid-stream leaves no partial filesystem; the retry completes', async () => {
+  test('a full send aborted mid-stream leaves no partial filesystem (on OpenZFS: a resumable one); the retry completes', async () => {
     zfs('create', `${src}/bulk`);
-    write('bulk', 'big.bin', randomBytes(48 << 20));
+    writeRandom('bulk', 'big.bin', 48 << 20);
     zfs('snapshot', `${src}/bulk@s1`);
     const controller = new AbortController();
     const through = tap(8 << 20, () => controller.abort(new Error('stop')));
@@ -239,37 +296,50 @@ describeZfs('zfs backend on real ZFS', () => {
       transfer('bulk', undefined, 's1', { signal: controller.signal, through }),
     ).rejects.toThrow('stop');
     expect(childProcesses()).toEqual([]);
-    expect((await receiver.listFilesystems(never)).map((f) => f.path)).not.toContain('bulk');
-    await transfer('bulk', undefined, 's1');
+    const partial = (await receiver.listFilesystems(never)).find((f) => f.path === 'bulk');
+    if (backend === 'openzfs') expect(partial?.resumeToken).toMatch(/^1-/);
+    else expect(partial).toBeUndefined();
+    await transfer('bulk', undefined, 's1', { resumeToken: partial?.resumeToken });
     await expectSameGuids('bulk');
   });
 
-  test("a failing zfs send: the receive rejects with the sender's ZfsError, the receiver is unchanged", async () => {
+  test("a failing zfs send: the step rejects with a stale plan (D13) caused by zfs's error, the receiver is unchanged", async () => {
     const ghost: FilesystemVersion = { ...(await version(sender, 'db', 's2')), name: 'ghost' };
-    const { stream } = await sender.send(
-      { filesystem: 'db', from: await version(sender, 'db', 's2'), to: ghost },
-      never,
+    const failure = (async () => {
+      const { stream } = await sender.send(
+        { filesystem: 'db', from: await version(sender, 'db', 's2'), to: ghost },
+        never,
+      );
+      await receiver.receive(
+        { filesystem: 'db', to: ghost, clearResumeToken: false },
+        stream,
+        never,
+      );
+    })();
+    // A snapshot that does not exist is a stale plan, with zfs's error as its cause. On
+    // OpenZFS the step hold on the missing snapshot fails first, before zfs send runs.
+    await expect(failure).rejects.toBeInstanceOf(StalePlanError);
+    await expect(failure).rejects.toMatchObject({ cause: expect.any(ZfsError) });
+    await expect(failure).rejects.toThrow(
+      /zfs (send|hold) .*db@ghost: exit code \d+: .*does not exist/,
     );
-    const failure = receiver.receive(
-      { filesystem: 'db', to: ghost, clearResumeToken: false },
-      stream,
-      never,
-    );
-    await expect(failure).rejects.toBeInstanceOf(ZfsError);
-    await expect(failure).rejects.toThrow(/zfs send .*db@ghost: exit code \d+: .*does not exist/);
     expect(await names(receiver, 'db')).toEqual(['s1', 's2']);
   });
 
   test('diverged: a snapshot taken on the receiver makes zfs recv refuse the incremental', async () => {
     // zfs-fuse accepts the incremental past a receiver snapshot without changes: write first.
     zfs('mount', `${dst}/home`);
-    writeFileSync(join(mountpoint(`${dst}/home`), 'rogue.txt'), 'only on the backup\n');
+    writeFile(join(mountpoint(`${dst}/home`), 'rogue.txt'), 'only on the backup\n');
     zfs('umount', `${dst}/home`);
     zfs('snapshot', `${dst}/home@rogue`);
     zfs('snapshot', `${src}/home@s4`);
     const failure = transfer('home', 's2', 's4');
     await expect(failure).rejects.toBeInstanceOf(ZfsError);
-    await expect(failure).rejects.toThrow(/does not match incremental source/);
+    // zfs-fuse compares the base with the newest snapshot; OpenZFS finds the base further
+    // back and refuses because the receiver changed since it.
+    await expect(failure).rejects.toThrow(
+      /does not match incremental source|has been modified since most recent snapshot/,
+    );
     expect(await names(receiver, 'home')).toEqual(['s1', 's2', 'rogue']);
     zfs('rollback', '-r', `${dst}/home@s2`);
     await transfer('home', 's2', 's4');
@@ -278,7 +348,7 @@ describeZfs('zfs backend on real ZFS', () => {
 
   test('diverged: a receiver modified since its last snapshot makes zfs recv refuse', async () => {
     zfs('mount', `${dst}/db`);
-    writeFileSync(join(mountpoint(`${dst}/db`), 'local-change.txt'), 'written on the backup\n');
+    writeFile(join(mountpoint(`${dst}/db`), 'local-change.txt'), 'written on the backup\n');
     zfs('umount', `${dst}/db`);
     zfs('snapshot', `${src}/db@s4`);
     await expect(transfer('db', 's2', 's4')).rejects.toThrow(/destination .*db has been modified/);

@@ -197,6 +197,7 @@ describe('receive: which commands, in which order', () => {
 
   test('resumable pools: recv -s; clearResumeToken aborts the partial receive first (recv -A)', async () => {
     const caps: ZfsCapabilities = {
+      ...MINIMAL_CAPABILITIES,
       poolVersion: 'feature-flags',
       bookmarks: true,
       resumeTokens: true,
@@ -216,7 +217,39 @@ describe('receive: which commands, in which order', () => {
     );
     expect(exec.commands().slice(1)).toEqual([
       'zfs recv -A b/h/home',
+      `${LIST},receive_resume_token b/h/home`,
       'zfs recv -u -s b/h/home@s2',
+    ]);
+  });
+
+  test('recv -A of an interrupted full receive removes the filesystem: received anew, confined', async () => {
+    const caps: ZfsCapabilities = {
+      ...MINIMAL_CAPABILITIES,
+      poolVersion: 'feature-flags',
+      resumeTokens: true,
+      recvProperties: true,
+    };
+    let aborted = false;
+    const partial = [
+      rows('b/h/home', 'filesystem'),
+      `b/h/home${T}receive_resume_token${T}1-abc${T}-`,
+    ].join('\n');
+    const exec = fakeExec((program, args) => {
+      if (args[0] === 'recv' && args[1] === '-A') aborted = true;
+      if (args[0] === 'get') return aborted ? missing('b/h/home') : { stdout: partial };
+      return {};
+    });
+    const receiver = zfsReceiver({ root: 'b/h', exec, capabilities: caps });
+    await receiver.receive(
+      { filesystem: 'home', to: snap('s1'), clearResumeToken: true },
+      bytes(10),
+      never,
+    );
+    expect(exec.commands().slice(1)).toEqual([
+      'zfs recv -A b/h/home',
+      `${LIST},receive_resume_token b/h/home`,
+      'zfs list -H -o name b/h',
+      'zfs recv -u -s -o canmount=noauto -o setuid=off -o exec=off -o devices=off b/h/home@s1',
     ]);
   });
 });

@@ -6,9 +6,13 @@ import {
   ZfsError,
   type ZfsCapabilities,
 } from '../../../src/endpoints/zfs/index.js';
+import { StaleResumeTokenError } from '../../../src/endpoints/stale-resume-token.js';
+import { sendFailure } from '../../../src/endpoints/zfs/send-stream.js';
+import { classifyError, StalePlanError } from '../../../src/index.js';
 import { fakeExec, never, snap } from './fake-exec.js';
 
 const OPENZFS: ZfsCapabilities = {
+  ...MINIMAL_CAPABILITIES,
   poolVersion: 'feature-flags',
   bookmarks: true,
   resumeTokens: true,
@@ -48,8 +52,10 @@ describe('zfs send stream', () => {
     let ended = false;
     stream.on('end', () => (ended = true));
     const err = await readAll(stream).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ZfsError);
-    expect((err as ZfsError).message).toMatch(
+    // A snapshot that does not exist is a stale plan (D13), with zfs's error as its cause.
+    expect(err).toBeInstanceOf(StalePlanError);
+    expect((err as StalePlanError).cause).toBeInstanceOf(ZfsError);
+    expect((err as Error).message).toMatch(
       /exit code 1: cannot open 'tank\/data\/home@s9': dataset does not exist/,
     );
     expect(ended).toBe(false);
@@ -104,6 +110,24 @@ describe('zfs send stream', () => {
     expect(usedResumeToken).toBe(true);
     expect(exec.commands()).toEqual(['zfs send -t 1-abc-def']);
   });
+
+  test('resume whose snapshot the sender lost: the stream fails with a stale plan (D13) caused by a StaleResumeTokenError', async () => {
+    const { sender } = senderRunning(
+      `echo "cannot resume send: 'tank/data/home@s2' used in the initial send no longer exists" >&2`,
+      OPENZFS,
+    );
+    const { stream } = await sender.send(
+      { filesystem: 'home', from: snap('s1'), to: snap('s2'), resumeToken: '1-abc-def' },
+      never,
+    );
+    const err = await readAll(stream).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StalePlanError);
+    expect(classifyError(err)).toBe('stale-plan');
+    const stale = (err as Error).cause;
+    expect(stale).toBeInstanceOf(StaleResumeTokenError);
+    expect(stale).toMatchObject({ filesystem: 'home', cause: expect.any(ZfsError) });
+    expect((err as Error).message).toMatch(/home@s2' used in the initial send no longer exists/);
+  });
 });
 
 describe('size estimates and completion', () => {
@@ -125,9 +149,9 @@ describe('size estimates and completion', () => {
     expect(exec.commands()).toEqual(['zfs send -n -v -P -i tank/a@s1 tank/a@s2']);
   });
 
-  test('sendCompleted runs nothing (no holds, no cursor)', async () => {
+  test('sendCompleted runs nothing where there are no holds and no bookmarks (zfs-fuse)', async () => {
     const exec = fakeExec();
-    const sender = zfsSender({ root: 'tank', exec, capabilities: OPENZFS });
+    const sender = zfsSender({ root: 'tank', exec, capabilities: MINIMAL_CAPABILITIES });
     await sender.sendCompleted({ filesystem: 'a', to: snap('s1') }, never);
     expect(exec.calls).toEqual([]);
   });
@@ -174,5 +198,27 @@ describe('sender listing', () => {
     const exec = fakeExec(() => ({ stdout: 'tank/data\n' }));
     await zfsSender({ root: 'tank/data', exec }).waitForConnectivity(never);
     expect(exec.commands()).toEqual(['zfs list -H -o name tank/data']);
+  });
+});
+
+describe('a send of a snapshot gone since planning (D13)', () => {
+  const command = ['zfs', 'send', 'tank/a@s1'];
+  const exit = (stderr: string) => ({ exitCode: 1, signal: null, stderr });
+
+  test.each([
+    ["cannot open 'tank/a@s1': dataset does not exist\n"],
+    ['WARNING: could not send tank/a@s1: does not exist\n'],
+  ])('%j is a stale plan, with zfs error as its cause', (stderr) => {
+    const err = sendFailure(command, exit(stderr));
+    expect(err).toBeInstanceOf(StalePlanError);
+    expect(classifyError(err)).toBe('stale-plan');
+    expect((err as StalePlanError).cause).toBeInstanceOf(ZfsError);
+    expect(err!.message).toContain(stderr.trim());
+  });
+
+  test('any other failure stays a permanent ZfsError', () => {
+    const err = sendFailure(command, exit('cannot send: permission denied\n'));
+    expect(err).toBeInstanceOf(ZfsError);
+    expect(classifyError(err)).toBe('permanent');
   });
 });

@@ -1,0 +1,262 @@
+/**
+ * The work of a job's states (the implementations the job chart gets through `.provide()`):
+ * take the snapshots, replicate with the driver, prune one side. Each takes the job's config
+ * and an AbortSignal; everything it touches comes in through `JobDeps`.
+ */
+import type { Logger } from '../driver/types.js';
+import { replicate, type Replication, type ReplicateOptions } from '../driver/replicate.js';
+import type { FilesystemVersion, Receiver, Sender } from '../endpoints/types.js';
+import { createPlanner } from '../planner/index.js';
+import type { Report } from '../report/schema.js';
+import type { PullJob, PushJob, SnapJob } from './config.js';
+import { durationMs } from './duration.js';
+import { runHook } from './hooks.js';
+import { pruneSide, type PruneResult } from './pruning/run.js';
+import { resolveSelection } from './resolve.js';
+import { snapshotName } from './schedule.js';
+import { pairOf, poolOf, type ReplicationPair } from './sides.js';
+import type { LocalZfs, SnapshotInfo } from './zfs-local.js';
+
+/** An opened endpoint and how to let it go. */
+export interface Opened<E> {
+  endpoint: E;
+  close(): Promise<void>;
+}
+
+export interface JobDeps {
+  zfs: LocalZfs;
+  /** An endpoint spec (`zfs:tank`, `grpc://...`) as a sender. */
+  openSender(spec: string): Promise<Opened<Sender>>;
+  /** An endpoint spec as a receiver. */
+  openReceiver(spec: string): Promise<Opened<Receiver>>;
+  now(): Date;
+  logger: Logger;
+  inspect?: ReplicateOptions['inspect'];
+}
+
+export interface SnapshotResult {
+  name: string;
+  datasets: string[];
+  time: Date;
+}
+
+/** One `zfs snapshot` of every selected dataset (per pool), with the hooks around it. */
+export async function takeSnapshots(
+  job: PushJob | SnapJob,
+  deps: JobDeps,
+  signal: AbortSignal,
+): Promise<SnapshotResult> {
+  const { selected } = await resolveSelection(job.filesystems, deps.zfs, signal);
+  const time = deps.now();
+  const name = snapshotName(job.snapshotting.prefix, time);
+  const hookRun = async (phase: 'pre' | 'post'): Promise<void> => {
+    for (const hook of job.snapshotting.hooks) {
+      try {
+        await runHook(hook, { job: job.name, phase, snapshot: name, datasets: selected }, signal);
+      } catch (err) {
+        if (hook.err_is_fatal) throw err;
+        deps.logger.warn({ job: job.name, err: (err as Error).message }, 'snapshot hook failed');
+      }
+    }
+  };
+  await hookRun('pre');
+  await deps.zfs.snapshot(selected, name, signal);
+  await hookRun('post');
+  return { name, datasets: selected, time };
+}
+
+/** The error a failed run reports last, as an Error for the job's error state. */
+function runError(report: Report): Error {
+  const errors: string[] = [];
+  if (report.waitReconnectError) errors.push(report.waitReconnectError.err);
+  for (const attempt of report.attempts.slice(-1)) {
+    if (attempt.planError) errors.push(attempt.planError.err);
+    for (const fs of attempt.filesystems) {
+      const e = fs.planError ?? fs.stepError;
+      if (e) errors.push(`${fs.info.name}: ${e.err}`);
+    }
+  }
+  return new Error(`replication ${report.state}: ${errors.join('; ') || 'no error reported'}`);
+}
+
+/**
+ * One run of the driver over the job's pair of endpoints (push: from its pool to `connect`,
+ * restricted to the selection; pull: from `connect` into `root_fs`). `current` receives the
+ * live Replication (for `xrepl status`). Resolves with the report of a done run; rejects with
+ * its errors otherwise.
+ */
+export async function replicateJob(
+  job: PushJob | PullJob,
+  deps: JobDeps,
+  signal: AbortSignal,
+  current: (replication: Replication | undefined) => void,
+): Promise<Report> {
+  const pair = pairOf(job);
+  const sender = await deps.openSender(pair.senderSpec);
+  try {
+    const receiver = await deps.openReceiver(pair.receiverSpec);
+    try {
+      const planner = createPlanner(sender.endpoint, receiver.endpoint, {
+        initial: job.replication.initial,
+        ...(pair.filter === undefined ? {} : { filesystems: pair.filter }),
+      });
+      const replication = replicate(
+        {
+          stepQueueConcurrency: job.replication.concurrency,
+          maxAttempts: job.replication.max_attempts,
+          reconnectHardFailTimeoutMs: durationMs(job.replication.reconnect_timeout) ?? 600_000,
+        },
+        planner,
+        {
+          signal,
+          now: deps.now,
+          logger: deps.logger,
+          ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
+        },
+      );
+      current(replication);
+      const report = await replication.wait();
+      if (report.state !== 'done') throw runError(report);
+      return report;
+    } finally {
+      current(undefined);
+      await receiver.close();
+    }
+  } finally {
+    await sender.close();
+  }
+}
+
+/** Snapshots (guid and creation) of `path` on an endpoint; none when it lacks the filesystem. */
+async function snapshotsOn(
+  endpoint: Receiver | Sender,
+  path: string,
+  signal: AbortSignal,
+): Promise<FilesystemVersion[]> {
+  try {
+    const versions = await endpoint.listFilesystemVersions(path, signal);
+    return versions.filter((v) => v.type === 'snapshot');
+  } catch (err) {
+    if (/does not exist/.test((err as Error).message)) return [];
+    throw err;
+  }
+}
+
+/** The entries of `all` for `datasets`. */
+function only(
+  all: Map<string, SnapshotInfo[]>,
+  datasets: Iterable<string>,
+): Map<string, SnapshotInfo[]> {
+  const out = new Map<string, SnapshotInfo[]>();
+  for (const d of datasets) {
+    const list = all.get(d);
+    if (list !== undefined) out.set(d, list);
+  }
+  return out;
+}
+
+const guids = (versions: readonly FilesystemVersion[]): Set<string> =>
+  new Set(versions.map((v) => v.guid));
+
+/** Opens both endpoints of `pair`, runs `fn`, closes them. */
+async function withPair<T>(
+  pair: ReplicationPair,
+  deps: JobDeps,
+  fn: (sender: Sender, receiver: Receiver) => Promise<T>,
+): Promise<T> {
+  const sender = await deps.openSender(pair.senderSpec);
+  try {
+    const receiver = await deps.openReceiver(pair.receiverSpec);
+    try {
+      return await fn(sender.endpoint, receiver.endpoint);
+    } finally {
+      await receiver.close();
+    }
+  } finally {
+    await sender.close();
+  }
+}
+
+/** The sender's root-relative paths the job replicates. */
+async function replicatedPaths(
+  pair: ReplicationPair,
+  sender: Sender,
+  signal: AbortSignal,
+): Promise<string[]> {
+  const all = (await sender.listFilesystems(signal)).map((fs) => fs.path);
+  return pair.filter === undefined ? all : all.filter(pair.filter);
+}
+
+/**
+ * Prunes one side of a job (`dryRun`: plans only), comparing with the other side's snapshots
+ * through its endpoint. A side is pruned on this host's pool; a side without keep rules is
+ * left alone.
+ */
+export async function pruneJob(
+  job: PushJob | PullJob | SnapJob,
+  side: 'sender' | 'receiver',
+  deps: JobDeps,
+  signal: AbortSignal,
+  dryRun = false,
+): Promise<PruneResult> {
+  const now = deps.now();
+  if (job.type === 'snap') {
+    const { selected } = await resolveSelection(job.filesystems, deps.zfs, signal);
+    return pruneSide({
+      side,
+      zfs: deps.zfs,
+      snapshots: only(await deps.zfs.snapshots(poolOf(job), signal), selected),
+      rules: job.pruning.keep,
+      now,
+      dryRun,
+      signal,
+    });
+  }
+  const pair = pairOf(job);
+  const rules = side === 'sender' ? job.pruning.keep_sender : job.pruning.keep_receiver;
+  const root = side === 'sender' ? pair.senderRoot : pair.receiverRoot;
+  if (root === undefined || rules.length === 0) return { side, datasets: [], destroyed: 0 };
+  return withPair(pair, deps, async (sender, receiver) => {
+    const other = side === 'sender' ? receiver : sender;
+    const byDataset = new Map<string, Set<string>>();
+    for (const path of await replicatedPaths(pair, sender, signal)) {
+      byDataset.set(`${root}/${path}`, guids(await snapshotsOn(other, path, signal)));
+    }
+    return pruneSide({
+      side,
+      zfs: deps.zfs,
+      snapshots: only(await deps.zfs.snapshots(root, signal), byDataset.keys()),
+      rules,
+      otherSide: (d) => byDataset.get(d) ?? new Set(),
+      now,
+      dryRun,
+      signal,
+    });
+  });
+}
+
+/**
+ * Per replicated dataset (named as `pair.datasetName` says): the creation of the oldest sender
+ * snapshot the receiver lacks (newer than the newest one they share), or undefined when the
+ * receiver is current.
+ */
+export async function behindSince(
+  job: PushJob | PullJob,
+  deps: JobDeps,
+  signal: AbortSignal,
+): Promise<Map<string, Date | undefined>> {
+  const pair = pairOf(job);
+  return withPair(pair, deps, async (sender, receiver) => {
+    const result = new Map<string, Date | undefined>();
+    for (const path of await replicatedPaths(pair, sender, signal)) {
+      const mine = await snapshotsOn(sender, path, signal);
+      const theirs = guids(await snapshotsOn(receiver, path, signal));
+      let newestCommon = -1;
+      mine.forEach((s, i) => {
+        if (theirs.has(s.guid)) newestCommon = i;
+      });
+      result.set(pair.datasetName(path), mine[newestCommon + 1]?.creation);
+    }
+    return result;
+  });
+}
