@@ -9,8 +9,8 @@ import { openEndpoint } from './endpoints.js';
 export function jobDeps(ctx: CommandContext, logger: Logger): JobDeps {
   return {
     zfs: localZfs(),
-    openSender: (spec) => openEndpoint(spec, 'sender', ctx.schemes),
-    openReceiver: (spec) => openEndpoint(spec, 'receiver', ctx.schemes),
+    openSender: (spec, options = {}) => openEndpoint(spec, 'sender', ctx.schemes, {}, options),
+    openReceiver: (spec, options = {}) => openEndpoint(spec, 'receiver', ctx.schemes, options),
     now: () => new Date(ctx.io.now?.() ?? Date.now()),
     logger,
   };

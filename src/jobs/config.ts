@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors/config-error.js';
 import { durationMs } from './duration.js';
 import { parseGrid } from './pruning/grid.js';
+import { replicationSchema } from './replication-config.js';
 import { patternProblem } from './selection.js';
 
 /** Where `xrepl daemon` and friends look without `--config`. */
@@ -91,19 +92,7 @@ const keepRule = z.discriminatedUnion('type', [
 ]);
 export type KeepRule = z.infer<typeof keepRule>;
 
-const replication = z
-  .strictObject({
-    concurrency: z.number().int().min(1).default(1),
-    initial: z.enum(['most-recent', 'all', 'fail']).default('most-recent'),
-    max_attempts: z.number().int().min(1).default(3),
-    reconnect_timeout: duration.default('10m'),
-  })
-  .default({
-    concurrency: 1,
-    initial: 'most-recent',
-    max_attempts: 3,
-    reconnect_timeout: '10m',
-  });
+const replication = replicationSchema;
 
 const endpointUrl = z
   .string()

@@ -8,9 +8,15 @@ import { replicate, type Replication, type ReplicateOptions } from '../driver/re
 import type { FilesystemVersion, Receiver, Sender } from '../endpoints/types.js';
 import { createPlanner } from '../planner/index.js';
 import type { Report } from '../report/schema.js';
+import { limitSender, TokenBucket } from '../transport/bandwidth.js';
 import type { PullJob, PushJob, SnapJob } from './config.js';
-import { durationMs } from './duration.js';
 import { runHook } from './hooks.js';
+import {
+  bandwidthOf,
+  driverConfigOf,
+  endpointOptionsOf,
+  type JobEndpointOptions,
+} from './replication-config.js';
 import { pruneSide, type PruneResult } from './pruning/run.js';
 import { resolveSelection } from './resolve.js';
 import { snapshotName } from './schedule.js';
@@ -25,10 +31,10 @@ export interface Opened<E> {
 
 export interface JobDeps {
   zfs: LocalZfs;
-  /** An endpoint spec (`zfs:tank`, `grpc://...`) as a sender. */
-  openSender(spec: string): Promise<Opened<Sender>>;
+  /** An endpoint spec (`zfs:tank`, `grpc://...`) as a sender; zfs: endpoints take `options`. */
+  openSender(spec: string, options?: JobEndpointOptions['sender']): Promise<Opened<Sender>>;
   /** An endpoint spec as a receiver. */
-  openReceiver(spec: string): Promise<Opened<Receiver>>;
+  openReceiver(spec: string, options?: JobEndpointOptions['receiver']): Promise<Opened<Receiver>>;
   now(): Date;
   logger: Logger;
   inspect?: ReplicateOptions['inspect'];
@@ -92,28 +98,27 @@ export async function replicateJob(
   current: (replication: Replication | undefined) => void,
 ): Promise<Report> {
   const pair = pairOf(job);
-  const sender = await deps.openSender(pair.senderSpec);
+  const options = endpointOptionsOf(job.name, job.replication);
+  const sender = await deps.openSender(pair.senderSpec, options.sender);
   try {
-    const receiver = await deps.openReceiver(pair.receiverSpec);
+    const receiver = await deps.openReceiver(pair.receiverSpec, options.receiver);
     try {
-      const planner = createPlanner(sender.endpoint, receiver.endpoint, {
+      const rate = bandwidthOf(job.replication);
+      const from =
+        rate === undefined
+          ? sender.endpoint
+          : limitSender(sender.endpoint, new TokenBucket({ bytesPerSecond: rate }));
+      const planner = createPlanner(from, receiver.endpoint, {
         initial: job.replication.initial,
+        onStaleResumeToken: job.replication.on_stale_resume_token,
         ...(pair.filter === undefined ? {} : { filesystems: pair.filter }),
       });
-      const replication = replicate(
-        {
-          stepQueueConcurrency: job.replication.concurrency,
-          maxAttempts: job.replication.max_attempts,
-          reconnectHardFailTimeoutMs: durationMs(job.replication.reconnect_timeout) ?? 600_000,
-        },
-        planner,
-        {
-          signal,
-          now: deps.now,
-          logger: deps.logger,
-          ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
-        },
-      );
+      const replication = replicate(driverConfigOf(job.replication), planner, {
+        signal,
+        now: deps.now,
+        logger: deps.logger,
+        ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
+      });
       current(replication);
       const report = await replication.wait();
       if (report.state !== 'done') throw runError(report);
@@ -160,13 +165,15 @@ const guids = (versions: readonly FilesystemVersion[]): Set<string> =>
 
 /** Opens both endpoints of `pair`, runs `fn`, closes them. */
 async function withPair<T>(
+  job: PushJob | PullJob,
   pair: ReplicationPair,
   deps: JobDeps,
   fn: (sender: Sender, receiver: Receiver) => Promise<T>,
 ): Promise<T> {
-  const sender = await deps.openSender(pair.senderSpec);
+  const options = endpointOptionsOf(job.name, job.replication);
+  const sender = await deps.openSender(pair.senderSpec, options.sender);
   try {
-    const receiver = await deps.openReceiver(pair.receiverSpec);
+    const receiver = await deps.openReceiver(pair.receiverSpec, options.receiver);
     try {
       return await fn(sender.endpoint, receiver.endpoint);
     } finally {
@@ -216,7 +223,7 @@ export async function pruneJob(
   const rules = side === 'sender' ? job.pruning.keep_sender : job.pruning.keep_receiver;
   const root = side === 'sender' ? pair.senderRoot : pair.receiverRoot;
   if (root === undefined || rules.length === 0) return { side, datasets: [], destroyed: 0 };
-  return withPair(pair, deps, async (sender, receiver) => {
+  return withPair(job, pair, deps, async (sender, receiver) => {
     const other = side === 'sender' ? receiver : sender;
     const byDataset = new Map<string, Set<string>>();
     for (const path of await replicatedPaths(pair, sender, signal)) {
@@ -246,7 +253,7 @@ export async function behindSince(
   signal: AbortSignal,
 ): Promise<Map<string, Date | undefined>> {
   const pair = pairOf(job);
-  return withPair(pair, deps, async (sender, receiver) => {
+  return withPair(job, pair, deps, async (sender, receiver) => {
     const result = new Map<string, Date | undefined>();
     for (const path of await replicatedPaths(pair, sender, signal)) {
       const mine = await snapshotsOn(sender, path, signal);

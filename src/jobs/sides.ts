@@ -5,6 +5,7 @@
  * `root_fs`. Pruning a side needs its pool on this host: a `zfs:` endpoint.
  */
 import type { JobConfig, PullJob, PushJob, SnapJob } from './config.js';
+import { zfsOnlyKeys } from './replication-config.js';
 import { poolOfSelection, selectionOf } from './selection.js';
 
 /** The two endpoints of a replicating job, and their local roots where they are local. */
@@ -76,10 +77,25 @@ export function pairOf(job: PushJob | PullJob): ReplicationPair {
   };
 }
 
-/** Checks what the schema cannot: one pool per job, local pools for the pruned sides. */
+/** Checks what the schema cannot: one pool per job, zfs options only for zfs: sides. */
 export function checkJob(job: PushJob | PullJob | SnapJob): void {
-  if (job.type === 'snap') poolOf(job);
-  else pairOf(job);
+  if (job.type === 'snap') {
+    poolOf(job);
+    return;
+  }
+  const pair = pairOf(job);
+  for (const [role, spec] of [
+    ['sender', pair.senderSpec],
+    ['receiver', pair.receiverSpec],
+  ] as const) {
+    const keys = zfsOnlyKeys(job.replication, role);
+    if (keys.length > 0 && zfsRoot(spec) === undefined) {
+      throw new JobSetupError(
+        `job ${job.name}: ${keys.join(', ')} apply to a zfs: ${role} only, not to ${spec} ` +
+          '(a server decides for itself: set them where it runs)',
+      );
+    }
+  }
 }
 
 /** Whether the daemon runs `job` (sink and source run under `xrepl serve` for now). */
