@@ -16,13 +16,14 @@ import { EXIT, UsageError } from './io.js';
 import { createLogger } from './logger.js';
 import { TRUST_HELP, TRUST_WARNING, type LogLevel } from './options.js';
 import { interruptible } from './run.js';
-import { memoryBackend, zfsBackend } from './serve.js';
+import { memoryBackend, perIdentity, zfsBackend } from './serve.js';
 
 export interface StdioCommandOptions {
   role: 'sender' | 'receiver';
   zfs?: string;
   memory?: string;
   trustStreamProperties?: boolean;
+  allowPrune?: boolean;
   logLevel: LogLevel;
 }
 
@@ -34,6 +35,9 @@ async function stdioCommand(options: StdioCommandOptions, ctx: CommandContext): 
   const trustStreamProperties = options.trustStreamProperties === true;
   if (trustStreamProperties && (options.zfs === undefined || options.role !== 'receiver')) {
     throw new UsageError('--trust-stream-properties applies to --role receiver with --zfs only');
+  }
+  if (options.allowPrune === true && options.role !== 'receiver') {
+    throw new UsageError('--allow-prune applies to --role receiver only');
   }
   const pipes = io.pipes;
   if (pipes === undefined) throw new UsageError('stdio needs binary standard input and output');
@@ -54,7 +58,7 @@ async function stdioCommand(options: StdioCommandOptions, ctx: CommandContext): 
       endpoint:
         options.role === 'sender'
           ? backend.sender()
-          : backend.receiver(backend.defaultRoot, undefined),
+          : perIdentity(backend, options.allowPrune === true)({ identity: undefined }),
       // One process per ssh session: sshd and the remote's ssh limits bound the sessions.
       client: '',
       firstByteMs: DEFAULT_LIMITS.firstByteTimeoutMs,
@@ -84,6 +88,10 @@ export function registerStdio(program: Command, ctx: CommandContext): void {
     .option('--zfs <root>', 'serve the datasets below ROOT through the local zfs command')
     .option('--memory <fixture>', 'serve a simulated pool from FIXTURE.json[?root=DATASET]')
     .option('--trust-stream-properties', TRUST_HELP)
+    .option(
+      '--allow-prune',
+      'receiver: let the client destroy snapshots below ROOT (its jobs prune it)',
+    )
     .action(async (_options: unknown, command: Command) => {
       ctx.exit(await stdioCommand(command.optsWithGlobals<StdioCommandOptions>(), ctx));
     });

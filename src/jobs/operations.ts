@@ -5,11 +5,16 @@
  */
 import type { Logger } from '../driver/types.js';
 import { replicate, type Replication, type ReplicateOptions } from '../driver/replicate.js';
-import type { FilesystemVersion, Receiver, Sender } from '../endpoints/types.js';
+import {
+  isPrunable,
+  type FilesystemVersion,
+  type Receiver,
+  type Sender,
+} from '../endpoints/types.js';
 import { createPlanner } from '../planner/index.js';
 import type { Report } from '../report/schema.js';
 import { limitSender, TokenBucket } from '../transport/bandwidth.js';
-import type { PullJob, PushJob, SnapJob } from './config.js';
+import type { KeepRule, PullJob, PushJob, SnapJob } from './config.js';
 import { runHook } from './hooks.js';
 import {
   bandwidthOf,
@@ -17,7 +22,8 @@ import {
   endpointOptionsOf,
   type JobEndpointOptions,
 } from './replication-config.js';
-import { pruneSide, type PruneResult } from './pruning/run.js';
+import { planPrune } from './pruning/plan.js';
+import { pruneSide, type DatasetPrune, type PruneResult } from './pruning/run.js';
 import { resolveSelection } from './resolve.js';
 import { snapshotName } from './schedule.js';
 import { pairOf, poolOf, type ReplicationPair } from './sides.js';
@@ -222,7 +228,12 @@ export async function pruneJob(
   const pair = pairOf(job);
   const rules = side === 'sender' ? job.pruning.keep_sender : job.pruning.keep_receiver;
   const root = side === 'sender' ? pair.senderRoot : pair.receiverRoot;
-  if (root === undefined || rules.length === 0) return { side, datasets: [], destroyed: 0 };
+  if (rules.length === 0) return { side, datasets: [], destroyed: 0 };
+  if (root === undefined) {
+    // pairOf refuses keep_sender rules without the sender's pool here.
+    if (side === 'sender') return { side, datasets: [], destroyed: 0 };
+    return pruneRemoteReceiver(job, pair, rules, deps, { now, dryRun, signal });
+  }
   return withPair(job, pair, deps, async (sender, receiver) => {
     const other = side === 'sender' ? receiver : sender;
     const byDataset = new Map<string, Set<string>>();
@@ -239,6 +250,65 @@ export async function pruneJob(
       dryRun,
       signal,
     });
+  });
+}
+
+/**
+ * Prunes a receiver on another host through its endpoint (zrepl's way): this side plans over
+ * the receiver's listing, the receiver destroys what it is asked below this client's root and
+ * keeps, whatever it is asked, held snapshots and each filesystem's newest one. Datasets are
+ * named `<connect>/<path>`.
+ */
+async function pruneRemoteReceiver(
+  job: PushJob | PullJob,
+  pair: ReplicationPair,
+  rules: readonly KeepRule[],
+  deps: JobDeps,
+  run: { now: Date; dryRun: boolean; signal: AbortSignal },
+): Promise<PruneResult> {
+  const { signal } = run;
+  return withPair(job, pair, deps, async (sender, receiver) => {
+    if (!isPrunable(receiver)) {
+      throw new Error(
+        `job ${job.name}: the receiver ${pair.receiverSpec} cannot destroy snapshots`,
+      );
+    }
+    const datasets: DatasetPrune[] = [];
+    let destroyed = 0;
+    for (const path of await replicatedPaths(pair, sender, signal)) {
+      const theirs = await snapshotsOn(receiver, path, signal);
+      if (theirs.length === 0) continue;
+      const verdicts = planPrune({
+        side: 'receiver',
+        // Holds are the receiver's to check: it keeps held snapshots whatever it is asked.
+        snapshots: theirs.map((v) => ({ ...v, holds: 0 })),
+        rules,
+        otherSide: guids(await snapshotsOn(sender, path, signal)),
+        now: run.now,
+      });
+      const doomed = theirs.filter((v) => verdicts.some((d) => d.destroy && d.name === v.name));
+      if (doomed.length > 0) {
+        const result = await receiver.destroySnapshots(
+          {
+            filesystem: path,
+            snapshots: doomed.map(({ name, guid }) => ({ name, guid })),
+            dryRun: run.dryRun,
+          },
+          signal,
+        );
+        const kept = new Map(result.kept.map((k) => [k.name, k.reason]));
+        for (const v of verdicts) {
+          const reason = kept.get(v.name);
+          if (v.destroy && reason !== undefined) {
+            v.destroy = false;
+            v.reason = `kept by the receiver: ${reason}`;
+          }
+        }
+        if (!run.dryRun) destroyed += result.destroyed.length;
+      }
+      datasets.push({ dataset: `${pair.receiverSpec}/${path}`, verdicts });
+    }
+    return { side: 'receiver', datasets, destroyed };
   });
 }
 

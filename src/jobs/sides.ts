@@ -46,7 +46,7 @@ export function pairOf(job: PushJob | PullJob): ReplicationPair {
   const needsLocal = (rules: readonly unknown[], root: string | undefined, key: string): void => {
     if (rules.length > 0 && root === undefined) {
       throw new JobSetupError(
-        `job ${job.name}: ${key} needs that side's pool on this host (a zfs: connect); ` +
+        `job ${job.name}: ${key} needs the sender's pool on this host (a zfs: connect); ` +
           `prune ${job.connect} where it runs, or set ${key}: []`,
       );
     }
@@ -54,8 +54,8 @@ export function pairOf(job: PushJob | PullJob): ReplicationPair {
   if (job.type === 'push') {
     const pool = poolOf(job);
     const selection = selectionOf(job.filesystems);
+    // A receiver elsewhere is pruned through its endpoint (operations.ts).
     const receiverRoot = zfsRoot(job.connect);
-    needsLocal(job.pruning.keep_receiver, receiverRoot, 'keep_receiver');
     return {
       senderSpec: `zfs:${pool}`,
       receiverSpec: job.connect,

@@ -11,10 +11,12 @@ import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import { classifyError } from '../errors/classify.js';
 import type {
+  DestroySnapshotsReq,
+  DestroySnapshotsResult,
   EndpointFilesystem,
   FilesystemVersion,
+  PrunableReceiver,
   ReceiveReq,
-  Receiver,
   SendReq,
   Sender,
 } from '../endpoints/types.js';
@@ -35,6 +37,7 @@ import { channelCredentials, type ClientTls } from './tls.js';
 import { probeCertificates } from './tls-probe.js';
 import {
   describeIssues,
+  DestroySnapshotsResponseSchema,
   EmptySchema,
   ListFilesystemsResponseSchema,
   ListFilesystemVersionsResponseSchema,
@@ -382,9 +385,14 @@ export class GrpcSender extends GrpcClientEndpoint implements Sender {
 }
 
 /** The Receiver served by `xrepl serve --role receiver` at `address`. */
-export class GrpcReceiver extends GrpcClientEndpoint implements Receiver {
+export class GrpcReceiver extends GrpcClientEndpoint implements PrunableReceiver {
   constructor(address: string, options: GrpcClientOptions = {}) {
     super(address, 'receiver', options);
+  }
+
+  /** Asks the server to destroy snapshots below this client's root (refused unless allowed). */
+  destroySnapshots(req: DestroySnapshotsReq, signal: AbortSignal): Promise<DestroySnapshotsResult> {
+    return this.unary('destroySnapshots', req, DestroySnapshotsResponseSchema, signal);
   }
 
   /**

@@ -6,6 +6,13 @@
 import { status } from '@grpc/grpc-js';
 import type { z } from 'zod';
 import { endpointStatus, refusal } from './errors.js';
+import {
+  isPrunable,
+  type DestroySnapshotsReq,
+  type DestroySnapshotsResult,
+  type Endpoint,
+  type Receiver,
+} from '../endpoints/types.js';
 import { ServerBusyError } from './limits.js';
 import { describeIssues } from './wire.js';
 
@@ -17,6 +24,30 @@ export class RequestError extends Error {
 /** A client certificate whose identity cannot be used. */
 export class IdentityError extends Error {
   override readonly name = 'IdentityError';
+}
+
+/** A client asked to destroy snapshots where the server does not allow it. */
+export class PruneRefusedError extends Error {
+  override readonly name = 'PruneRefusedError';
+}
+
+/**
+ * A client's prune of its receiver (Receiver.DestroySnapshots, and the data connection's
+ * `destroySnapshots`): only where the served receiver offers it (`serve --allow-prune`).
+ */
+export async function destroyOn(
+  endpoint: Endpoint,
+  req: DestroySnapshotsReq,
+  signal: AbortSignal,
+): Promise<DestroySnapshotsResult> {
+  const receiver = endpoint as Receiver;
+  if (!isPrunable(receiver)) {
+    throw new PruneRefusedError(
+      'this server does not let clients destroy snapshots: start it with xrepl serve ' +
+        '--allow-prune (a sink job: allow_prune: true), or prune where it runs',
+    );
+  }
+  return receiver.destroySnapshots(req, signal);
 }
 
 /** `value` parsed by `schema`, or a RequestError naming what is wrong. */
@@ -35,7 +66,9 @@ export function parseRequest<S extends z.ZodType>(
 /** The status for a failed handler: refusals of the request, else the endpoint's error. */
 export function statusOf(err: unknown): ReturnType<typeof endpointStatus> {
   if (err instanceof RequestError) return refusal(status.INVALID_ARGUMENT, err.message);
-  if (err instanceof IdentityError) return refusal(status.PERMISSION_DENIED, err.message);
+  if (err instanceof IdentityError || err instanceof PruneRefusedError) {
+    return refusal(status.PERMISSION_DENIED, err.message);
+  }
   // Retried by the client: the error is classified temporary.
   if (err instanceof ServerBusyError) return endpointStatus(err, status.RESOURCE_EXHAUSTED);
   return endpointStatus(err);

@@ -28,7 +28,7 @@ import type { Endpoint, ReceiveReq, Receiver, Sender } from '../endpoints/types.
 import { parseHostPort } from './address.js';
 import { endpointStatus, GrpcTimeoutError } from './errors.js';
 import { CallLimiter, resolveLimits, type ServerLimits } from './limits.js';
-import { IdentityError, parseRequest, statusOf } from './refusals.js';
+import { destroyOn, IdentityError, parseRequest, statusOf } from './refusals.js';
 import { serveChannel } from './data/serve.js';
 import { socketChannel } from './data/dial.js';
 import { listen, type DataSocket, type Listener } from './listener.js';
@@ -40,6 +40,7 @@ import {
   ListFilesystemVersionsRequestSchema,
   MAX_REQUEST_MESSAGE_BYTES,
   MAX_RESPONSE_MESSAGE_BYTES,
+  DestroySnapshotsRequestSchema,
   ReceiveMessageSchema,
   SendRequestSchema,
   versionToWire,
@@ -339,6 +340,13 @@ class EndpointServer {
 
   private receiverHandlers(): UntypedServiceImplementation {
     return {
+      DestroySnapshots: this.unary('destroySnapshots', async (endpoint, request, signal) =>
+        destroyOn(
+          endpoint,
+          parseRequest(DestroySnapshotsRequestSchema, request, 'destroySnapshots'),
+          signal,
+        ),
+      ),
       Receive: (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) =>
         this.handle(
           call,

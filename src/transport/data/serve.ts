@@ -13,9 +13,10 @@ import type { Endpoint, Receiver, Sender } from '../../endpoints/types.js';
 import { errorMessage } from '../../errors/classify.js';
 import { GrpcTimeoutError, refusal, statusToWire } from '../errors.js';
 import type { CallLimiter } from '../limits.js';
-import { parseRequest, RequestError, statusOf } from '../refusals.js';
+import { destroyOn, parseRequest, RequestError, statusOf } from '../refusals.js';
 import { reasonOf } from '../streams.js';
 import {
+  DestroySnapshotsRequestSchema,
   filesystemsToWire,
   ListFilesystemVersionsRequestSchema,
   ReceiveHeaderSchema,
@@ -210,6 +211,9 @@ async function dispatch(
     case 'receive':
       await serveReceive(inbox, req, options, signal);
       return {};
+    case 'destroySnapshots':
+      if (options.role !== 'receiver') throw new RoleError(`this server serves a sender: no ${op}`);
+      return destroyOn(endpoint, parseRequest(DestroySnapshotsRequestSchema, req, op), signal);
     default:
       throw new RequestError(`unknown request ${JSON.stringify(op)}`);
   }

@@ -9,10 +9,12 @@
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import type {
+  DestroySnapshotsReq,
+  DestroySnapshotsResult,
   EndpointFilesystem,
   FilesystemVersion,
+  PrunableReceiver,
   ReceiveReq,
-  Receiver,
   SendReq,
   Sender,
 } from '../../endpoints/types.js';
@@ -21,6 +23,7 @@ import { DataClient } from '../data/client.js';
 import { reasonOf } from '../streams.js';
 import {
   describeIssues,
+  DestroySnapshotsResponseSchema,
   EmptySchema,
   ListFilesystemsResponseSchema,
   ListFilesystemVersionsResponseSchema,
@@ -172,9 +175,14 @@ export class SshSender extends SshEndpoint implements Sender {
 }
 
 /** The Receiver of `ssh://host/ROOT` (`xrepl stdio --role receiver` on the remote). */
-export class SshReceiver extends SshEndpoint implements Receiver {
+export class SshReceiver extends SshEndpoint implements PrunableReceiver {
   constructor(url: string, options: SshClientOptions = {}) {
     super(url, 'receiver', options);
+  }
+
+  /** Asks the remote to destroy snapshots below its root (refused unless it allows it). */
+  destroySnapshots(req: DestroySnapshotsReq, signal: AbortSignal): Promise<DestroySnapshotsResult> {
+    return this.call('destroySnapshots', req, DestroySnapshotsResponseSchema, signal);
   }
 
   receive(req: ReceiveReq, stream: Readable, signal: AbortSignal): Promise<void> {
