@@ -4,6 +4,7 @@ import type { JobDeps } from '../jobs/operations.js';
 import { localZfs } from '../jobs/zfs-local.js';
 import type { CommandContext } from './context.js';
 import { openEndpoint } from './endpoints.js';
+import { serveJob } from './serve-job.js';
 
 /** JobDeps over the real zfs command and the schemes `--from`/`--to` know. */
 export function jobDeps(ctx: CommandContext, logger: Logger): JobDeps {
@@ -13,5 +14,6 @@ export function jobDeps(ctx: CommandContext, logger: Logger): JobDeps {
     openReceiver: (spec, options = {}) => openEndpoint(spec, 'receiver', ctx.schemes, options),
     now: () => new Date(ctx.io.now?.() ?? Date.now()),
     logger,
+    serveJob: (job) => serveJob(job, logger),
   };
 }

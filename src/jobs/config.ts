@@ -131,6 +131,9 @@ const sinkJob = z.strictObject({
   listen: z.string().min(1),
   root_fs: z.string().min(1),
   tls: tls.optional(),
+  /** Let clients prune their datasets (a push job's keep_receiver). */
+  allow_prune: z.boolean().default(false),
+  trust_stream_properties: z.boolean().default(false),
 });
 
 const sourceJob = z.strictObject({
@@ -204,6 +207,8 @@ export type JobConfig = Config['jobs'][number];
 export type PushJob = z.infer<typeof pushJob>;
 export type SnapJob = z.infer<typeof snapJob>;
 export type PullJob = z.infer<typeof pullJob>;
+export type SinkJob = z.infer<typeof sinkJob>;
+export type SourceJob = z.infer<typeof sourceJob>;
 export type SnapshottingConfig = z.infer<typeof snapshotting>;
 
 /** `jobs[1].pruning.keep_receiver[0].grid`: the path as a reader writes it. */

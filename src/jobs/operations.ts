@@ -14,7 +14,8 @@ import {
 import { createPlanner } from '../planner/index.js';
 import type { Report } from '../report/schema.js';
 import { limitSender, TokenBucket } from '../transport/bandwidth.js';
-import type { KeepRule, PullJob, PushJob, SnapJob } from './config.js';
+import type { KeepRule, PullJob, PushJob, SinkJob, SnapJob, SourceJob } from './config.js';
+import type { ServedJob } from './serving.js';
 import { runHook } from './hooks.js';
 import {
   bandwidthOf,
@@ -44,6 +45,8 @@ export interface JobDeps {
   now(): Date;
   logger: Logger;
   inspect?: ReplicateOptions['inspect'];
+  /** Starts the server of a sink or source job (`xrepl serve`'s, composed by the CLI). */
+  serveJob?(job: SinkJob | SourceJob): Promise<ServedJob>;
 }
 
 export interface SnapshotResult {
@@ -54,7 +57,7 @@ export interface SnapshotResult {
 
 /** One `zfs snapshot` of every selected dataset (per pool), with the hooks around it. */
 export async function takeSnapshots(
-  job: PushJob | SnapJob,
+  job: Pick<PushJob | SnapJob, 'name' | 'filesystems' | 'snapshotting'>,
   deps: JobDeps,
   signal: AbortSignal,
 ): Promise<SnapshotResult> {

@@ -2,9 +2,11 @@
  * Where a job's snapshots live. A push job's sender is rooted at the pool of its selection,
  * so a selected subtree's own root has a path (`tank/home` is `home`) and lands at
  * `<connect root>/home`. A pull job replicates everything its `connect` serves into
- * `root_fs`. Pruning a side needs its pool on this host: a `zfs:` endpoint.
+ * `root_fs`. A sender is pruned on this host (a `zfs:` endpoint); a receiver elsewhere
+ * through its endpoint (operations.ts).
  */
-import type { JobConfig, PullJob, PushJob, SnapJob } from './config.js';
+import { relativePathProblem } from '../endpoints/paths.js';
+import type { JobConfig, PullJob, PushJob, SnapJob, SourceJob } from './config.js';
 import { zfsOnlyKeys } from './replication-config.js';
 import { poolOfSelection, selectionOf } from './selection.js';
 
@@ -14,7 +16,7 @@ export interface ReplicationPair {
   receiverSpec: string;
   /** The sender's root dataset when it is on this host (for pruning the sender). */
   senderRoot: string | undefined;
-  /** The receiver's root dataset when it is on this host (for pruning the receiver). */
+  /** The receiver's root dataset when it is on this host; else it is pruned through its endpoint. */
   receiverRoot: string | undefined;
   /** Which of the sender's root-relative paths to replicate (push: the selection). */
   filter: ((path: string) => boolean) | undefined;
@@ -30,8 +32,11 @@ export class JobSetupError extends Error {
 const zfsRoot = (spec: string): string | undefined =>
   spec.startsWith('zfs:') ? spec.slice(4) : undefined;
 
-/** The pool of a push or snap job's selection, or a JobSetupError when there is not one. */
-export function poolOf(job: PushJob | SnapJob): string {
+/** The pool of a job's selection (push, snap, source), or a JobSetupError when there is not one. */
+export function poolOf(job: {
+  name: string;
+  filesystems: Readonly<Record<string, boolean>>;
+}): string {
   const pools = poolOfSelection(selectionOf(job.filesystems));
   if (pools.length !== 1 || pools[0] === undefined) {
     throw new JobSetupError(
@@ -78,9 +83,18 @@ export function pairOf(job: PushJob | PullJob): ReplicationPair {
 }
 
 /** Checks what the schema cannot: one pool per job, zfs options only for zfs: sides. */
-export function checkJob(job: PushJob | PullJob | SnapJob): void {
-  if (job.type === 'snap') {
+export function checkJob(job: JobConfig): void {
+  if (job.type === 'snap' || job.type === 'source') {
     poolOf(job);
+    return;
+  }
+  if (job.type === 'sink') {
+    const problem = relativePathProblem(job.root_fs);
+    if (problem !== undefined) {
+      throw new JobSetupError(
+        `job ${job.name}: root_fs ${JSON.stringify(job.root_fs)}: ${problem}`,
+      );
+    }
     return;
   }
   const pair = pairOf(job);
@@ -98,7 +112,14 @@ export function checkJob(job: PushJob | PullJob | SnapJob): void {
   }
 }
 
-/** Whether the daemon runs `job` (sink and source run under `xrepl serve` for now). */
-export function isRunnable(job: JobConfig): job is PushJob | SnapJob | PullJob {
+/** The pool a source job serves, and which of its root-relative paths it shows. */
+export function sourceSide(job: SourceJob): { root: string; filter: (path: string) => boolean } {
+  const root = poolOf(job);
+  const selection = selectionOf(job.filesystems);
+  return { root, filter: (path) => selection.selects(`${root}/${path}`) };
+}
+
+/** Whether `job` has keep rules to prune by (push, pull and snap; not sink or source). */
+export function prunes(job: JobConfig): job is PushJob | SnapJob | PullJob {
   return job.type === 'push' || job.type === 'snap' || job.type === 'pull';
 }
