@@ -6,12 +6,17 @@
  *      same payload pattern, through a Readable into a Writable that only counts);
  *   2. the zfs backend: zfsSender -> zfsReceiver, against `zfs send | zfs recv` in a shell;
  *   3. gRPC on loopback: `xrepl serve --role sender --zfs` in a child process, and a local
- *      zfsReceiver reading over gRPC, against the same shell pipe.
+ *      zfsReceiver reading over gRPC streams (`streams: 'grpc'`), against the same shell pipe;
+ *   4. the data connection on loopback with mutual TLS: the same served sender (`--tls-*`),
+ *      streams on a data connection to the same port (src/transport/data/), for the
+ *      simulated pool (served from a fixture, against the raw copy) and for zfs (against the
+ *      shell pipe).
  *
  * Runs alternate (baseline, xrepl, baseline, ...) so drift hits both. Each run also records
- * CPU time: this process and the server child (process.cpuUsage, /proc) and the ZFS daemon
- * (zfs-fuse runs the pools in one process). 2 and 3 need root and a running ZFS; without it
- * they are reported as not measured, with the reason.
+ * CPU time of each process: this one (the client), the server child (process.cpuUsage,
+ * /proc) and the ZFS daemon (zfs-fuse runs the pools in one process), and the peak RSS of
+ * the client and the server (sampled every 50 ms). The zfs paths need root and a running ZFS;
+ * without it they are reported as not measured, with the reason.
  *
  * Writes the section between the `datapath` markers of BENCHMARKS.md and
  * bench/results/datapath.json. `npm run bench` runs it after the driver suite.
@@ -29,11 +34,13 @@ import { fileURLToPath } from 'node:url';
 import { MemoryPool, memoryReceiver, memorySender } from '../src/endpoints/memory/index.js';
 import { CHUNK_SIZE, payloadBytes, payloadPattern } from '../src/endpoints/memory/stream-format.js';
 import { zfsReceiver, zfsSender } from '../src/endpoints/zfs/index.js';
-import { grpcSender } from '../src/transport/index.js';
+import { grpcSender, loadClientTls, type GrpcSender } from '../src/transport/index.js';
 import { argValue, positiveIntArg } from './args.js';
+import { createBenchPki, type BenchPki } from './pki.js';
 import {
   cpuMsOf,
   createBenchPools,
+  rssOf,
   sh,
   zfsDaemonPid,
   zfsUnavailable,
@@ -50,10 +57,17 @@ const SIZE_MIB = positiveIntArg('--size-mib', 1024);
 
 export interface Run {
   ms: number;
-  /** CPU of this process, plus the gRPC server child's for the gRPC path. */
+  /** CPU of the Node processes: this one plus the server child's, when there is one. */
   nodeCpuMs: number;
+  /** CPU of this process (the client). */
+  clientCpuMs?: number;
+  /** CPU of the server child, when there is one. */
+  serverCpuMs?: number;
   /** CPU of the ZFS daemon during the run. */
   zfsCpuMs: number;
+  /** Peak RSS during the run, bytes: this process, and the server child. */
+  clientRss?: number;
+  serverRss?: number;
 }
 
 export interface Path {
@@ -68,20 +82,35 @@ export interface Path {
   xreplRuns: Run[];
 }
 
-/** Times `work`, with the CPU of this process, of `child` and of the ZFS daemon. */
+/** Times `work`, with the CPU of this process, of `child` and of the ZFS daemon, and peak RSS. */
 async function measure(work: () => Promise<void>, child?: ChildProcess): Promise<Run> {
   const daemon = zfsDaemonPid();
   const zfs0 = cpuMsOf(daemon);
   const child0 = cpuMsOf(child?.pid);
+  let clientRss = process.memoryUsage.rss();
+  let serverRss = rssOf(child?.pid);
+  const sampler = setInterval(() => {
+    clientRss = Math.max(clientRss, process.memoryUsage.rss());
+    serverRss = Math.max(serverRss, rssOf(child?.pid));
+  }, 50);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  await work();
+  try {
+    await work();
+  } finally {
+    clearInterval(sampler);
+  }
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  const clientCpuMs = (cpu.user + cpu.system) / 1000;
+  const serverCpuMs = cpuMsOf(child?.pid) - child0;
   return {
     ms,
-    nodeCpuMs: (cpu.user + cpu.system) / 1000 + (cpuMsOf(child?.pid) - child0),
+    nodeCpuMs: clientCpuMs + serverCpuMs,
+    clientCpuMs,
+    ...(child !== undefined && { serverCpuMs, serverRss }),
     zfsCpuMs: cpuMsOf(daemon) - zfs0,
+    clientRss,
   };
 }
 
@@ -112,7 +141,26 @@ async function rawCopy(guid: string, bytes: number): Promise<void> {
   if (received !== bytes) throw new Error(`raw copy moved ${received} of ${bytes} bytes`);
 }
 
-async function memoryPath(): Promise<Path> {
+/** A client of the served sender at `url` with the bench's client certificate. */
+async function tlsSender(url: string, pki: BenchPki): Promise<GrpcSender> {
+  const tls = await loadClientTls({ ...pki.files });
+  return grpcSender(url, { tls });
+}
+
+async function memoryPaths(pki: BenchPki): Promise<Path[]> {
+  const data: Path = {
+    name: 'data connection, mutual TLS (simulated pool)',
+    baseline: 'raw stream copy of the same bytes',
+    xrepl: '`xrepl serve --memory` (child process) -> data connection -> `memoryReceiver`',
+    target: 0.9,
+    baselineRuns: [],
+    xreplRuns: [],
+  };
+  const local = await memoryPath(data, pki);
+  return [local, data];
+}
+
+async function memoryPath(data: Path, pki: BenchPki): Promise<Path> {
   const path: Path = {
     name: 'simulated pool',
     baseline: 'raw stream copy of the same bytes',
@@ -125,15 +173,36 @@ async function memoryPath(): Promise<Path> {
   src.createDataset('tank/big');
   const to = src.snapshot('tank/big', 's1', { size: SIZE_MIB * MiB });
   const sender = memorySender(src, 'tank');
-  for (let run = 0; run < RUNS; run++) {
-    path.baselineRuns.push(await measure(() => rawCopy(to.guid, SIZE_MIB * MiB)));
-    const receiver = memoryReceiver(new MemoryPool({ seed: `bench-dst-${run}` }), 'backup');
-    path.xreplRuns.push(
-      await measure(async () => {
-        const { stream } = await sender.send({ filesystem: 'big', to }, never);
-        await receiver.receive({ filesystem: 'big', to, clearResumeToken: false }, stream, never);
-      }),
-    );
+  const fixture = join(pki.dir, 'bench-src.json');
+  writeFileSync(fixture, JSON.stringify(src.toFixture()));
+  const served = await serve(['--memory', `${fixture}?root=tank`], pki);
+  try {
+    const remote = await tlsSender(served.url, pki);
+    for (let run = 0; run < RUNS; run++) {
+      path.baselineRuns.push(await measure(() => rawCopy(to.guid, SIZE_MIB * MiB)));
+      const receiver = memoryReceiver(new MemoryPool({ seed: `bench-dst-${run}` }), 'backup');
+      path.xreplRuns.push(
+        await measure(async () => {
+          const { stream } = await sender.send({ filesystem: 'big', to }, never);
+          await receiver.receive({ filesystem: 'big', to, clearResumeToken: false }, stream, never);
+        }),
+      );
+      data.baselineRuns.push(await measure(() => rawCopy(to.guid, SIZE_MIB * MiB)));
+      const dataReceiver = memoryReceiver(new MemoryPool({ seed: `bench-dd-${run}` }), 'backup');
+      data.xreplRuns.push(
+        await measure(async () => {
+          const { stream } = await remote.send({ filesystem: 'big', to }, never);
+          await dataReceiver.receive(
+            { filesystem: 'big', to, clearResumeToken: false },
+            stream,
+            never,
+          );
+        }, served.child),
+      );
+    }
+    remote.close();
+  } finally {
+    await stopChild(served.child);
   }
   return path;
 }
@@ -151,12 +220,17 @@ function shellPipe(from: string, to: string): Promise<void> {
   });
 }
 
-/** `xrepl serve --role sender --zfs ROOT` in a child process; resolves with its URL. */
-function serveZfs(zfsRoot: string): Promise<{ url: string; child: ChildProcess }> {
+/** `xrepl serve --role sender ...backend` in a child process; resolves with its URL. */
+function serve(backend: string[], pki?: BenchPki): Promise<{ url: string; child: ChildProcess }> {
   const main = join(here, '..', 'src', 'cli', 'main.js');
   const child = spawn(
     process.execPath,
-    [main, 'serve', '--listen', '127.0.0.1:0', '--role', 'sender', '--zfs', zfsRoot],
+    [
+      main,
+      'serve',
+      ...['--listen', '127.0.0.1:0', '--role', 'sender', ...backend],
+      ...(pki?.serveArgs ?? []),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve, reject) => {
@@ -178,7 +252,7 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-async function zfsPaths(): Promise<Path[]> {
+async function zfsPaths(pki: BenchPki): Promise<Path[]> {
   const local: Path = {
     name: 'zfs backend (zfs-fuse)',
     baseline: '`zfs send \\| zfs recv`',
@@ -190,65 +264,78 @@ async function zfsPaths(): Promise<Path[]> {
   const grpc: Path = {
     name: 'gRPC loopback (zfs-fuse)',
     baseline: '`zfs send \\| zfs recv`',
-    xrepl: '`xrepl serve --zfs` (child process) -> gRPC -> `zfsReceiver`',
+    xrepl: '`xrepl serve --zfs` (child process) -> gRPC streams -> `zfsReceiver`',
     target: 0.7,
     baselineRuns: [],
     xreplRuns: [],
   };
+  const data: Path = {
+    name: 'data connection, mutual TLS (zfs-fuse)',
+    baseline: '`zfs send \\| zfs recv`',
+    xrepl: '`xrepl serve --zfs` (child process) -> data connection -> `zfsReceiver`',
+    target: 0.9,
+    baselineRuns: [],
+    xreplRuns: [],
+  };
+  const all = [local, grpc, data];
   const why = zfsUnavailable();
   if (why !== null) {
-    local.skipped = grpc.skipped = why;
-    return [local, grpc];
+    for (const p of all) p.skipped = why;
+    return all;
   }
   let pools: BenchPools | undefined;
-  let served: { url: string; child: ChildProcess } | undefined;
+  const children: ChildProcess[] = [];
   try {
     pools = createBenchPools(`xrepl_d${process.pid}`, SIZE_MIB);
     const plainRoot = pools.parent('plain');
-    const localRoot = pools.parent('local');
-    const grpcRoot = pools.parent('grpc');
+    const roots = new Map(all.map((p, i) => [p, (pools as BenchPools).parent(`x${i}`)]));
     const sender = zfsSender({ root: `${pools.src}/data` });
     const to = (await sender.listFilesystemVersions('bench', never)).find((v) => v.name === 's1');
     if (to === undefined) throw new Error('no bench@s1');
-    served = await serveZfs(`${pools.src}/data`);
-    const remote = grpcSender(served.url);
-    const localReceiver = zfsReceiver({ root: localRoot });
-    const grpcReceiver = zfsReceiver({ root: grpcRoot });
-    const child = served.child;
+    const plain = await serve(['--zfs', `${pools.src}/data`]);
+    children.push(plain.child);
+    const secure = await serve(['--zfs', `${pools.src}/data`], pki);
+    children.push(secure.child);
+    const overGrpc = grpcSender(plain.url, { streams: 'grpc' });
+    const overData = await tlsSender(secure.url, pki);
     const snapshot = pools.snapshot;
+    const sources = new Map<Path, [() => ReturnType<GrpcSender['send']>, ChildProcess?]>([
+      [local, [() => sender.send({ filesystem: 'bench', to }, never)]],
+      [grpc, [() => overGrpc.send({ filesystem: 'bench', to }, never), plain.child]],
+      [data, [() => overData.send({ filesystem: 'bench', to }, never), secure.child]],
+    ]);
     // One pipe run per xrepl run: each path alternates with its own baseline.
     for (let run = 0; run < RUNS; run++) {
-      for (const [path, receive] of [
-        [local, () => sender.send({ filesystem: 'bench', to }, never)],
-        [grpc, () => remote.send({ filesystem: 'bench', to }, never)],
-      ] as const) {
-        const name = `${path === local ? 'l' : 'g'}${run}`;
-        path.baselineRuns.push(await measure(() => shellPipe(snapshot, `${plainRoot}/${name}@s1`)));
-        sh('zfs', ['destroy', '-r', `${plainRoot}/${name}`]);
-        const receiver = path === local ? localReceiver : grpcReceiver;
+      for (const path of all) {
+        const [receive, child] = sources.get(path) ?? [];
+        if (receive === undefined) continue;
+        const name = `r${run}`;
+        const plainName = `${plainRoot}/${all.indexOf(path)}${name}`;
+        path.baselineRuns.push(await measure(() => shellPipe(snapshot, `${plainName}@s1`)));
+        sh('zfs', ['destroy', '-r', plainName]);
+        const root = roots.get(path) as string;
+        const receiver = zfsReceiver({ root });
         path.xreplRuns.push(
-          await measure(
-            async () => {
-              const { stream } = await receive();
-              await receiver.receive(
-                { filesystem: name, to, clearResumeToken: false },
-                stream,
-                never,
-              );
-            },
-            path === grpc ? child : undefined,
-          ),
+          await measure(async () => {
+            const { stream } = await receive();
+            await receiver.receive(
+              { filesystem: name, to, clearResumeToken: false },
+              stream,
+              never,
+            );
+          }, child),
         );
-        sh('zfs', ['destroy', '-r', `${path === local ? localRoot : grpcRoot}/${name}`]);
+        sh('zfs', ['destroy', '-r', `${root}/${name}`]);
       }
     }
-    remote.close();
+    overGrpc.close();
+    overData.close();
   } finally {
-    // The server must be gone before its pool is destroyed, or the pool stays behind busy.
-    if (served !== undefined) await stopChild(served.child);
+    // The servers must be gone before their pool is destroyed, or the pool stays behind busy.
+    for (const child of children) await stopChild(child);
     pools?.destroy();
   }
-  return [local, grpc];
+  return all;
 }
 
 // ---- rendering -----------------------------------------------------------------------------
@@ -263,13 +350,26 @@ function median(values: number[]): number {
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
+/** Median of `pick` over the runs that have it, per GiB moved; `-` when none has it. */
+function perGiB(runs: Run[], pick: (r: Run) => number | undefined): string {
+  const values = runs.map(pick).filter((v): v is number => v !== undefined);
+  return values.length === 0 ? '-' : fmt((median(values) * 1024) / SIZE_MIB);
+}
+
+function peakMiB(runs: Run[], pick: (r: Run) => number | undefined): string {
+  const values = runs.map(pick).filter((v): v is number => v !== undefined && v > 0);
+  return values.length === 0 ? '-' : fmt(Math.max(...values) / MiB);
+}
+
 function row(label: string, runs: Run[]): string {
   const ms = runs.map((r) => r.ms);
   const m = median(ms);
   return (
     `| ${label} | ${runs.length} | ${fmt(m)} | ${fmt((SIZE_MIB / m) * 1000)} | ` +
     `${fmt(Math.min(...ms))} - ${fmt(Math.max(...ms))} | ` +
-    `${fmt(median(runs.map((r) => r.nodeCpuMs)))} | ${fmt(median(runs.map((r) => r.zfsCpuMs)))} |`
+    `${perGiB(runs, (r) => r.clientCpuMs ?? r.nodeCpuMs)} | ${perGiB(runs, (r) => r.serverCpuMs)} | ` +
+    `${perGiB(runs, (r) => r.zfsCpuMs)} | ` +
+    `${peakMiB(runs, (r) => r.clientRss)} / ${peakMiB(runs, (r) => r.serverRss)} |`
   );
 }
 
@@ -293,16 +393,21 @@ export function renderDataPath(suite: DataPathSuite): string {
     '',
     `One full replication of ${suite.sizeMiB.toLocaleString('en-US')} MiB (random data on ` +
       `zfs-fuse, file-backed pools), ${suite.runs} runs per path, alternating with the ` +
-      'baseline. CPU: median ms of user + system time, of the Node processes (this one, plus ' +
-      'the gRPC server) and of the zfs-fuse daemon.',
+      'baseline. CPU per GiB: median ms of user + system time per GiB moved, of each process: ' +
+      'the client (the benchmark process: the local endpoints, or the client and its ' +
+      'receiver), the server child (`xrepl serve`), the zfs-fuse daemon; for the pipe, the ' +
+      '`zfs` commands run inside the daemon. Peak RSS: the highest sample (every 50 ms) over ' +
+      'the runs, of the client process (which also holds the simulated pools) and of the ' +
+      'server child. The machine has 2 cores shared with other work: timings are noisy, ' +
+      'ratios of runs taken side by side tell more than absolute values.',
     '',
-    '| path | runs | median ms | MiB/s | min - max ms | CPU node ms | CPU zfs-fuse ms |',
-    '| --- | --: | --: | --: | --: | --: | --: |',
+    '| path | runs | median ms | MiB/s | min - max ms | CPU client ms/GiB | CPU server ms/GiB | CPU zfs-fuse ms/GiB | peak RSS client / server MiB |',
+    '| --- | --: | --: | --: | --: | --: | --: | --: | --: |',
   ];
   const verdicts: string[] = [];
   for (const p of suite.paths) {
     if (p.skipped !== undefined) {
-      lines.push(`| ${p.name}: not measured (${p.skipped}) | | | | | | |`);
+      lines.push(`| ${p.name}: not measured (${p.skipped}) | | | | | | | | |`);
       verdicts.push(`| ${p.name} | at least ${p.target}x | not measured | - |`);
       continue;
     }
@@ -357,10 +462,12 @@ async function main(): Promise<void> {
   const begin = new Date();
   // --only memory|zfs: one part (for quick checks; the section then lists what ran).
   const only = argValue('--only');
+  const pki = createBenchPki();
   const paths = [
-    ...(only === undefined || only === 'memory' ? [await memoryPath()] : []),
-    ...(only === undefined || only === 'zfs' ? await zfsPaths() : []),
+    ...(only === undefined || only === 'memory' ? await memoryPaths(pki) : []),
+    ...(only === undefined || only === 'zfs' ? await zfsPaths(pki) : []),
   ];
+  pki.remove();
   const cpus = os.cpus();
   const suite: DataPathSuite = {
     // bench/run.ts passes its own command (`npm run bench ...`).

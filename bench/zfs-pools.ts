@@ -115,3 +115,14 @@ export function createBenchPools(tag: string, sizeMiB: number): BenchPools {
     destroy,
   };
 }
+
+/** Resident set size of process `pid` now, bytes (from /proc; 0 when it is gone). */
+export function rssOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}

@@ -11,8 +11,12 @@
  */
 import { assign, fromPromise, setup } from 'xstate';
 
-/** What the job does each cycle: push and snap take snapshots, push and pull replicate. */
-export type JobKind = 'push' | 'snap' | 'pull';
+/**
+ * What the job does each cycle: push, snap and source take snapshots, push and pull
+ * replicate. A sink has no cycle (it serves, outside the chart); a source's cycle is a snap
+ * job's without rules to prune by.
+ */
+export type JobKind = 'push' | 'snap' | 'pull' | 'sink' | 'source';
 
 export interface JobInput {
   name: string;
@@ -53,7 +57,7 @@ export interface PruneInput {
 
 const start = [
   { guard: 'snapshots', target: 'snapshotting', actions: 'countCycle' },
-  { target: 'replicating', actions: 'countCycle' },
+  { guard: 'replicates', target: 'replicating', actions: 'countCycle' },
 ] as const;
 const startTransitions = { TICK: start, WAKEUP: start } as const;
 
@@ -75,8 +79,8 @@ export const jobMachine = setup({
     }),
   },
   guards: {
-    snapshots: ({ context }) => context.kind !== 'pull',
-    replicates: ({ context }) => context.kind !== 'snap',
+    snapshots: ({ context }) => context.kind !== 'pull' && context.kind !== 'sink',
+    replicates: ({ context }) => context.kind === 'push' || context.kind === 'pull',
   },
   actions: {
     countCycle: assign({ cycles: ({ context }) => context.cycles + 1 }),

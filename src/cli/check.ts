@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, loadConfig, type JobConfig } from '../jobs/config.js';
 import { resolveSelection } from '../jobs/resolve.js';
-import { checkJob, isRunnable, JobSetupError } from '../jobs/sides.js';
+import { checkJob, JobSetupError } from '../jobs/sides.js';
 import { localZfs, type LocalZfs } from '../jobs/zfs-local.js';
 import type { CommandContext } from './context.js';
 import { EXIT } from './io.js';
@@ -26,10 +26,9 @@ export async function checkCommand(
   let code: number = EXIT.done;
   for (const job of config.jobs) {
     stdout.write(`job ${job.name} (${job.type})\n`);
-    if (!isRunnable(job)) {
-      stdout.write('  (not run by xrepl daemon yet: serve it with xrepl serve)\n');
-      continue;
-    }
+    if (job.type === 'sink')
+      stdout.write(`  serves a receiver at ${job.listen}, below ${job.root_fs}\n`);
+    if (job.type === 'source') stdout.write(`  serves a sender at ${job.listen}\n`);
     try {
       checkJob(job);
     } catch (err) {

@@ -13,7 +13,7 @@ import { acquireLock, serveControl } from '../jobs/control.js';
 import { createMetrics, serveMetrics } from '../jobs/metrics.js';
 import { JobRuntime } from '../jobs/runtime.js';
 import { realTimers, type Timers } from '../jobs/schedule.js';
-import { checkJob, isRunnable } from '../jobs/sides.js';
+import { checkJob } from '../jobs/sides.js';
 import type { CommandContext } from './context.js';
 import { EXIT, UsageError } from './io.js';
 import { jobDeps } from './job-deps.js';
@@ -28,15 +28,9 @@ export function controlSocketOf(config: Config): string {
   return config.global.control?.socket ?? DEFAULT_CONTROL_SOCKET;
 }
 
-/** Every job the daemon can run, checked past the schema; a UsageError names the first misfit. */
+/** Every job of the config, checked past the schema; a UsageError names the first misfit. */
 export function checkRunnable(config: Config): void {
   for (const job of config.jobs) {
-    if (!isRunnable(job)) {
-      throw new UsageError(
-        `job ${job.name}: the daemon runs push, pull and snap jobs; serve a ${job.type} with ` +
-          'xrepl serve for now',
-      );
-    }
     try {
       checkJob(job);
     } catch (err) {

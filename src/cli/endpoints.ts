@@ -5,6 +5,7 @@
  *   memory:[FIXTURE.json][?root=DATASET]   the simulated pool, empty or from a fixture
  *   zfs:ROOT                               the local zfs command, below dataset ROOT
  *   grpc://HOST:PORT[?tls-...]             an endpoint served by `xrepl serve` (grpc-scheme.ts)
+ *   ssh://[user@]host[:port]/ROOT[?...]    `xrepl stdio` on another machine (ssh-scheme.ts)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { MemoryPool, memoryReceiver, memorySender } from '../endpoints/memory/index.js';
@@ -12,6 +13,7 @@ import type { Receiver, Sender } from '../endpoints/types.js';
 import { zfsReceiver, zfsSender } from '../endpoints/zfs/index.js';
 import { relativePathProblem } from '../endpoints/paths.js';
 import { grpcScheme } from './grpc-scheme.js';
+import { sshScheme } from './ssh-scheme.js';
 import type {
   EndpointRole,
   EndpointScheme,
@@ -125,7 +127,7 @@ const zfsScheme: EndpointScheme = {
 };
 
 /** Every scheme `--from` and `--to` accept. */
-export const SCHEMES: readonly EndpointScheme[] = [memoryScheme, zfsScheme, grpcScheme];
+export const SCHEMES: readonly EndpointScheme[] = [memoryScheme, zfsScheme, grpcScheme, sshScheme];
 
 /** The scheme of `spec` and the rest after `<scheme>:`, or a UsageError naming the known ones. */
 export function schemeOf(

@@ -4,6 +4,8 @@
  * captured output, a fake clock and a hand-fired Ctrl-C; `processIO()` is the real one.
  */
 
+import type { Readable, Writable } from 'node:stream';
+
 /** Something to write text to (a stream, or a test's buffer). */
 export interface TextSink {
   write(text: string): unknown;
@@ -34,6 +36,8 @@ export interface CliIO {
   /** Timers of the progress display (default the global ones). */
   setInterval?: (fn: () => void, ms: number) => unknown;
   clearInterval?: (handle: unknown) => void;
+  /** The binary standard input and output (`xrepl stdio` speaks its protocol on them). */
+  pipes?: { input: Readable; output: Writable };
 }
 
 /** Exit codes of xrepl. */
@@ -63,6 +67,7 @@ export function processIO(): CliIO {
     isTTY: process.stdout.isTTY === true,
     columns: process.stdout.columns,
     rows: process.stdout.rows,
+    pipes: { input: process.stdin, output: process.stdout },
     onInterrupt(listener) {
       const onInt = (): void => listener('SIGINT');
       const onTerm = (): void => listener('SIGTERM');

@@ -4,14 +4,16 @@ import type { JobDeps } from '../jobs/operations.js';
 import { localZfs } from '../jobs/zfs-local.js';
 import type { CommandContext } from './context.js';
 import { openEndpoint } from './endpoints.js';
+import { serveJob } from './serve-job.js';
 
 /** JobDeps over the real zfs command and the schemes `--from`/`--to` know. */
 export function jobDeps(ctx: CommandContext, logger: Logger): JobDeps {
   return {
     zfs: localZfs(),
-    openSender: (spec) => openEndpoint(spec, 'sender', ctx.schemes),
-    openReceiver: (spec) => openEndpoint(spec, 'receiver', ctx.schemes),
+    openSender: (spec, options = {}) => openEndpoint(spec, 'sender', ctx.schemes, {}, options),
+    openReceiver: (spec, options = {}) => openEndpoint(spec, 'receiver', ctx.schemes, options),
     now: () => new Date(ctx.io.now?.() ?? Date.now()),
     logger,
+    serveJob: (job) => serveJob(job, logger),
   };
 }

@@ -16,6 +16,7 @@ import { LOG_LEVELS, parseLogLevel } from './options.js';
 import { registerReplicate } from './replicate.js';
 import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
+import { registerStdio } from './stdio.js';
 import { registerVisualize } from './visualize.js';
 
 /** Every command of xrepl; a new one (e.g. `serve`) is one entry here. */
@@ -24,6 +25,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerDemo,
   registerVisualize,
   registerServe,
+  registerStdio,
   registerCheck,
   registerPrune,
   registerDaemon,

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, jobNamed, loadConfig } from '../jobs/config.js';
 import { pruneJob } from '../jobs/operations.js';
 import { formatPrune } from '../jobs/pruning/run.js';
-import { isRunnable } from '../jobs/sides.js';
+import { prunes } from '../jobs/sides.js';
 import type { CommandContext } from './context.js';
 import { EXIT, UsageError } from './io.js';
 import { createLogger } from './logger.js';
@@ -26,7 +26,7 @@ async function pruneCommand(name: string, flags: PruneFlags, ctx: CommandContext
     throw new UsageError('prune takes exactly one of --dry-run (show the plan) and --destroy');
   }
   const job = jobNamed(loadConfig(flags.config), name);
-  if (!isRunnable(job)) throw new UsageError(`job ${name} is a ${job.type} job: nothing to prune`);
+  if (!prunes(job)) throw new UsageError(`job ${name} is a ${job.type} job: nothing to prune`);
   const interrupt = interruptible(ctx.io);
   try {
     const deps = jobDeps(

@@ -8,6 +8,7 @@ import {
   type InitialPolicy,
   type StaleResumeTokenPolicy,
 } from '../planner/index.js';
+import { limitSender, parseBandwidth, TokenBucket } from '../transport/bandwidth.js';
 import { ReportSchema, type Report } from '../report/schema.js';
 import { selectionOf } from '../jobs/selection.js';
 import type { CommandContext } from './context.js';
@@ -50,6 +51,8 @@ export interface ReplicateFlags extends ZfsCliOptions {
   visualize?: number;
   record?: string;
   trustStreamProperties?: boolean;
+  /** `--bandwidth 50MiB`: bytes per second over all of the run's streams. */
+  bandwidth?: number;
   filesystems?: Record<string, boolean>;
   logLevel: LogLevel;
 }
@@ -105,7 +108,11 @@ async function replicateCommand(options: ReplicateFlags, ctx: CommandContext): P
       trustStreamProperties,
     });
     opened.push(receiver);
-    const planner = createPlanner(sender.endpoint, receiver.endpoint, {
+    const from =
+      options.bandwidth === undefined
+        ? sender.endpoint
+        : limitSender(sender.endpoint, new TokenBucket({ bytesPerSecond: options.bandwidth }));
+    const planner = createPlanner(from, receiver.endpoint, {
       initial: options.initial,
       onStaleResumeToken: options.onStaleResumeToken,
       ...(options.filesystems === undefined
@@ -220,6 +227,18 @@ export function registerReplicate(program: Command, ctx: CommandContext): void {
     )
     .option('--record <file>', 'record the run for `xrepl visualize --replay <file>`')
     .option('--trust-stream-properties', TRUST_HELP)
+    .addOption(
+      new Option(
+        '--bandwidth <rate>',
+        'at most this many bytes a second over all streams, e.g. 50MiB',
+      ).argParser((v) => {
+        try {
+          return parseBandwidth(v);
+        } catch (cause) {
+          throw new UsageError(`--bandwidth: ${(cause as Error).message}`, { cause });
+        }
+      }),
+    )
     .addOption(
       new Option(
         '--filesystems <patterns>',

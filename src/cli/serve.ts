@@ -38,6 +38,7 @@ export interface ServeCommandOptions {
   tlsCa?: string;
   insecureListenAnywhere?: boolean;
   trustStreamProperties?: boolean;
+  allowPrune?: boolean;
   maxReceives: number;
   maxReceivesPerClient: number;
   maxSends: number;
@@ -47,7 +48,7 @@ export interface ServeCommandOptions {
 }
 
 /** What is served, and what to do when the server stops. */
-interface Backend {
+export interface Backend {
   sender(): Sender;
   receiver(root: string | undefined, identity: string | undefined): Receiver;
   /** The receiver root when none is given. */
@@ -62,7 +63,7 @@ function checkedRoot(root: string, option: string): string {
 }
 
 /** `--memory FIXTURE[?root=DATASET]`: a receiver's fixture is created if missing and saved at the end. */
-function memoryBackend(spec: string, role: 'sender' | 'receiver'): Backend {
+export function memoryBackend(spec: string, role: 'sender' | 'receiver'): Backend {
   const [file = '', query] = spec.split('?', 2);
   const params = new URLSearchParams(query ?? '');
   const root = params.get('root') ?? undefined;
@@ -98,7 +99,7 @@ function memoryBackend(spec: string, role: 'sender' | 'receiver'): Backend {
   };
 }
 
-function zfsBackend(root: string, trustStreamProperties: boolean): Backend {
+export function zfsBackend(root: string, trustStreamProperties: boolean): Backend {
   checkedRoot(root, '--zfs');
   return {
     sender: () => zfsSender({ root }),
@@ -112,14 +113,31 @@ function zfsBackend(root: string, trustStreamProperties: boolean): Backend {
   };
 }
 
-/** One receiver per client identity, made on first use. */
-function perIdentity(backend: Backend): (client: ClientInfo) => Receiver {
+/** `receiver` without `destroySnapshots`: what a server offers unless told to let clients prune. */
+export function withoutPrune(receiver: Receiver): Receiver {
+  return {
+    listFilesystems: (signal) => receiver.listFilesystems(signal),
+    listFilesystemVersions: (fs, signal) => receiver.listFilesystemVersions(fs, signal),
+    waitForConnectivity: (signal) => receiver.waitForConnectivity(signal),
+    receive: (req, stream, signal) => receiver.receive(req, stream, signal),
+  };
+}
+
+/**
+ * One receiver per client identity, made on first use; clients may destroy snapshots below
+ * their root (pruning their receiver) only with `allowPrune`.
+ */
+export function perIdentity(
+  backend: Backend,
+  allowPrune = false,
+): (client: ClientInfo) => Receiver {
   const receivers = new Map<string, Receiver>();
   return ({ identity }) => {
     const key = identity ?? '';
     let receiver = receivers.get(key);
     if (receiver === undefined) {
       receiver = backend.receiver(backend.defaultRoot, identity);
+      if (!allowPrune) receiver = withoutPrune(receiver);
       receivers.set(key, receiver);
     }
     return receiver;
@@ -138,6 +156,9 @@ async function serveCommand(options: ServeCommandOptions, ctx: CommandContext): 
     throw new UsageError('--tls-ca (client certificates) needs --tls-cert and --tls-key');
   }
   const trustStreamProperties = options.trustStreamProperties === true;
+  if (options.allowPrune === true && options.role !== 'receiver') {
+    throw new UsageError('--allow-prune applies to --role receiver only');
+  }
   if (trustStreamProperties && (options.zfs === undefined || options.role !== 'receiver')) {
     throw new UsageError('--trust-stream-properties applies to --role receiver with --zfs only');
   }
@@ -174,7 +195,11 @@ async function serveCommand(options: ServeCommandOptions, ctx: CommandContext): 
   const serveOptions: ServeOptions =
     options.role === 'sender'
       ? { ...common, role: 'sender', endpoint: backend.sender() }
-      : { ...common, role: 'receiver', endpoint: perIdentity(backend) };
+      : {
+          ...common,
+          role: 'receiver',
+          endpoint: perIdentity(backend, options.allowPrune === true),
+        };
   const interrupt = interruptible(io);
   let served = false;
   try {
@@ -224,6 +249,11 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .option('--tls-ca <file>', 'CA of client certificates: requires them (mutual TLS)')
     .option('--insecure-listen-anywhere', 'allow plaintext beyond loopback (trusted networks only)')
     .option('--trust-stream-properties', TRUST_HELP)
+    .option(
+      '--allow-prune',
+      'receiver: let clients destroy snapshots below their root (their jobs prune it); held ' +
+        'snapshots and the newest of each filesystem stay',
+    )
     .addOption(limit('--max-receives <n>', 'receive streams at once, all clients', 'receives'))
     .addOption(
       limit(

@@ -37,8 +37,12 @@ export function statusText(status: DaemonStatus, now: number): string {
   const lines: string[] = [];
   for (const job of status.jobs as JobStatus[]) {
     lines.push(
-      `${job.name} (${job.type}): ${job.state}, ${job.cycles} cycle(s), next ${job.nextTick === null ? 'on wakeup' : String(job.nextTick)}`,
+      job.type === 'sink'
+        ? `${job.name} (sink)` // no cycle: it serves
+        : `${job.name} (${job.type}): ${job.state}, ${job.cycles} cycle(s), next ${job.nextTick === null ? 'on wakeup' : String(job.nextTick)}`,
     );
+    if (job.serving?.url != null) lines.push(`  serving at ${job.serving.url}`);
+    if (job.serving?.error != null) lines.push(`  not serving: ${job.serving.error}`);
     if (job.lastError !== null) {
       lines.push(
         `  error in ${job.lastError.during} ${ago(job.lastError.time, now)}: ${job.lastError.err}`,

@@ -71,3 +71,34 @@ export interface Sender extends Endpoint {
 export interface Receiver extends Endpoint {
   receive(req: ReceiveReq, stream: Readable, signal: AbortSignal): Promise<void>;
 }
+
+/** Snapshots of one filesystem that the active side's pruning plan lets go (JOBS.md "Pruning"). */
+export interface DestroySnapshotsReq {
+  filesystem: string;
+  /** Each by name and guid: a snapshot since replaced under the same name stays. */
+  snapshots: { name: string; guid: string }[];
+  /** Only say what would happen. */
+  dryRun: boolean;
+}
+
+export interface DestroySnapshotsResult {
+  /** Names destroyed (or, on a dry run, that would be). */
+  destroyed: string[];
+  /** Names the receiver refused to destroy, each with why. */
+  kept: { name: string; reason: string }[];
+}
+
+/**
+ * A receiver that lets the active side prune it (zrepl's way: the client lists and destroys
+ * the receiver's snapshots through the endpoint, confined to its root). Whatever it is asked,
+ * it never destroys a held snapshot or the filesystem's newest one (the base of the next
+ * incremental).
+ */
+export interface PrunableReceiver extends Receiver {
+  destroySnapshots(req: DestroySnapshotsReq, signal: AbortSignal): Promise<DestroySnapshotsResult>;
+}
+
+/** Whether `receiver` lets the active side destroy its snapshots. */
+export function isPrunable(receiver: Receiver): receiver is PrunableReceiver {
+  return typeof (receiver as Partial<PrunableReceiver>).destroySnapshots === 'function';
+}

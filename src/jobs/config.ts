@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors/config-error.js';
 import { durationMs } from './duration.js';
 import { parseGrid } from './pruning/grid.js';
+import { replicationSchema } from './replication-config.js';
 import { patternProblem } from './selection.js';
 
 /** Where `xrepl daemon` and friends look without `--config`. */
@@ -91,19 +92,7 @@ const keepRule = z.discriminatedUnion('type', [
 ]);
 export type KeepRule = z.infer<typeof keepRule>;
 
-const replication = z
-  .strictObject({
-    concurrency: z.number().int().min(1).default(1),
-    initial: z.enum(['most-recent', 'all', 'fail']).default('most-recent'),
-    max_attempts: z.number().int().min(1).default(3),
-    reconnect_timeout: duration.default('10m'),
-  })
-  .default({
-    concurrency: 1,
-    initial: 'most-recent',
-    max_attempts: 3,
-    reconnect_timeout: '10m',
-  });
+const replication = replicationSchema;
 
 const endpointUrl = z
   .string()
@@ -142,6 +131,9 @@ const sinkJob = z.strictObject({
   listen: z.string().min(1),
   root_fs: z.string().min(1),
   tls: tls.optional(),
+  /** Let clients prune their datasets (a push job's keep_receiver). */
+  allow_prune: z.boolean().default(false),
+  trust_stream_properties: z.boolean().default(false),
 });
 
 const sourceJob = z.strictObject({
@@ -215,6 +207,8 @@ export type JobConfig = Config['jobs'][number];
 export type PushJob = z.infer<typeof pushJob>;
 export type SnapJob = z.infer<typeof snapJob>;
 export type PullJob = z.infer<typeof pullJob>;
+export type SinkJob = z.infer<typeof sinkJob>;
+export type SourceJob = z.infer<typeof sourceJob>;
 export type SnapshottingConfig = z.infer<typeof snapshotting>;
 
 /** `jobs[1].pruning.keep_receiver[0].grid`: the path as a reader writes it. */

@@ -5,13 +5,26 @@
  */
 import type { Logger } from '../driver/types.js';
 import { replicate, type Replication, type ReplicateOptions } from '../driver/replicate.js';
-import type { FilesystemVersion, Receiver, Sender } from '../endpoints/types.js';
+import {
+  isPrunable,
+  type FilesystemVersion,
+  type Receiver,
+  type Sender,
+} from '../endpoints/types.js';
 import { createPlanner } from '../planner/index.js';
 import type { Report } from '../report/schema.js';
-import type { PullJob, PushJob, SnapJob } from './config.js';
-import { durationMs } from './duration.js';
+import { limitSender, TokenBucket } from '../transport/bandwidth.js';
+import type { KeepRule, PullJob, PushJob, SinkJob, SnapJob, SourceJob } from './config.js';
+import type { ServedJob } from './serving.js';
 import { runHook } from './hooks.js';
-import { pruneSide, type PruneResult } from './pruning/run.js';
+import {
+  bandwidthOf,
+  driverConfigOf,
+  endpointOptionsOf,
+  type JobEndpointOptions,
+} from './replication-config.js';
+import { planPrune } from './pruning/plan.js';
+import { pruneSide, type DatasetPrune, type PruneResult } from './pruning/run.js';
 import { resolveSelection } from './resolve.js';
 import { snapshotName } from './schedule.js';
 import { pairOf, poolOf, type ReplicationPair } from './sides.js';
@@ -25,13 +38,15 @@ export interface Opened<E> {
 
 export interface JobDeps {
   zfs: LocalZfs;
-  /** An endpoint spec (`zfs:tank`, `grpc://...`) as a sender. */
-  openSender(spec: string): Promise<Opened<Sender>>;
+  /** An endpoint spec (`zfs:tank`, `grpc://...`) as a sender; zfs: endpoints take `options`. */
+  openSender(spec: string, options?: JobEndpointOptions['sender']): Promise<Opened<Sender>>;
   /** An endpoint spec as a receiver. */
-  openReceiver(spec: string): Promise<Opened<Receiver>>;
+  openReceiver(spec: string, options?: JobEndpointOptions['receiver']): Promise<Opened<Receiver>>;
   now(): Date;
   logger: Logger;
   inspect?: ReplicateOptions['inspect'];
+  /** Starts the server of a sink or source job (`xrepl serve`'s, composed by the CLI). */
+  serveJob?(job: SinkJob | SourceJob): Promise<ServedJob>;
 }
 
 export interface SnapshotResult {
@@ -42,7 +57,7 @@ export interface SnapshotResult {
 
 /** One `zfs snapshot` of every selected dataset (per pool), with the hooks around it. */
 export async function takeSnapshots(
-  job: PushJob | SnapJob,
+  job: Pick<PushJob | SnapJob, 'name' | 'filesystems' | 'snapshotting'>,
   deps: JobDeps,
   signal: AbortSignal,
 ): Promise<SnapshotResult> {
@@ -92,28 +107,27 @@ export async function replicateJob(
   current: (replication: Replication | undefined) => void,
 ): Promise<Report> {
   const pair = pairOf(job);
-  const sender = await deps.openSender(pair.senderSpec);
+  const options = endpointOptionsOf(job.name, job.replication);
+  const sender = await deps.openSender(pair.senderSpec, options.sender);
   try {
-    const receiver = await deps.openReceiver(pair.receiverSpec);
+    const receiver = await deps.openReceiver(pair.receiverSpec, options.receiver);
     try {
-      const planner = createPlanner(sender.endpoint, receiver.endpoint, {
+      const rate = bandwidthOf(job.replication);
+      const from =
+        rate === undefined
+          ? sender.endpoint
+          : limitSender(sender.endpoint, new TokenBucket({ bytesPerSecond: rate }));
+      const planner = createPlanner(from, receiver.endpoint, {
         initial: job.replication.initial,
+        onStaleResumeToken: job.replication.on_stale_resume_token,
         ...(pair.filter === undefined ? {} : { filesystems: pair.filter }),
       });
-      const replication = replicate(
-        {
-          stepQueueConcurrency: job.replication.concurrency,
-          maxAttempts: job.replication.max_attempts,
-          reconnectHardFailTimeoutMs: durationMs(job.replication.reconnect_timeout) ?? 600_000,
-        },
-        planner,
-        {
-          signal,
-          now: deps.now,
-          logger: deps.logger,
-          ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
-        },
-      );
+      const replication = replicate(driverConfigOf(job.replication), planner, {
+        signal,
+        now: deps.now,
+        logger: deps.logger,
+        ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
+      });
       current(replication);
       const report = await replication.wait();
       if (report.state !== 'done') throw runError(report);
@@ -160,13 +174,15 @@ const guids = (versions: readonly FilesystemVersion[]): Set<string> =>
 
 /** Opens both endpoints of `pair`, runs `fn`, closes them. */
 async function withPair<T>(
+  job: PushJob | PullJob,
   pair: ReplicationPair,
   deps: JobDeps,
   fn: (sender: Sender, receiver: Receiver) => Promise<T>,
 ): Promise<T> {
-  const sender = await deps.openSender(pair.senderSpec);
+  const options = endpointOptionsOf(job.name, job.replication);
+  const sender = await deps.openSender(pair.senderSpec, options.sender);
   try {
-    const receiver = await deps.openReceiver(pair.receiverSpec);
+    const receiver = await deps.openReceiver(pair.receiverSpec, options.receiver);
     try {
       return await fn(sender.endpoint, receiver.endpoint);
     } finally {
@@ -215,8 +231,13 @@ export async function pruneJob(
   const pair = pairOf(job);
   const rules = side === 'sender' ? job.pruning.keep_sender : job.pruning.keep_receiver;
   const root = side === 'sender' ? pair.senderRoot : pair.receiverRoot;
-  if (root === undefined || rules.length === 0) return { side, datasets: [], destroyed: 0 };
-  return withPair(pair, deps, async (sender, receiver) => {
+  if (rules.length === 0) return { side, datasets: [], destroyed: 0 };
+  if (root === undefined) {
+    // pairOf refuses keep_sender rules without the sender's pool here.
+    if (side === 'sender') return { side, datasets: [], destroyed: 0 };
+    return pruneRemoteReceiver(job, pair, rules, deps, { now, dryRun, signal });
+  }
+  return withPair(job, pair, deps, async (sender, receiver) => {
     const other = side === 'sender' ? receiver : sender;
     const byDataset = new Map<string, Set<string>>();
     for (const path of await replicatedPaths(pair, sender, signal)) {
@@ -236,6 +257,65 @@ export async function pruneJob(
 }
 
 /**
+ * Prunes a receiver on another host through its endpoint (zrepl's way): this side plans over
+ * the receiver's listing, the receiver destroys what it is asked below this client's root and
+ * keeps, whatever it is asked, held snapshots and each filesystem's newest one. Datasets are
+ * named `<connect>/<path>`.
+ */
+async function pruneRemoteReceiver(
+  job: PushJob | PullJob,
+  pair: ReplicationPair,
+  rules: readonly KeepRule[],
+  deps: JobDeps,
+  run: { now: Date; dryRun: boolean; signal: AbortSignal },
+): Promise<PruneResult> {
+  const { signal } = run;
+  return withPair(job, pair, deps, async (sender, receiver) => {
+    if (!isPrunable(receiver)) {
+      throw new Error(
+        `job ${job.name}: the receiver ${pair.receiverSpec} cannot destroy snapshots`,
+      );
+    }
+    const datasets: DatasetPrune[] = [];
+    let destroyed = 0;
+    for (const path of await replicatedPaths(pair, sender, signal)) {
+      const theirs = await snapshotsOn(receiver, path, signal);
+      if (theirs.length === 0) continue;
+      const verdicts = planPrune({
+        side: 'receiver',
+        // Holds are the receiver's to check: it keeps held snapshots whatever it is asked.
+        snapshots: theirs.map((v) => ({ ...v, holds: 0 })),
+        rules,
+        otherSide: guids(await snapshotsOn(sender, path, signal)),
+        now: run.now,
+      });
+      const doomed = theirs.filter((v) => verdicts.some((d) => d.destroy && d.name === v.name));
+      if (doomed.length > 0) {
+        const result = await receiver.destroySnapshots(
+          {
+            filesystem: path,
+            snapshots: doomed.map(({ name, guid }) => ({ name, guid })),
+            dryRun: run.dryRun,
+          },
+          signal,
+        );
+        const kept = new Map(result.kept.map((k) => [k.name, k.reason]));
+        for (const v of verdicts) {
+          const reason = kept.get(v.name);
+          if (v.destroy && reason !== undefined) {
+            v.destroy = false;
+            v.reason = `kept by the receiver: ${reason}`;
+          }
+        }
+        if (!run.dryRun) destroyed += result.destroyed.length;
+      }
+      datasets.push({ dataset: `${pair.receiverSpec}/${path}`, verdicts });
+    }
+    return { side: 'receiver', datasets, destroyed };
+  });
+}
+
+/**
  * Per replicated dataset (named as `pair.datasetName` says): the creation of the oldest sender
  * snapshot the receiver lacks (newer than the newest one they share), or undefined when the
  * receiver is current.
@@ -246,7 +326,7 @@ export async function behindSince(
   signal: AbortSignal,
 ): Promise<Map<string, Date | undefined>> {
   const pair = pairOf(job);
-  return withPair(pair, deps, async (sender, receiver) => {
+  return withPair(job, pair, deps, async (sender, receiver) => {
     const result = new Map<string, Date | undefined>();
     for (const path of await replicatedPaths(pair, sender, signal)) {
       const mine = await snapshotsOn(sender, path, signal);

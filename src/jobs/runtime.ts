@@ -10,7 +10,7 @@ import { jobMachine, type JobError, type JobState } from '../../machines/job.mac
 import type { Replication } from '../driver/replicate.js';
 import { classifyError } from '../errors/classify.js';
 import type { Report } from '../report/schema.js';
-import type { Config, PullJob, PushJob, SnapJob } from './config.js';
+import type { Config, JobConfig, PullJob, PushJob, SinkJob, SourceJob } from './config.js';
 import type { JobMetrics } from './metrics.js';
 import {
   behindSince,
@@ -22,7 +22,8 @@ import {
 } from './operations.js';
 import type { PruneResult } from './pruning/run.js';
 import { nextTick, schedule, type Timers } from './schedule.js';
-import { isRunnable, pairOf } from './sides.js';
+import type { ServedJob } from './serving.js';
+import { pairOf, prunes } from './sides.js';
 
 export interface PruneSummary {
   side: 'sender' | 'receiver';
@@ -39,10 +40,16 @@ export interface DatasetStatus {
   lastSuccess: Date | null;
 }
 
+/** A sink's or source's server: where it listens, or why it does not. */
+export interface ServingStatus {
+  url: string | null;
+  error: string | null;
+}
+
 /** What `xrepl status` shows of one job (JSON-able). */
 export interface JobStatus {
   name: string;
-  type: 'push' | 'snap' | 'pull';
+  type: JobConfig['type'];
   state: JobState;
   lastError: JobError | null;
   cycles: number;
@@ -52,6 +59,8 @@ export interface JobStatus {
   run: Report | null;
   lastPrune: { sender: PruneSummary | null; receiver: PruneSummary | null };
   datasets: DatasetStatus[];
+  /** Sink and source jobs: their server. */
+  serving: ServingStatus | null;
 }
 
 export interface DaemonStatus {
@@ -69,7 +78,9 @@ export interface RuntimeOptions {
   onRun?: (replication: Replication) => void;
 }
 
-type Runnable = PushJob | SnapJob | PullJob;
+type Served = SinkJob | SourceJob;
+
+const isServed = (job: JobConfig): job is Served => job.type === 'sink' || job.type === 'source';
 
 function summarize(result: PruneResult): PruneSummary {
   const destroyedNames = result.datasets.flatMap((d) =>
@@ -98,6 +109,19 @@ export class UnknownJobError extends Error {
   override readonly name = 'UnknownJobError';
 }
 
+/** Thrown for `wakeup` of a job without a cycle (a sink, a source without snapshotting). */
+export class NoCycleError extends Error {
+  override readonly name = 'NoCycleError';
+}
+
+/** A sink's or source's server as the runtime keeps it. */
+interface Server {
+  /** The job's config as JSON: a reload that changes it restarts the server. */
+  key: string;
+  served: ServedJob | undefined;
+  error: string | undefined;
+}
+
 /**
  * Runs the jobs of a config until `stop()`.
  *
@@ -109,7 +133,10 @@ export class UnknownJobError extends Error {
  */
 export class JobRuntime {
   private config: Config;
-  private readonly jobs = new Map<string, Runnable>();
+  private readonly jobs = new Map<string, JobConfig>();
+  private readonly servers = new Map<string, Server>();
+  /** Server starts and stops, one after the other. */
+  private serverWork: Promise<void> = Promise.resolve();
   private readonly schedules = new Map<string, ReturnType<typeof schedule>>();
   private readonly running = new Map<string, Replication>();
   private readonly datasets = new Map<string, Map<string, DatasetStatus>>();
@@ -130,14 +157,14 @@ export class JobRuntime {
 
   private index(config: Config): void {
     this.jobs.clear();
-    for (const job of config.jobs) if (isRunnable(job)) this.jobs.set(job.name, job);
+    for (const job of config.jobs) this.jobs.set(job.name, job);
   }
 
   private daemonJobs(): DaemonJob[] {
     return [...this.jobs.values()].map((j) => ({ name: j.name, kind: j.type }));
   }
 
-  private job(name: string): Runnable {
+  private job(name: string): JobConfig {
     const job = this.jobs.get(name);
     if (job === undefined) throw new UnknownJobError(`no job named ${JSON.stringify(name)}`);
     return job;
@@ -172,8 +199,14 @@ export class JobRuntime {
             'snapshotting',
             (async () => {
               const job = this.job(input.name);
-              if (job.type === 'pull') throw new Error(`job ${job.name} takes no snapshots`);
-              const result = await takeSnapshots(job, deps, signal);
+              if (job.type === 'pull' || job.type === 'sink' || job.snapshotting === undefined) {
+                throw new Error(`job ${job.name} takes no snapshots`);
+              }
+              const result = await takeSnapshots(
+                { name: job.name, filesystems: job.filesystems, snapshotting: job.snapshotting },
+                deps,
+                signal,
+              );
               metrics?.snapshotsTaken(input.name, result.datasets.length);
               return result;
             })(),
@@ -187,7 +220,10 @@ export class JobRuntime {
             input.name,
             `pruning-${input.side}`,
             (async () => {
-              const result = await pruneJob(this.job(input.name), input.side, deps, signal);
+              const job = this.job(input.name);
+              // A source has no keep rules: its cycle prunes nothing.
+              if (!prunes(job)) return summarize({ side: input.side, datasets: [], destroyed: 0 });
+              const result = await pruneJob(job, input.side, deps, signal);
               metrics?.snapshotsPruned(input.name, input.side, result.destroyed);
               return summarize(result);
             })(),
@@ -199,7 +235,9 @@ export class JobRuntime {
 
   private async replicate(name: string, signal: AbortSignal): Promise<Report> {
     const job = this.job(name);
-    if (job.type === 'snap') throw new Error(`job ${name} does not replicate`);
+    if (job.type !== 'push' && job.type !== 'pull') {
+      throw new Error(`job ${name} does not replicate`);
+    }
     const pair = pairOf(job);
     const { deps, metrics } = this.options;
     const started = deps.now();
@@ -252,24 +290,57 @@ export class JobRuntime {
   start(): void {
     this.actor.start();
     this.arm();
+    this.syncServers();
+  }
+
+  /** Starts the servers of new or changed sink and source jobs, stops those of the others. */
+  private syncServers(): void {
+    const work = async (): Promise<void> => {
+      for (const [name, server] of this.servers) {
+        const job = this.jobs.get(name);
+        if (job !== undefined && isServed(job) && JSON.stringify(job) === server.key) continue;
+        this.servers.delete(name);
+        await server.served?.close();
+      }
+      for (const job of this.jobs.values()) {
+        if (!isServed(job) || this.servers.has(job.name)) continue;
+        const server: Server = { key: JSON.stringify(job), served: undefined, error: undefined };
+        this.servers.set(job.name, server);
+        await this.startServer(job, server);
+      }
+    };
+    this.serverWork = this.serverWork.then(work, work);
+  }
+
+  private async startServer(job: Served, server: Server): Promise<void> {
+    const { deps } = this.options;
+    try {
+      if (deps.serveJob === undefined) throw new Error('this daemon cannot serve jobs');
+      server.served = await deps.serveJob(job);
+      deps.logger.info({ job: job.name, url: server.served.url }, `serving the ${job.type}`);
+    } catch (err) {
+      server.error = (err as Error)?.message ?? String(err);
+      this.options.metrics?.error(job.name, 'serving', classifyError(err));
+      deps.logger.error({ job: job.name, err: server.error }, `cannot serve the ${job.type}`);
+    }
   }
 
   private arm(): void {
     const { deps, timers } = this.options;
     for (const job of this.jobs.values()) {
+      const snapshotting =
+        job.type === 'pull'
+          ? { type: 'periodic' as const, interval: job.interval, prefix: '', hooks: [] }
+          : job.type === 'sink'
+            ? undefined
+            : job.snapshotting;
+      if (snapshotting === undefined) continue; // a sink, a source that takes no snapshots
       this.schedules.set(
         job.name,
         schedule(
           timers,
           deps.now,
-          (now, first) =>
-            nextTick(
-              job.type === 'pull'
-                ? { type: 'periodic', interval: job.interval, prefix: '', hooks: [] }
-                : job.snapshotting,
-              now,
-              first,
-            ),
+          (now, first) => nextTick(snapshotting, now, first),
           () => this.actor.send({ type: 'TICK', job: job.name }),
         ),
       );
@@ -288,6 +359,7 @@ export class JobRuntime {
     this.config = config;
     this.index(config);
     this.actor.send({ type: 'RELOAD', jobs: this.daemonJobs() });
+    this.syncServers();
     for (const name of before) {
       if (!this.jobs.has(name)) {
         this.datasets.delete(name);
@@ -303,7 +375,12 @@ export class JobRuntime {
   }
 
   wakeup(name: string): void {
-    this.job(name);
+    const job = this.job(name);
+    if (job.type === 'sink' || (job.type === 'source' && job.snapshotting === undefined)) {
+      throw new NoCycleError(
+        `job ${name} is a ${job.type} that takes no snapshots: nothing to run`,
+      );
+    }
     this.actor.send({ type: 'WAKEUP', job: name });
   }
 
@@ -340,16 +417,38 @@ export class JobRuntime {
           receiver: context.lastPruneReceiver as PruneSummary | null,
         },
         datasets: [...(this.datasets.get(name)?.values() ?? [])],
+        serving: this.servingStatus(name),
       });
     }
     return { jobs };
   }
 
-  /** Stops the schedules and every job (their work is aborted) and waits for it to end. */
+  private servingStatus(name: string): ServingStatus | null {
+    const server = this.servers.get(name);
+    if (server === undefined) return null;
+    return { url: server.served?.url ?? null, error: server.error ?? null };
+  }
+
+  /** Resolves once the servers of the jobs of the current config have started (or failed). */
+  async serving(): Promise<void> {
+    for (let seen; seen !== this.serverWork;) await (seen = this.serverWork);
+  }
+
+  /**
+   * Stops the schedules, every job (their work is aborted) and every server (calls in progress
+   * get their grace period), and waits for all of it to end.
+   */
   async stop(): Promise<void> {
     this.disarm();
     this.actor.send({ type: 'STOP' });
+    const closing = async (): Promise<void> => {
+      const servers = [...this.servers.values()];
+      this.servers.clear();
+      await Promise.all(servers.map((s) => s.served?.close()));
+    };
+    this.serverWork = this.serverWork.then(closing, closing);
     while (this.inflight.size > 0) await Promise.all([...this.inflight]);
+    await this.serving();
     this.actor.stop();
   }
 }

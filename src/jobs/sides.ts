@@ -2,9 +2,12 @@
  * Where a job's snapshots live. A push job's sender is rooted at the pool of its selection,
  * so a selected subtree's own root has a path (`tank/home` is `home`) and lands at
  * `<connect root>/home`. A pull job replicates everything its `connect` serves into
- * `root_fs`. Pruning a side needs its pool on this host: a `zfs:` endpoint.
+ * `root_fs`. A sender is pruned on this host (a `zfs:` endpoint); a receiver elsewhere
+ * through its endpoint (operations.ts).
  */
-import type { JobConfig, PullJob, PushJob, SnapJob } from './config.js';
+import { relativePathProblem } from '../endpoints/paths.js';
+import type { JobConfig, PullJob, PushJob, SnapJob, SourceJob } from './config.js';
+import { zfsOnlyKeys } from './replication-config.js';
 import { poolOfSelection, selectionOf } from './selection.js';
 
 /** The two endpoints of a replicating job, and their local roots where they are local. */
@@ -13,7 +16,7 @@ export interface ReplicationPair {
   receiverSpec: string;
   /** The sender's root dataset when it is on this host (for pruning the sender). */
   senderRoot: string | undefined;
-  /** The receiver's root dataset when it is on this host (for pruning the receiver). */
+  /** The receiver's root dataset when it is on this host; else it is pruned through its endpoint. */
   receiverRoot: string | undefined;
   /** Which of the sender's root-relative paths to replicate (push: the selection). */
   filter: ((path: string) => boolean) | undefined;
@@ -29,8 +32,11 @@ export class JobSetupError extends Error {
 const zfsRoot = (spec: string): string | undefined =>
   spec.startsWith('zfs:') ? spec.slice(4) : undefined;
 
-/** The pool of a push or snap job's selection, or a JobSetupError when there is not one. */
-export function poolOf(job: PushJob | SnapJob): string {
+/** The pool of a job's selection (push, snap, source), or a JobSetupError when there is not one. */
+export function poolOf(job: {
+  name: string;
+  filesystems: Readonly<Record<string, boolean>>;
+}): string {
   const pools = poolOfSelection(selectionOf(job.filesystems));
   if (pools.length !== 1 || pools[0] === undefined) {
     throw new JobSetupError(
@@ -45,7 +51,7 @@ export function pairOf(job: PushJob | PullJob): ReplicationPair {
   const needsLocal = (rules: readonly unknown[], root: string | undefined, key: string): void => {
     if (rules.length > 0 && root === undefined) {
       throw new JobSetupError(
-        `job ${job.name}: ${key} needs that side's pool on this host (a zfs: connect); ` +
+        `job ${job.name}: ${key} needs the sender's pool on this host (a zfs: connect); ` +
           `prune ${job.connect} where it runs, or set ${key}: []`,
       );
     }
@@ -53,8 +59,8 @@ export function pairOf(job: PushJob | PullJob): ReplicationPair {
   if (job.type === 'push') {
     const pool = poolOf(job);
     const selection = selectionOf(job.filesystems);
+    // A receiver elsewhere is pruned through its endpoint (operations.ts).
     const receiverRoot = zfsRoot(job.connect);
-    needsLocal(job.pruning.keep_receiver, receiverRoot, 'keep_receiver');
     return {
       senderSpec: `zfs:${pool}`,
       receiverSpec: job.connect,
@@ -76,13 +82,44 @@ export function pairOf(job: PushJob | PullJob): ReplicationPair {
   };
 }
 
-/** Checks what the schema cannot: one pool per job, local pools for the pruned sides. */
-export function checkJob(job: PushJob | PullJob | SnapJob): void {
-  if (job.type === 'snap') poolOf(job);
-  else pairOf(job);
+/** Checks what the schema cannot: one pool per job, zfs options only for zfs: sides. */
+export function checkJob(job: JobConfig): void {
+  if (job.type === 'snap' || job.type === 'source') {
+    poolOf(job);
+    return;
+  }
+  if (job.type === 'sink') {
+    const problem = relativePathProblem(job.root_fs);
+    if (problem !== undefined) {
+      throw new JobSetupError(
+        `job ${job.name}: root_fs ${JSON.stringify(job.root_fs)}: ${problem}`,
+      );
+    }
+    return;
+  }
+  const pair = pairOf(job);
+  for (const [role, spec] of [
+    ['sender', pair.senderSpec],
+    ['receiver', pair.receiverSpec],
+  ] as const) {
+    const keys = zfsOnlyKeys(job.replication, role);
+    if (keys.length > 0 && zfsRoot(spec) === undefined) {
+      throw new JobSetupError(
+        `job ${job.name}: ${keys.join(', ')} apply to a zfs: ${role} only, not to ${spec} ` +
+          '(a server decides for itself: set them where it runs)',
+      );
+    }
+  }
 }
 
-/** Whether the daemon runs `job` (sink and source run under `xrepl serve` for now). */
-export function isRunnable(job: JobConfig): job is PushJob | SnapJob | PullJob {
+/** The pool a source job serves, and which of its root-relative paths it shows. */
+export function sourceSide(job: SourceJob): { root: string; filter: (path: string) => boolean } {
+  const root = poolOf(job);
+  const selection = selectionOf(job.filesystems);
+  return { root, filter: (path) => selection.selects(`${root}/${path}`) };
+}
+
+/** Whether `job` has keep rules to prune by (push, pull and snap; not sink or source). */
+export function prunes(job: JobConfig): job is PushJob | SnapJob | PullJob {
   return job.type === 'push' || job.type === 'snap' || job.type === 'pull';
 }

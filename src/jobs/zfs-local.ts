@@ -4,6 +4,7 @@
  * shell string. Destroying happens only here and only when pruning runs for real.
  */
 import { createZfsExec, type ZfsExec } from '../endpoints/zfs/index.js';
+import { destroySnapshots } from '../endpoints/zfs/destroy.js';
 import { parsePropertyRows } from '../endpoints/zfs/list.js';
 
 /** A snapshot of a dataset, with what pruning needs to know. */
@@ -108,19 +109,6 @@ export function localZfs(exec: ZfsExec = createZfsExec()): LocalZfs {
       // zfs-fuse takes one snapshot a command: the snapshot run is not atomic there.
       for (const one of all) await exec.run('zfs', ['snapshot', one], signal);
     },
-    async destroy(dataset, names, signal) {
-      if (names.length === 0) return;
-      if (!legacy.destroy || names.length === 1) {
-        try {
-          await exec.run('zfs', ['destroy', `${dataset}@${names.join(',')}`], signal);
-          return;
-        } catch (err) {
-          if (!/invalid dataset name/.test((err as Error).message)) throw err;
-          legacy.destroy = true;
-        }
-      }
-      // zfs-fuse knows no `fs@a,b,c`: one destroy a snapshot.
-      for (const one of names) await exec.run('zfs', ['destroy', `${dataset}@${one}`], signal);
-    },
+    destroy: (dataset, names, signal) => destroySnapshots(exec, dataset, names, signal, legacy),
   };
 }

@@ -11,6 +11,7 @@
 import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import {
   certificateFailureIn,
+  certificateFailureOf,
   TLS_CERTIFICATE_CODE,
   type CertificateFailure,
 } from '../errors/certificate.js';
@@ -190,5 +191,53 @@ export function isUnexplainedConnectFailure(err: unknown): boolean {
     isTransportUnavailable(err) &&
     /No connection established/.test(err.details) &&
     !/\b(?:ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ETIMEDOUT)\b/.test(err.details)
+  );
+}
+
+/** A status as the data connection carries it (JSON): what a client needs to classify it. */
+export interface WireStatus {
+  code: number;
+  details: string;
+  /** `endpoint`: the serving endpoint's answer, not a failure of the connection. */
+  origin?: string;
+  class?: string;
+}
+
+export function statusToWire(s: Partial<StatusObject>): WireStatus {
+  const metadata = s.metadata ?? new Metadata();
+  const origin = metadata.get(ORIGIN_KEY)[0];
+  const errorClass = metadata.get(CLASS_KEY)[0];
+  return {
+    code: s.code ?? status.UNKNOWN,
+    details: s.details ?? '',
+    ...(typeof origin === 'string' && { origin }),
+    ...(typeof errorClass === 'string' && { class: errorClass }),
+  };
+}
+
+/** The error a status received on the data connection stands for, as `fromCallError` makes it. */
+export function fromWireStatus(s: WireStatus, address: string, what: string): unknown {
+  const metadata = new Metadata();
+  if (s.origin !== undefined) metadata.set(ORIGIN_KEY, s.origin);
+  if (s.class !== undefined) metadata.set(CLASS_KEY, s.class);
+  const err = Object.assign(new Error(s.details), { code: s.code, details: s.details, metadata });
+  return fromCallError(err, address, what);
+}
+
+/**
+ * A data connection that failed under a call (refused, reset, closed early): the same
+ * temporary UNAVAILABLE as a lost gRPC connection, or the certificate failure it was.
+ */
+export function connectionFailure(err: unknown, address: string, what: string): unknown {
+  if (err instanceof GrpcTimeoutError || err instanceof TlsCertificateError) return err;
+  const certificate = certificateFailureOf(err);
+  if (certificate !== undefined)
+    return new TlsCertificateError(`${address}: ${what}`, certificate, { cause: err });
+  const details = errorMessage(err);
+  return new GrpcEndpointError(
+    `${address}: ${what}: connection failed: ${details}`,
+    status.UNAVAILABLE,
+    details,
+    { cause: err },
   );
 }

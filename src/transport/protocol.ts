@@ -38,4 +38,5 @@ export const METHODS = {
   send: method('Sender', 'Send'),
   sendCompleted: method('Sender', 'SendCompleted'),
   receive: method('Receiver', 'Receive'),
+  destroySnapshots: method('Receiver', 'DestroySnapshots'),
 } as const;

@@ -15,7 +15,6 @@ import {
   type ServerWritableStream,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import type { z } from 'zod';
 
 /** What every kind of server call has (grpc-js does not export the name). */
 type ServerSurfaceCall = Pick<ServerUnaryCall<unknown, unknown>, 'getPeer' | 'getAuthContext'> & {
@@ -27,17 +26,21 @@ import type { Logger } from '../driver/types.js';
 import { errorMessage } from '../errors/classify.js';
 import type { Endpoint, ReceiveReq, Receiver, Sender } from '../endpoints/types.js';
 import { parseHostPort } from './address.js';
-import { endpointStatus, GrpcTimeoutError, refusal } from './errors.js';
-import { CallLimiter, resolveLimits, ServerBusyError, type ServerLimits } from './limits.js';
+import { endpointStatus, GrpcTimeoutError } from './errors.js';
+import { CallLimiter, resolveLimits, type ServerLimits } from './limits.js';
+import { destroyOn, IdentityError, parseRequest, statusOf } from './refusals.js';
+import { serveChannel } from './data/serve.js';
+import { socketChannel } from './data/dial.js';
+import { listen, type DataSocket, type Listener } from './listener.js';
 import { service } from './protocol.js';
 import { asBuffer, InboundStream, writeChunks, writeMessage } from './streams.js';
 import { identityOf, isLoopback, serverCredentials, type ServerTls } from './tls.js';
 import {
-  describeIssues,
   filesystemsToWire,
   ListFilesystemVersionsRequestSchema,
   MAX_REQUEST_MESSAGE_BYTES,
   MAX_RESPONSE_MESSAGE_BYTES,
+  DestroySnapshotsRequestSchema,
   ReceiveMessageSchema,
   SendRequestSchema,
   versionToWire,
@@ -88,25 +91,21 @@ function goneError(why: string): Error {
   return Object.assign(new Error(why), { code: status.UNAVAILABLE, details: why, metadata: {} });
 }
 
-class RequestError extends Error {}
-
-class IdentityError extends Error {}
-
-function parseRequest<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    throw new RequestError(`invalid ${what} request: ${describeIssues(parsed.error)}`);
-  }
-  return parsed.data;
-}
-
-/** The status for a failed handler: refusals of the request, else the endpoint's error. */
-function statusOf(err: unknown): ReturnType<typeof endpointStatus> {
-  if (err instanceof RequestError) return refusal(status.INVALID_ARGUMENT, err.message);
-  if (err instanceof IdentityError) return refusal(status.PERMISSION_DENIED, err.message);
-  // Retried by the client: the error is classified temporary.
-  if (err instanceof ServerBusyError) return endpointStatus(err, status.RESOURCE_EXHAUSTED);
-  return endpointStatus(err);
+/** The endpoint of a client whose certificate names no usable identity: every call is refused. */
+function refusingEndpoint(problem: string): Endpoint & Sender & Receiver {
+  const refuse = (): Promise<never> => Promise.reject(new IdentityError(problem));
+  return {
+    listFilesystems: refuse,
+    listFilesystemVersions: refuse,
+    waitForConnectivity: refuse,
+    sendDry: refuse,
+    send: refuse,
+    sendCompleted: refuse,
+    receive: (_req, stream) => {
+      stream.destroy();
+      return refuse();
+    },
+  };
 }
 
 class EndpointServer {
@@ -135,6 +134,61 @@ class EndpointServer {
     } else {
       this.server.addService(service('Receiver'), this.receiverHandlers());
     }
+  }
+
+  /**
+   * Serves one data connection (listener.ts): the same endpoint, identity, limits and
+   * deadlines as the gRPC calls, through data/serve.ts.
+   */
+  serveData(connection: DataSocket): void {
+    const controller = new AbortController();
+    let endpoint: Endpoint;
+    let key = '';
+    if (this.options.tls?.ca === undefined) {
+      endpoint = this.endpointFor({ identity: undefined });
+    } else {
+      const found = identityOf(connection.peerCertificate);
+      if ('problem' in found) {
+        endpoint = refusingEndpoint(found.problem);
+      } else {
+        key = found.identity;
+        endpoint = this.endpointFor({ identity: found.identity });
+      }
+    }
+    const channel = socketChannel(connection.socket, this.options.keepaliveTimeMs ?? 20_000);
+    const run = serveChannel(channel, {
+      role: this.options.role,
+      endpoint,
+      client: key,
+      limits: { sends: this.sends, receives: this.receives },
+      firstByteMs: this.firstByteMs,
+      idleMs: this.idleMs,
+      requestTimeoutMs: this.firstByteMs,
+      signal: controller.signal,
+      peer: connection.peer,
+      ...(this.options.logger !== undefined && { logger: this.options.logger }),
+    })
+      .catch((err: unknown) => {
+        this.options.logger?.warn(
+          { peer: connection.peer, err: errorMessage(err) },
+          'data connection failed',
+        );
+      })
+      .finally(() => {
+        channel.close();
+        this.running.delete(controller);
+      });
+    this.running.set(controller, run);
+  }
+
+  /** Resolves when every running handler has ended, or after `ms`. */
+  async settled(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.running.values()]),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Aborts every running handler and waits for all of them to end. */
@@ -286,6 +340,13 @@ class EndpointServer {
 
   private receiverHandlers(): UntypedServiceImplementation {
     return {
+      DestroySnapshots: this.unary('destroySnapshots', async (endpoint, request, signal) =>
+        destroyOn(
+          endpoint,
+          parseRequest(DestroySnapshotsRequestSchema, request, 'destroySnapshots'),
+          signal,
+        ),
+      ),
       Receive: (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) =>
         this.handle(
           call,
@@ -369,13 +430,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw new Error(`invalid role ${JSON.stringify(role)}: use sender or receiver`);
   }
   const served = new EndpointServer(options);
-  const port = await new Promise<number>((resolve, reject) =>
-    served.server.bindAsync(target, serverCredentials(options.tls), (err, bound) =>
-      err
-        ? reject(new Error(`cannot listen on ${target}: ${err.message}`, { cause: err }))
-        : resolve(bound),
-    ),
-  );
+  let listener: Listener;
+  try {
+    listener = await listen({
+      host: host.startsWith('[') ? host.slice(1, -1) : host,
+      port: parseHostPort(options.listen, 'listen address').port,
+      ...(options.tls !== undefined && { tls: options.tls }),
+      grpc: served.server.createConnectionInjector(serverCredentials(options.tls)),
+      data: (connection) => served.serveData(connection),
+      handshakeTimeoutMs: resolveLimits(options.limits).firstByteTimeoutMs,
+    });
+  } catch (err) {
+    served.server.forceShutdown();
+    throw new Error(`cannot listen on ${target}: ${errorMessage(err)}`, { cause: err });
+  }
+  const port = listener.port;
   const shownHost = target.slice(0, target.lastIndexOf(':'));
   const url = `grpc://${shownHost}:${port}`;
   const tlsMode =
@@ -387,22 +456,31 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     url,
     close(graceMs = 5_000) {
       stopped ??= (async () => {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => served.server.forceShutdown(), graceMs);
-          served.server.tryShutdown(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
+        const stopping = listener.stop();
+        await Promise.all([
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => served.server.forceShutdown(), graceMs);
+            served.server.tryShutdown(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
+          served.settled(graceMs),
+        ]);
         await served.abortAll(goneError('the server shut down'));
+        listener.destroyAll();
+        await stopping;
         options.logger?.info({ url }, 'stopped');
       })();
       return stopped;
     },
     kill() {
       stopped ??= (async () => {
+        const stopping = listener.stop();
         served.server.forceShutdown();
+        listener.destroyAll();
         await served.abortAll(goneError('the server was killed'));
+        await stopping;
       })();
       return stopped;
     },

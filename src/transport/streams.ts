@@ -220,7 +220,7 @@ export interface OutboundOptions {
 }
 
 /** Resolves on 'drain'; rejects on abort or when the peer does not read for the idle timeout. */
-function drained(sink: Writable, options: OutboundOptions): Promise<void> {
+export function drained(sink: Writable, options: OutboundOptions): Promise<void> {
   const { signal } = options;
   return new Promise((resolve, reject) => {
     const done = (err?: unknown): void => {

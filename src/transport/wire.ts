@@ -8,6 +8,8 @@
 import { z } from 'zod';
 import { relativePathProblem } from '../endpoints/paths.js';
 import type {
+  DestroySnapshotsReq,
+  DestroySnapshotsResult,
   EndpointFilesystem,
   FilesystemVersion,
   ReceiveReq,
@@ -194,7 +196,7 @@ export const SendMessageSchema = z.discriminatedUnion('message', [
   z.object({ message: z.literal('chunk'), chunk }),
 ]);
 
-const ReceiveHeaderSchema = z
+export const ReceiveHeaderSchema = z
   .object({ filesystem: datasetPath, to: VersionSchema, clearResumeToken: z.boolean() })
   .transform((h): ReceiveReq => h);
 
@@ -215,6 +217,21 @@ export function receiveHeaderToWire(req: ReceiveReq): {
     },
   };
 }
+
+export const DestroySnapshotsRequestSchema = z
+  .object({
+    filesystem: datasetPath,
+    snapshots: z.array(z.object({ name: versionName, guid: uint64 })).max(100_000),
+    dryRun: z.boolean(),
+  })
+  .transform((r): DestroySnapshotsReq => r);
+
+export const DestroySnapshotsResponseSchema = z
+  .object({
+    destroyed: z.array(versionName),
+    kept: z.array(z.object({ name: versionName, reason: z.string().max(MAX_NAME) })),
+  })
+  .transform((r): DestroySnapshotsResult => r);
 
 /** An empty message (`ListFilesystemsRequest`, `PingRequest`, `SendCompletedResponse`, ...). */
 export const EmptySchema = z.object({});

@@ -18,7 +18,7 @@ describe('xrepl check', () => {
     expect(io.err).toContain('jobs[0].filesystems:');
   });
 
-  test('a job across two pools is refused; a sink job is listed as not run by the daemon', async () => {
+  test('a job across two pools is refused; a sink job is listed with what it serves', async () => {
     const file = join(tmp.dir, 'pools.yml');
     writeFileSync(
       file,
@@ -37,7 +37,9 @@ describe('xrepl check', () => {
     const { code, io } = await run(['check', '--config', file]);
     expect(code).toBe(2);
     expect(io.err).toContain('job both: filesystems select datasets of 2 pools (other, tank)');
-    expect(io.out).toContain('job in (sink)\n  (not run by xrepl daemon yet');
+    expect(io.out).toContain(
+      'job in (sink)\n  serves a receiver at 127.0.0.1:7000, below backup\n',
+    );
   });
 
   test('a missing file is a config error', async () => {

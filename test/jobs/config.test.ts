@@ -46,7 +46,54 @@ describe('the config file', () => {
       initial: 'most-recent',
       max_attempts: 3,
       reconnect_timeout: '10m',
+      replan_limit: 3,
+      fs_retries: 2,
+      stall_timeout: '10m',
+      on_stale_resume_token: 'fail',
     });
+  });
+
+  test('replication takes send and recv options and a bandwidth, as replicate takes flags', () => {
+    const config = parseConfig(
+      VALID.replace(
+        'replication: { concurrency: 4, initial: most-recent }',
+        'replication: { bandwidth: 50MiB, send: { raw: true, compressed: false }, ' +
+          'recv: { set: { canmount: "off" }, exclude: [mountpoint] } }',
+      ),
+    );
+    const push = config.jobs[0];
+    expect(push?.type === 'push' && push.replication).toMatchObject({
+      bandwidth: '50MiB',
+      send: { raw: true, compressed: false },
+      recv: { set: { canmount: 'off' }, exclude: ['mountpoint'], trust_stream_properties: false },
+    });
+  });
+
+  test('bad replication options are named by their path', () => {
+    const found = issues(
+      VALID.replace(
+        'replication: { concurrency: 4, initial: most-recent }',
+        'replication: { bandwidth: fast, send: { rwa: true } }',
+      ),
+    );
+    const byPath = Object.fromEntries(found.map((i) => [i.path, i.message]));
+    expect(byPath['jobs[0].replication.bandwidth']).toMatch(/invalid bandwidth "fast"/);
+    expect(byPath['jobs[0].replication.send']).toMatch(/rwa/);
+  });
+
+  test('raw and send_decrypted together are refused', () => {
+    const found = issues(
+      VALID.replace(
+        'replication: { concurrency: 4, initial: most-recent }',
+        'replication: { send: { raw: true, send_decrypted: true } }',
+      ),
+    );
+    expect(found).toEqual([
+      {
+        path: 'jobs[0].replication.send',
+        message: 'raw and send_decrypted contradict each other: choose one',
+      },
+    ]);
   });
 
   test('an unknown key is an error naming its path (a typo must not disable pruning)', () => {

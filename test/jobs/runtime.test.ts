@@ -58,7 +58,7 @@ function start(h: ReturnType<typeof host>, cfg = config()) {
 
 const job = (rt: JobRuntime, name = 'home') => rt.status().jobs.find((j) => j.name === name)!;
 const settled = (rt: JobRuntime, cycles: number, name = 'home') =>
-  until(() => job(rt, name).cycles === cycles && !/ing$/.test(job(rt, name).state), 2000);
+  until(() => job(rt, name).cycles === cycles && /^idle$|error$/.test(job(rt, name).state), 2000);
 const names = (pool: MemoryPool, path: string) =>
   pool.get(path)?.snapshots.map((s) => s.name) ?? [];
 

@@ -118,14 +118,14 @@ function describeKind(kind: JobKind) {
   return { input, paths };
 }
 
-const generated = (['push', 'snap', 'pull'] as const).map(describeKind);
+const generated = (['push', 'snap', 'pull', 'source', 'sink'] as const).map(describeKind);
 
 test('the twin has the states and transitions of the chart', () => {
   expect(allStates(twin)).toEqual(allStates(jobMachine));
   expect(allTransitions(twin)).toEqual(allTransitions(jobMachine));
 });
 
-test('the paths of the three kinds cover every state and every transition of the chart', () => {
+test('the paths of the kinds cover every state and every transition of the chart', () => {
   const covered = { states: new Set<string>(), transitions: new Set<string>() };
   for (const { input, paths } of generated) {
     const c = pathCoverage(twin, input, paths as never);

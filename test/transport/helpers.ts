@@ -128,6 +128,7 @@ export class Restartable {
   server!: RunningServer;
   port = 0;
   kills = 0;
+  private pending = false;
   private restarting: Promise<void> = Promise.resolve();
 
   constructor(private readonly served: ServedEndpoint) {}
@@ -137,13 +138,24 @@ export class Restartable {
     this.port = this.server.port;
   }
 
-  /** Kills the server and starts it again on the same port. */
+  /**
+   * Kills the server at once (its connections are dropped before this returns, so whatever a
+   * handler writes after the call that triggered the kill never leaves) and starts it again on
+   * the same port. A call while a restart is under way does nothing (bytes a killed handler
+   * had buffered may still arrive): the port is bound once.
+   */
   killAndRestart(): void {
+    if (this.pending) return;
+    this.pending = true;
     this.kills++;
-    const server = this.server;
+    const killed = this.server.kill();
     this.restarting = this.restarting.then(async () => {
-      await server.kill();
-      await this.start();
+      try {
+        await killed;
+        await this.start();
+      } finally {
+        this.pending = false;
+      }
     });
   }
 

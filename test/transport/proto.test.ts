@@ -54,7 +54,8 @@ describe('the protocol', () => {
       send: '-> stream',
       sendCompleted: '-> unary',
       receive: 'stream -> unary',
+      destroySnapshots: '-> unary',
     });
-    expect(Object.keys(service('Receiver'))).toEqual(['Receive']);
+    expect(Object.keys(service('Receiver'))).toEqual(['Receive', 'DestroySnapshots']);
   });
 });

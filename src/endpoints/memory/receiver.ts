@@ -1,6 +1,12 @@
 /** The receiving side of the simulated pool: stores streams below its root, never outside it. */
 import type { Readable } from 'node:stream';
-import type { ReceiveReq, Receiver } from '../types.js';
+import { guardDestroy } from '../prune-guard.js';
+import type {
+  DestroySnapshotsReq,
+  DestroySnapshotsResult,
+  PrunableReceiver,
+  ReceiveReq,
+} from '../types.js';
 import { MemoryEndpoint, type MemoryEndpointOptions } from './endpoint.js';
 import type { MemoryPool } from './pool.js';
 import { receiveStream } from './receive.js';
@@ -11,7 +17,7 @@ export interface MemoryReceiverOptions extends MemoryEndpointOptions {
 }
 
 /** A receiver over a memory pool; missing parents of a received dataset become placeholders. */
-export class MemoryReceiver extends MemoryEndpoint implements Receiver {
+export class MemoryReceiver extends MemoryEndpoint implements PrunableReceiver {
   readonly resumable: boolean;
 
   constructor(pool: MemoryPool, root: string, options: MemoryReceiverOptions = {}) {
@@ -33,6 +39,24 @@ export class MemoryReceiver extends MemoryEndpoint implements Receiver {
       { pool: this.pool, path, req, resumable: this.resumable, faults: this.faults, signal },
       stream,
     );
+  }
+
+  /** Destroys what `req` asks for, except what guardDestroy keeps (the pool has no holds). */
+  async destroySnapshots(
+    req: DestroySnapshotsReq,
+    signal: AbortSignal,
+  ): Promise<DestroySnapshotsResult> {
+    const full = this.fullPath(req.filesystem);
+    signal.throwIfAborted();
+    const present = this.dataset(full).snapshots.map((s) => ({
+      name: s.name,
+      guid: s.guid,
+      createTxg: String(s.createTxg),
+      holds: 0,
+    }));
+    const result = guardDestroy(req, present);
+    if (!req.dryRun) for (const name of result.destroyed) this.pool.destroySnapshot(full, name);
+    return result;
   }
 }
 

@@ -4,9 +4,10 @@
  * property that reaches outside the root (property-policy.ts).
  */
 import type { Readable } from 'node:stream';
-import type { ReceiveReq, Receiver } from '../types.js';
+import type { PrunableReceiver, ReceiveReq } from '../types.js';
 import { assertRelativePath, joinRoot } from '../paths.js';
 import { assertVersionName, recvArgs } from './args.js';
+import { destroyForClient } from './destroy.js';
 import { zfsContext, type ZfsContext, type ZfsEndpointOptions } from './context.js';
 import type { DatasetRecord } from './list.js';
 import { hold, lastReceivedHoldTag, release } from './holds.js';
@@ -180,8 +181,9 @@ async function receiveInto(
  * const receiver = zfsReceiver({ root: 'backup/host1' });
  * await receiver.receive({ filesystem: 'home', to: snapshot, clearResumeToken: false }, stream, signal);
  */
-export function zfsReceiver(options: ZfsEndpointOptions): Receiver {
+export function zfsReceiver(options: ZfsEndpointOptions): PrunableReceiver {
   const ctx = zfsContext(options);
+  const legacy = { destroy: false };
   const policy: ReceivePolicy = {
     trusted: options.trustStreamProperties === true,
     recvSet: { ...options.recvSet },
@@ -208,5 +210,6 @@ export function zfsReceiver(options: ZfsEndpointOptions): Receiver {
         stream.off('error', keepError);
       }
     },
+    destroySnapshots: (req, signal) => destroyForClient(ctx, req, signal, legacy),
   };
 }

@@ -48,6 +48,10 @@ export const XREPL_PROTO = {
                   requestStream: true,
                   responseType: 'ReceiveResponse',
                 },
+                DestroySnapshots: {
+                  requestType: 'DestroySnapshotsRequest',
+                  responseType: 'DestroySnapshotsResponse',
+                },
               },
             },
             FilesystemVersion: {
@@ -263,6 +267,61 @@ export const XREPL_PROTO = {
             },
             ReceiveResponse: {
               fields: {},
+            },
+            SnapshotRef: {
+              fields: {
+                name: {
+                  type: 'string',
+                  id: 1,
+                },
+                guid: {
+                  type: 'string',
+                  id: 2,
+                },
+              },
+            },
+            DestroySnapshotsRequest: {
+              fields: {
+                filesystem: {
+                  type: 'string',
+                  id: 1,
+                },
+                snapshots: {
+                  rule: 'repeated',
+                  type: 'SnapshotRef',
+                  id: 2,
+                },
+                dryRun: {
+                  type: 'bool',
+                  id: 3,
+                },
+              },
+            },
+            KeptSnapshot: {
+              fields: {
+                name: {
+                  type: 'string',
+                  id: 1,
+                },
+                reason: {
+                  type: 'string',
+                  id: 2,
+                },
+              },
+            },
+            DestroySnapshotsResponse: {
+              fields: {
+                destroyed: {
+                  rule: 'repeated',
+                  type: 'string',
+                  id: 1,
+                },
+                kept: {
+                  rule: 'repeated',
+                  type: 'KeptSnapshot',
+                  id: 2,
+                },
+              },
             },
           },
         },
