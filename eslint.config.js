@@ -9,6 +9,8 @@ export default tseslint.config(
       'coverage/**',
       'artifacts/**',
       'visualizer/web/vendor/**',
+      '.stryker-tmp/**',
+      'reports/**',
     ],
   },
   js.configs.recommended,

@@ -7,5 +7,7 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }],
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // fast-check runs with a pinned seed unless FC_SEED says otherwise (test/property/fc-parameters.ts).
+  setupFiles: ['<rootDir>/test/setup/fast-check.ts'],
   testTimeout: 30000,
 };

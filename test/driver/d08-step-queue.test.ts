@@ -67,6 +67,21 @@ describe('D8 the step queue', () => {
     }
   });
 
+  // The date is read when the child planned, but decided on only once its parents are present:
+  // the decision after waiting for parents must check it as the one after planning does.
+  test('a targetDate() that throws is a step error also when the filesystem first waited for its parents', async () => {
+    const script = new Script([
+      fsWith('pool', [1]),
+      { name: 'pool/a', steps: [{ to: 's1', date: 'throws' }] },
+    ]);
+    const report = await replicate(config(), script).wait();
+    const [parent, child] = report.attempts[0]!.filesystems;
+    expect(parent!.state).toBe('done');
+    expect(child).toMatchObject({ state: 'step-error', currentStep: 0, blockedOn: 'nothing' });
+    expect(child!.stepError!.err).toBe('no creation date for s1');
+    expect(script.order()).toEqual(['planFS:pool', 'planFS:pool/a', 'pool@s1']);
+  });
+
   describe('the logic alone', () => {
     test('plannings first, then dates, and the same-round rule on RELEASE', () => {
       const q = createActor(stepQueueLogic, { input: { concurrency: 1 } }).start();

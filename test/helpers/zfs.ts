@@ -111,13 +111,15 @@ export interface TestPools {
 }
 
 /**
- * Creates one file-backed pool per suffix, named `xrepl_t<pid>_<random>_<suffix>` and
- * mounted below a fresh temporary directory. On failure the pools made so far are destroyed.
+ * Creates one file-backed pool per suffix, named `xrepl_t<pid>_<dir>_<suffix>` and mounted
+ * below a fresh temporary directory, whose unique suffix (`<dir>`, from mkdtemp) keeps the names
+ * of concurrent test processes apart without a random number in the tests. On failure the pools made so far are destroyed.
  */
 export async function createPools(suffixes: readonly string[], sizeMiB = 512): Promise<TestPools> {
   const files = poolFiles();
   const dir = files.makeTempDir('xrepl-zfs-');
-  const tag = `xrepl_t${process.pid}_${Math.random().toString(36).slice(2, 6)}`;
+  const unique = dir.slice(dir.lastIndexOf('xrepl-zfs-') + 'xrepl-zfs-'.length);
+  const tag = `xrepl_t${process.pid}_${unique}`;
   const pools: TestPools = { dir, name: {}, created: [] };
   try {
     for (const suffix of suffixes) {

@@ -8,7 +8,7 @@
  * on jest's fake timers, and moving time on to the next timer is one more thing a schedule
  * can pick, besides releasing a call.
  */
-import { replicate, type Report } from '../../src/index.js';
+import { replicate, type DriverConfig, type Planner, type Report } from '../../src/index.js';
 import { tickingClock } from '../helpers/driver.js';
 import { isTerminalRun, progressProblems, reportProblems } from './report-checks.js';
 import { callName, World, type CallRecord, type WorldSpec } from './world.js';
@@ -67,11 +67,31 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 /** Turns of the event loop without a pending call before a run counts as stuck. */
 const IDLE_TURNS = 1_000;
 
-export async function runScenario(scenario: Scenario): Promise<Trace> {
+/** What runs the scenario: `replicate()`, or the differential suite's oracle. */
+export type Replicate = (
+  config: DriverConfig,
+  planner: Planner,
+  options: { signal: AbortSignal; now: () => Date },
+) => { report(): Report; wait(): Promise<Report> };
+
+export interface RunOptions {
+  /** Default: the driver's `replicate()`. */
+  replicate?: Replicate;
+  /**
+   * The differential suite's schedule: after every release the event loop turns until no new
+   * call starts, and `picks` index the pending calls sorted by attempt, kind, filesystem and
+   * step, not by when they started. Two implementations of the rules then see the same
+   * choices, whatever order they start concurrent calls in.
+   */
+  canonical?: boolean;
+}
+
+export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<Trace> {
   const world = new World(scenario.world);
   const controller = new AbortController();
   const limits = { maxAttempts: scenario.maxAttempts, reconnectHardFailTimeoutMs: RECONNECT_MS };
-  const replication = replicate(
+  const canonical = options.canonical === true;
+  const replication = (options.replicate ?? replicate)(
     {
       stepQueueConcurrency: scenario.concurrency,
       maxAttempts: scenario.maxAttempts,
@@ -125,6 +145,7 @@ export async function runScenario(scenario: Scenario): Promise<Trace> {
   const tail = picker(scenario.schedule.seed);
   for (;;) {
     await turn();
+    if (canonical) await quiet(world);
     observe(`after ${releases} releases`);
     if (ended.report !== undefined) break;
     if (
@@ -147,6 +168,7 @@ export async function runScenario(scenario: Scenario): Promise<Trace> {
     ) {
       if (timers() > 0) jest.advanceTimersToNextTimer();
       await turn();
+      if (canonical) await quiet(world);
     }
     if (ended.report !== undefined) continue;
     const pick = scenario.schedule.picks[releases] ?? tail();
@@ -155,7 +177,8 @@ export async function runScenario(scenario: Scenario): Promise<Trace> {
       if (++releases > MAX_RELEASES) break;
       continue;
     }
-    const call = world.pending[pick % Math.max(1, world.pending.length)];
+    const pending = canonical ? [...world.pending].sort(byLabel) : world.pending;
+    const call = pending[pick % Math.max(1, pending.length)];
     if (call === undefined) {
       problems.push(
         `stuck: run ${replication.report().state}, nothing pending, wait() not resolved`,
@@ -217,6 +240,20 @@ function runningCallProblems(report: Report, call: CallRecord): string[] {
   }
   return [];
 }
+
+/** Turns the event loop until no new call starts (the driver yields now and then: scheduler.ts). */
+async function quiet(world: World): Promise<void> {
+  for (let calls = -1; calls !== world.log.length;) {
+    calls = world.log.length;
+    await turn();
+    await turn();
+  }
+}
+
+const labelOf = (c: CallRecord): string =>
+  `${c.attempt}:${c.kind}:${c.fs ?? ''}:${c.step?.to ?? ''}`;
+const byLabel = (a: CallRecord, b: CallRecord): number =>
+  labelOf(a) < labelOf(b) ? -1 : labelOf(a) > labelOf(b) ? 1 : 0;
 
 /** Picks after the scenario's own: 0 (the oldest call) for seed 0, else xorshift32 of the seed. */
 function picker(seed: number): () => number {
