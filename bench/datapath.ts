@@ -10,7 +10,10 @@
  *   4. the data connection on loopback with mutual TLS: the same served sender (`--tls-*`),
  *      streams on a data connection to the same port (src/transport/data/), for the
  *      simulated pool (served from a fixture, against the raw copy) and for zfs (against the
- *      shell pipe).
+ *      shell pipe);
+ *   5. for reference, the floor of Node's TLS here: the same number of bytes over mutual TLS
+ *      on loopback from a child process, in 1 MiB writes, counted and nothing else
+ *      (bench/tls-floor.ts). No data path over Node's TLS runs faster than this.
  *
  * Runs alternate (baseline, xrepl, baseline, ...) so drift hits both. Each run also records
  * CPU time of each process: this one (the client), the server child (process.cpuUsage,
@@ -37,6 +40,7 @@ import { zfsReceiver, zfsSender } from '../src/endpoints/zfs/index.js';
 import { grpcSender, loadClientTls, type GrpcSender } from '../src/transport/index.js';
 import { argValue, positiveIntArg } from './args.js';
 import { createBenchPki, type BenchPki } from './pki.js';
+import { receiveTlsFloor, startTlsFloor } from './tls-floor.js';
 import {
   cpuMsOf,
   createBenchPools,
@@ -76,6 +80,8 @@ export interface Path {
   xrepl: string;
   /** Target: xrepl throughput at least this share of the baseline's. */
   target: number;
+  /** A reference row (a floor), not xrepl: its ratio is shown, with no verdict. */
+  reference?: boolean;
   /** Why it was not measured, or the runs. */
   skipped?: string;
   baselineRuns: Run[];
@@ -157,7 +163,34 @@ async function memoryPaths(pki: BenchPki): Promise<Path[]> {
     xreplRuns: [],
   };
   const local = await memoryPath(data, pki);
-  return [local, data];
+  return [local, data, await tlsFloorPath(pki)];
+}
+
+/** Node's TLS alone, the same bytes: the floor under the data connection. */
+async function tlsFloorPath(pki: BenchPki): Promise<Path> {
+  const path: Path = {
+    name: 'TLS floor (reference)',
+    baseline: 'raw stream copy of the same bytes',
+    xrepl: 'Node `tls` child process -> this process, 1 MiB writes, mutual TLS, bytes counted only',
+    target: 0.9,
+    reference: true,
+    baselineRuns: [],
+    xreplRuns: [],
+  };
+  const bytes = SIZE_MIB * MiB;
+  const { port, child } = await startTlsFloor(pki, bytes);
+  try {
+    const src = new MemoryPool({ seed: 'bench-src' });
+    src.createDataset('tank/big');
+    const to = src.snapshot('tank/big', 's1', { size: bytes });
+    for (let run = 0; run < RUNS; run++) {
+      path.baselineRuns.push(await measure(() => rawCopy(to.guid, bytes)));
+      path.xreplRuns.push(await measure(() => receiveTlsFloor(port, pki, bytes), child));
+    }
+  } finally {
+    await stopChild(child);
+  }
+  return path;
 }
 
 async function memoryPath(data: Path, pki: BenchPki): Promise<Path> {
@@ -414,6 +447,10 @@ export function renderDataPath(suite: DataPathSuite): string {
     lines.push(row(`${p.name}: ${p.baseline}`, p.baselineRuns));
     lines.push(row(`${p.name}: ${p.xrepl}`, p.xreplRuns));
     const ratio = median(p.baselineRuns.map((r) => r.ms)) / median(p.xreplRuns.map((r) => r.ms));
+    if (p.reference === true) {
+      verdicts.push(`| ${p.name} | - | ${ratio.toFixed(2)}x | reference |`);
+      continue;
+    }
     verdicts.push(
       `| ${p.name} | at least ${p.target}x | ${ratio.toFixed(2)}x | ${ratio >= p.target ? 'PASS' : '**FAIL**'} |`,
     );

@@ -16,9 +16,14 @@ export function reasonOf(signal: AbortSignal): Error {
   return reason instanceof Error ? reason : new Error(String(reason));
 }
 
-/** Calls `onIdle` when armed for `ms` without being disarmed; re-armable. */
+/**
+ * Calls `onIdle` when armed for `ms` without being disarmed; re-armable. Re-arming is cheap (a
+ * timestamp, not a new timer): streams re-arm it for every chunk, tens of thousands of times a
+ * GiB. The one timer, when it fires early because of a later re-arm, waits out the rest.
+ */
 export class Watchdog {
   private timer: NodeJS.Timeout | undefined;
+  private armedAt = 0;
 
   constructor(
     private readonly ms: number,
@@ -26,17 +31,24 @@ export class Watchdog {
   ) {}
 
   arm(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.onIdle();
-    }, this.ms);
+    this.armedAt = performance.now();
+    this.timer ??= setTimeout(this.check, this.ms);
   }
 
   disarm(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
   }
+
+  private readonly check = (): void => {
+    const left = this.ms - (performance.now() - this.armedAt);
+    if (left >= 1) {
+      this.timer = setTimeout(this.check, left);
+      return;
+    }
+    this.timer = undefined;
+    this.onIdle();
+  };
 }
 
 /** `bytes` as a Buffer without copying (protobufjs decodes `bytes` fields as Buffers in Node). */

@@ -40,6 +40,13 @@ export function sendFailure(
   return new StalePlanError(`${error.message} (destroyed since planning?)`, { cause: error });
 }
 
+/**
+ * Bytes buffered on each side of the stream before zfs send is held back. Node's default (16
+ * KiB) is less than one 64 KiB read of zfs's stdout: every read would pause and resume the
+ * pipe; 1 MiB keeps it flowing with memory still bounded (BENCHMARKS.md, "Data path").
+ */
+const BUFFER_BYTES = 1024 * 1024;
+
 class ZfsSendStream extends Transform {
   readonly #proc: ZfsProcess;
   readonly #signal: AbortSignal;
@@ -51,7 +58,7 @@ class ZfsSendStream extends Transform {
   };
 
   constructor(proc: ZfsProcess, signal: AbortSignal, options: ZfsSendStreamOptions) {
-    super();
+    super({ highWaterMark: BUFFER_BYTES });
     this.#proc = proc;
     this.#signal = signal;
     this.#filesystem = options.filesystem ?? '';

@@ -65,6 +65,8 @@ export class FrameChannel {
   private paused = false;
   private watch: { ms: number; dead: () => Error } | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
+  /** When the last bytes came (performance.now()): one timestamp a chunk, not a new timer. */
+  private lastSeen = 0;
 
   constructor(
     readonly input: Readable,
@@ -110,10 +112,22 @@ export class FrameChannel {
 
   private armWatch(): void {
     this.disarmWatch();
-    const watch = this.watch;
-    if (watch === undefined || this.paused || this.done) return;
-    this.watchTimer = setTimeout(() => this.close(watch.dead()), watch.ms);
+    if (this.watch === undefined || this.paused || this.done) return;
+    this.lastSeen = performance.now();
+    this.watchTimer = setTimeout(this.checkWatch, this.watch.ms);
   }
+
+  private readonly checkWatch = (): void => {
+    const watch = this.watch;
+    if (watch === undefined) return;
+    const left = watch.ms - (performance.now() - this.lastSeen);
+    if (left >= 1) {
+      this.watchTimer = setTimeout(this.checkWatch, left);
+      return;
+    }
+    this.watchTimer = undefined;
+    this.close(watch.dead());
+  };
 
   private disarmWatch(): void {
     clearTimeout(this.watchTimer);
@@ -160,7 +174,7 @@ export class FrameChannel {
   }
 
   private readonly onChunk = (chunk: Buffer): void => {
-    if (this.watchTimer !== undefined) this.armWatch();
+    if (this.watchTimer !== undefined) this.lastSeen = performance.now();
     try {
       this.parse(chunk);
     } catch (err) {
