@@ -69,10 +69,7 @@ export async function daemonCommand(
   try {
     visualizer = await openVisualizer(flags.visualize, undefined, io.stderr);
     const vis = visualizer;
-    const deps = {
-      ...jobDeps(ctx, logger),
-      ...(vis === null ? {} : { inspect: vis.inspect }),
-    };
+    const deps = jobDeps(ctx, logger);
     const states = (): ReadonlyMap<string, string> => runtime?.states() ?? new Map();
     const metrics = createMetrics(deps.now, states);
     runtime = new JobRuntime({
@@ -80,11 +77,17 @@ export async function daemonCommand(
       deps,
       timers,
       metrics,
+      // The daemon and its jobs, each job's run under its job, each run's live report.
       ...(vis === null
         ? {}
-        : { inspect: vis.inspect, onRun: (r: Replication) => vis.attachReplication(r) }),
+        : {
+            inspect: vis.inspect,
+            inspectRun: (job: string) => vis.inspectUnder(job),
+            onRun: (r: Replication, job: string) => vis.attachReplication(r, job),
+          }),
     });
     const rt = runtime;
+    vis?.attachDaemon(rt);
     control = await serveControl(socketPath, (request) => {
       if (request.cmd === 'status') return rt.status();
       if (request.cmd === 'wakeup') rt.wakeup(request.job);
