@@ -69,7 +69,8 @@ export function jobCardHtml(job: DaemonJobJson, now: number): string {
       `${esc(job.lastSnapshot.name)} <span class="muted">(${job.lastSnapshot.datasets} datasets, ${formatTime(job.lastSnapshot.time)})</span>`,
     );
   }
-  if (job.run !== null) html += kv('last run', runText(job.run));
+  if (job.run !== null)
+    html += kv(job.run.finishAt === null ? 'run' : 'last run', runText(job.run));
   if (job.type !== 'sink') {
     html += kv('pruned (sender)', pruneText(job.lastPrune.sender));
     if (job.type === 'push' || job.type === 'pull')
