@@ -58,7 +58,8 @@ function watchedDaemon() {
   const model = emptyModel();
   const frames: Frame[] = [];
   const reports = new ReportFeed({ requestFlush: () => {}, intervalMs: 3_600_000 });
-  const daemon = new DaemonFeed({ requestFlush: () => {}, intervalMs: 3_600_000 });
+  // A clock that stands still: the status is never paced, every flush may carry it.
+  const daemon = new DaemonFeed({ requestFlush: () => {}, intervalMs: 3_600_000, now: () => 0 });
   const coalescer = new Coalescer({
     intervalMs: 3_600_000, // frames are flushed by hand
     extras: () => [...daemon.messages(), ...reports.messages()],
@@ -214,7 +215,7 @@ const jobSource = (over: Partial<DaemonJobSource> = {}): DaemonJobSource => ({
 describe('the daemon feed', () => {
   test('a status the schema refuses is not sent, and its error is kept', () => {
     let state = 'dreaming';
-    const feed = new DaemonFeed({ requestFlush: () => {}, intervalMs: 3_600_000 });
+    const feed = new DaemonFeed({ requestFlush: () => {}, intervalMs: 3_600_000, now: () => 0 });
     feed.attach({ status: () => ({ jobs: [jobSource({ state })] }) });
     try {
       expect(feed.messages()).toEqual([]);
@@ -223,6 +224,33 @@ describe('the daemon feed', () => {
       expect(feed.messages()).toMatchObject([
         { type: '@xrepl.daemon', jobs: [{ name: 'home', state: 'replicating' }] },
       ]);
+    } finally {
+      feed.stop();
+    }
+  });
+
+  test('a status that took 100 ms to build is not asked for again before 900 ms', () => {
+    let clock = 0;
+    let calls = 0;
+    const feed = new DaemonFeed({
+      requestFlush: () => {},
+      intervalMs: 3_600_000,
+      now: () => clock,
+    });
+    feed.attach({
+      status: () => {
+        calls++;
+        clock += 100;
+        return { jobs: [jobSource({ cycles: calls })] };
+      },
+    });
+    try {
+      expect(feed.messages()).toHaveLength(1);
+      clock = 500;
+      expect(feed.messages()).toEqual([]);
+      expect(calls).toBe(1);
+      clock = 1000;
+      expect(feed.messages()).toMatchObject([{ jobs: [{ cycles: 2 }] }]);
     } finally {
       feed.stop();
     }

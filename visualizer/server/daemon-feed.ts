@@ -3,9 +3,12 @@
  * and last results, summarised from the runtime's status (what `xrepl status` shows) and
  * checked with `DaemonJobsSchema` before it is sent. Sent when it changed, and asked for once
  * a second while the daemon runs, so a next tick or a run's byte counter moves without an
- * actor changing state. The runs' reports themselves go with `@xrepl.report` (report-feed.ts).
+ * actor changing state. The runs' reports themselves go with `@xrepl.report` (report-feed.ts);
+ * the status builds each running job's report too, so it is paced like them (at most a tenth
+ * of the time, src/report/pacer.ts).
  */
 import { z } from 'zod';
+import { progressPacer } from '../../src/report/pacer.js';
 import { JOB_STATES } from '../../machines/job.machine.js';
 import type { Report } from '../../src/report/schema.js';
 import type { DaemonJobJson, Message, RunSummaryJson } from '../web/protocol.js';
@@ -120,6 +123,8 @@ export interface DaemonFeedOptions {
   requestFlush: () => void;
   /** How often to ask for a frame (default 1000 ms). */
   intervalMs?: number;
+  /** The clock that times status building, ms (default performance.now). */
+  now?: () => number;
 }
 
 export class DaemonFeed {
@@ -128,6 +133,7 @@ export class DaemonFeed {
   private source: DaemonSource | null = null;
   private lastText = '';
   private timer: ReturnType<typeof setInterval> | null = null;
+  private pacer = progressPacer();
 
   constructor(private readonly options: DaemonFeedOptions) {}
 
@@ -136,6 +142,7 @@ export class DaemonFeed {
     this.stop();
     this.source = source;
     this.lastText = '';
+    this.pacer = progressPacer();
     this.timer = setInterval(() => this.options.requestFlush(), this.options.intervalMs ?? 1000);
     this.options.requestFlush();
   }
@@ -143,6 +150,9 @@ export class DaemonFeed {
   /** The daemon message for the next frame, or none if nothing changed. */
   messages(): Message[] {
     if (this.source === null) return [];
+    const now = this.options.now ?? (() => performance.now());
+    const t0 = now();
+    if (!this.pacer.due(t0)) return [];
     try {
       const jobs = this.source.status().jobs.map(daemonJobJson);
       const text = JSON.stringify(jobs);
@@ -154,6 +164,8 @@ export class DaemonFeed {
     } catch (err) {
       this.stats.error = err instanceof Error ? err.message : String(err);
       return [];
+    } finally {
+      this.pacer.spent(t0, now());
     }
   }
 
