@@ -6,12 +6,11 @@
  */
 import { Option, type Command } from 'commander';
 import type { Visualizer } from '../../visualizer/server/index.js';
-import type { Replication } from '../driver/replicate.js';
 import { ConfigError } from '../errors/config-error.js';
 import { DEFAULT_CONFIG_PATH, loadConfig, type Config } from '../jobs/config.js';
 import { acquireLock, serveControl } from '../jobs/control.js';
 import { createMetrics, serveMetrics } from '../jobs/metrics.js';
-import { JobRuntime } from '../jobs/runtime.js';
+import { JobRuntime, type RuntimeOptions } from '../jobs/runtime.js';
 import { realTimers, type Timers } from '../jobs/schedule.js';
 import { checkJob } from '../jobs/sides.js';
 import type { CommandContext } from './context.js';
@@ -37,6 +36,20 @@ export function checkRunnable(config: Config): void {
       throw new UsageError((err as Error).message);
     }
   }
+}
+
+/**
+ * The runtime's hooks that show the daemon in the visualizer: the daemon and its jobs, each
+ * job's run under its job, each run's live report. (The jobs' status: `vis.attachDaemon`.)
+ */
+export function visualizerWiring(
+  vis: Visualizer,
+): Required<Pick<RuntimeOptions, 'inspect' | 'inspectRun' | 'onRun'>> {
+  return {
+    inspect: vis.inspect,
+    inspectRun: (jobSessionId) => vis.inspectUnder(jobSessionId),
+    onRun: (replication, job) => vis.attachReplication(replication, job),
+  };
 }
 
 interface DaemonFlags {
@@ -69,10 +82,7 @@ export async function daemonCommand(
   try {
     visualizer = await openVisualizer(flags.visualize, undefined, io.stderr);
     const vis = visualizer;
-    const deps = {
-      ...jobDeps(ctx, logger),
-      ...(vis === null ? {} : { inspect: vis.inspect }),
-    };
+    const deps = jobDeps(ctx, logger);
     const states = (): ReadonlyMap<string, string> => runtime?.states() ?? new Map();
     const metrics = createMetrics(deps.now, states);
     runtime = new JobRuntime({
@@ -80,11 +90,10 @@ export async function daemonCommand(
       deps,
       timers,
       metrics,
-      ...(vis === null
-        ? {}
-        : { inspect: vis.inspect, onRun: (r: Replication) => vis.attachReplication(r) }),
+      ...(vis === null ? {} : visualizerWiring(vis)),
     });
     const rt = runtime;
+    vis?.attachDaemon(rt);
     control = await serveControl(socketPath, (request) => {
       if (request.cmd === 'status') return rt.status();
       if (request.cmd === 'wakeup') rt.wakeup(request.job);

@@ -72,10 +72,15 @@ export interface RuntimeOptions {
   deps: JobDeps;
   timers: Timers;
   metrics?: JobMetrics;
-  /** Inspection observer for the daemon, its jobs and their runs (the visualizer). */
+  /** Inspection observer for the daemon and its jobs (the visualizer). */
   inspect?: JobDeps['inspect'];
-  /** Called with each replication as it starts (the visualizer's live report). */
-  onRun?: (replication: Replication) => void;
+  /**
+   * Inspection observer for a job's run, given the job actor's session id: a run is an actor
+   * system of its own, which the visualizer shows under its job. Default: `deps.inspect`.
+   */
+  inspectRun?: (jobSessionId: string) => NonNullable<JobDeps['inspect']>;
+  /** Called with each replication as it starts, and its job (the visualizer's live report). */
+  onRun?: (replication: Replication, job: string) => void;
 }
 
 type Served = SinkJob | SourceJob;
@@ -239,14 +244,19 @@ export class JobRuntime {
       throw new Error(`job ${name} does not replicate`);
     }
     const pair = pairOf(job);
-    const { deps, metrics } = this.options;
+    const { deps, metrics, inspectRun } = this.options;
+    const jobActor = this.actor.getSnapshot().context.jobs[name]?.actor;
+    const runDeps =
+      inspectRun === undefined || jobActor === undefined
+        ? deps
+        : { ...deps, inspect: inspectRun(jobActor.sessionId) };
     const started = deps.now();
     try {
-      const report = await replicateJob(job, deps, signal, (r) => {
+      const report = await replicateJob(job, runDeps, signal, (r) => {
         if (r === undefined) this.running.delete(name);
         else {
           this.running.set(name, r);
-          this.options.onRun?.(r);
+          this.options.onRun?.(r, name);
         }
       });
       const done = deps.now();

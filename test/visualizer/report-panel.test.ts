@@ -175,6 +175,7 @@ describe('a tree row', () => {
     step: { current: 1, total: 2 },
     bytes: { done: 1250, total: 2000 },
     error: null,
+    job: null,
     childCount: 0,
     collapsed: false,
   };

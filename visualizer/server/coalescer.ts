@@ -59,6 +59,8 @@ export interface CoalescerOptions {
 interface Observed {
   ev: InspectionEvent;
   at: number;
+  /** The actor of another system that the root of this one is shown under (inspectUnder). */
+  parent?: string;
 }
 
 /**
@@ -96,14 +98,29 @@ export class Coalescer {
     this.push(ev as InspectionEvent);
   };
 
-  /** Takes one inspection event into the current frame. */
-  push(ev: InspectionEvent): void {
+  /**
+   * An inspection observer for an actor system started by an actor of another one (a daemon
+   * job's run: `replicate()` creates its own root actor): that root is shown as a child of
+   * the actor `parentSessionId`.
+   *
+   * @example
+   * replicate(config, planner, { inspect: coalescer.inspectUnder(jobActor.sessionId) });
+   */
+  inspectUnder(parentSessionId: string): (ev: unknown) => void {
+    return (ev) => {
+      if (this.closed || typeof ev !== 'object' || ev === null) return;
+      this.push(ev as InspectionEvent, parentSessionId);
+    };
+  }
+
+  /** Takes one inspection event into the current frame (`parent`: see inspectUnder). */
+  push(ev: InspectionEvent, parent?: string): void {
     const sessionId = (ev.actorRef as { sessionId?: string } | undefined)?.sessionId;
     if (sessionId === undefined) return;
     const at = this.clock.now();
     switch (ev.type) {
       case '@xstate.actor':
-        this.actors.set(sessionId, { ev, at });
+        this.actors.set(sessionId, parent === undefined ? { ev, at } : { ev, at, parent });
         this.snapshots.delete(sessionId);
         break;
       case '@xstate.snapshot':
@@ -168,8 +185,11 @@ export class Coalescer {
   private build(): Frame | null {
     this.trimEvents();
     const messages: Message[] = [];
-    const convert = (o: Observed): InspectMessage | null =>
-      convertInspectionEvent(o.ev, o.at, this.limits);
+    const convert = (o: Observed): InspectMessage | null => {
+      const msg = convertInspectionEvent(o.ev, o.at, this.limits);
+      if (msg?.type === '@xstate.actor' && msg.parentId === undefined) msg.parentId = o.parent;
+      return msg;
+    };
     for (const o of this.actors.values()) {
       const machineId = machineIdOf(o.ev.actorRef);
       if (machineId !== null && !this.graphsSent.has(machineId)) {

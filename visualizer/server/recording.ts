@@ -3,13 +3,14 @@
  * its messages, one a line, so a recording can be appended to, tailed and grepped.
  *
  * Reports are big (every filesystem with its steps), so the recorder writes at most one
- * report per `reportEveryMs` (default 1 s) and always the last one, on close; every
- * inspection message is written.
+ * report per `reportEveryMs` (default 1 s) of each run (a daemon's jobs each have theirs) and
+ * always the last one, on close; every other message is written.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ReportSchema } from '../../src/report/schema.js';
-import type { Frame, FrameHeader, Message, ReportMessage } from '../web/protocol.js';
+import type { DaemonMessage, Frame, FrameHeader, Message, ReportMessage } from '../web/protocol.js';
+import { DaemonJobsSchema } from './daemon-feed.js';
 
 export interface RecorderOptions {
   /** Minimum time between two recorded reports (default 1000 ms); the last is always kept. */
@@ -27,9 +28,10 @@ export interface RecorderOptions {
 export class Recorder {
   private fd: number | null;
   private readonly reportEveryMs: number;
-  private lastReportAt = -Infinity;
-  /** A report held back by the rate limit; written with the next frame or on close. */
-  private heldReport: { frame: Frame; msg: ReportMessage } | null = null;
+  /** By job ('' for a lone run): when its report was last written. */
+  private readonly lastReportAt = new Map<string, number>();
+  /** By job: a report held back by the rate limit; written with a later frame or on close. */
+  private readonly heldReports = new Map<string, { frame: Frame; msg: ReportMessage }>();
 
   constructor(
     readonly file: string,
@@ -44,28 +46,31 @@ export class Recorder {
   write(frame: Frame): void {
     if (this.fd === null) return;
     const messages: Message[] = [];
-    let report: ReportMessage | null = null;
     for (const m of frame.messages) {
-      if (m.type === '@xrepl.report') report = m;
-      else messages.push(m);
-    }
-    if (report !== null) {
-      if (frame.time - this.lastReportAt >= this.reportEveryMs || isFinal(report)) {
-        messages.push(report);
-        this.lastReportAt = frame.time;
-        this.heldReport = null;
+      if (m.type !== '@xrepl.report') {
+        messages.push(m);
+        continue;
+      }
+      const key = m.job ?? '';
+      const last = this.lastReportAt.get(key) ?? -Infinity;
+      if (frame.time - last >= this.reportEveryMs || isFinal(m)) {
+        messages.push(m);
+        this.lastReportAt.set(key, frame.time);
+        this.heldReports.delete(key);
       } else {
-        this.heldReport = { frame, msg: report };
+        this.heldReports.set(key, { frame, msg: m });
       }
     }
     if (messages.length > 0) this.append({ ...frame, messages });
   }
 
-  /** Writes the held-back report, if any, and closes the file. */
+  /** Writes the held-back reports, if any, and closes the file. */
   close(): void {
     if (this.fd === null) return;
-    const held = this.heldReport;
-    if (held !== null) this.append({ ...held.frame, droppedEvents: 0, messages: [held.msg] });
+    for (const held of this.heldReports.values()) {
+      this.append({ ...held.frame, droppedEvents: 0, messages: [held.msg] });
+    }
+    this.heldReports.clear();
     closeSync(this.fd);
     this.fd = null;
   }
@@ -89,8 +94,8 @@ function isFinal(msg: ReportMessage): boolean {
 
 /**
  * Parses a recording's text into frames. Messages before the first frame header form a frame
- * of their own. Every report is validated with `ReportSchema`; a bad line throws an error
- * naming the line.
+ * of their own. Every report is validated with `ReportSchema`, every daemon status with
+ * `DaemonJobsSchema`; a bad line throws an error naming the line.
  */
 export function parseRecording(text: string, source = 'recording'): Frame[] {
   const frames: Frame[] = [];
@@ -119,10 +124,14 @@ export function parseRecording(text: string, source = 'recording'): Frame[] {
       frames.push(current);
       continue;
     }
-    if (type === '@xrepl.report') {
-      const parsed = ReportSchema.safeParse((value as ReportMessage).report);
+    if (type === '@xrepl.report' || type === '@xrepl.daemon') {
+      const parsed =
+        type === '@xrepl.report'
+          ? ReportSchema.safeParse((value as ReportMessage).report)
+          : DaemonJobsSchema.safeParse((value as DaemonMessage).jobs);
       if (!parsed.success) {
-        throw new Error(`${source}:${i + 1}: invalid report: ${parsed.error.message}`, {
+        const what = type === '@xrepl.report' ? 'report' : 'daemon status';
+        throw new Error(`${source}:${i + 1}: invalid ${what}: ${parsed.error.message}`, {
           cause: parsed.error,
         });
       }

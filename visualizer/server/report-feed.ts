@@ -1,10 +1,11 @@
 /**
- * The live report of an attached replication, as `@xrepl.report` messages for the frames:
- * sent only when it changed, checked with the zod `ReportSchema` (the first, the final, and
- * at most one a second: every report comes from runReport(), and parsing one costs ~30 ms at
- * 2,000 filesystems), and asked for at least once a second while the run goes on, so byte
- * counters move even when no actor changes state. Reports take at most a tenth of the time
- * (src/report/pacer.ts): a large run's frames go out without a report until one is due.
+ * The live reports of attached replications (a lone run, or each daemon job's current run),
+ * as `@xrepl.report` messages for the frames: each sent only when it changed, checked with
+ * the zod `ReportSchema` (the first, the final, and at most one a second: every report comes
+ * from runReport(), and parsing one costs ~30 ms at 2,000 filesystems), and asked for at
+ * least once a second while a run goes on, so byte counters move even when no actor changes
+ * state. Reports take at most a tenth of the time (src/report/pacer.ts): a large run's frames
+ * go out without a report until one is due.
  */
 import { progressPacer } from '../../src/report/pacer.js';
 import { ReportSchema, type Report } from '../../src/report/schema.js';
@@ -27,80 +28,118 @@ export interface ReportFeedOptions {
   now?: () => number;
 }
 
+/** One followed replication: its last report sent, when it was last checked, its pace. */
+interface Followed {
+  source: ReportSource;
+  /** The daemon job whose run it is; absent for a lone run. */
+  job: string | undefined;
+  lastText: string;
+  lastValidated: number;
+  /** Set once the run has ended: its final report always goes out, then it is let go. */
+  ended: boolean;
+  /** Building, checking and serializing reports takes at most a tenth of the time. */
+  pacer: ReturnType<typeof progressPacer>;
+}
+
 export class ReportFeed {
   /** Reports sent, reports checked, time spent (ms), the last error. */
   readonly stats = { reports: 0, validations: 0, ms: 0, error: null as string | null };
-  private source: ReportSource | null = null;
-  private lastText = '';
-  private lastValidated = -Infinity;
+  /** By job ('' for a lone run): a job's new run replaces its old one. */
+  private readonly followed = new Map<string, Followed>();
   private timer: ReturnType<typeof setInterval> | null = null;
-  /** Set once the source's run has ended: its final report always goes out. */
-  private ended = false;
-  /** Building, checking and serializing reports takes at most a tenth of the time. */
-  private pacer = progressPacer();
 
   constructor(private readonly options: ReportFeedOptions) {}
 
-  /** Follows this replication's report from now on (replacing any other). */
-  attach(source: ReportSource): void {
-    this.source = source;
-    this.lastText = '';
-    this.lastValidated = -Infinity;
-    this.ended = false;
-    this.pacer = progressPacer();
-    this.stop();
-    this.timer = setInterval(() => this.options.requestFlush(), this.options.intervalMs ?? 1000);
+  /**
+   * Follows this replication's report from now on, replacing the one followed for the same
+   * job (a daemon's job; none for a lone run).
+   */
+  attach(source: ReportSource, job?: string): void {
+    const entry: Followed = {
+      source,
+      job,
+      lastText: '',
+      lastValidated: -Infinity,
+      ended: false,
+      pacer: progressPacer(),
+    };
+    const key = job ?? '';
+    this.followed.set(key, entry);
+    if (this.timer === null) {
+      this.timer = setInterval(() => this.options.requestFlush(), this.options.intervalMs ?? 1000);
+    }
     this.options.requestFlush();
     source.wait?.().then(
       () => {
-        if (this.source !== source || this.timer === null) return; // replaced, or stopped
-        this.ended = true;
-        this.stop();
+        if (this.followed.get(key) !== entry) return; // replaced, or stopped
+        entry.ended = true;
         this.options.requestFlush();
       },
       () => {
-        if (this.source === source) this.stop();
+        if (this.followed.get(key) === entry) this.let(key);
       },
     );
   }
 
-  /** The report message for the next frame, or none if the report did not change. */
+  /** The report messages for the next frame: one for each report that changed. */
   messages(): Message[] {
-    if (this.source === null) return [];
+    const out: Message[] = [];
+    for (const [key, entry] of [...this.followed]) {
+      const msg = this.message(entry);
+      if (msg !== null) out.push(msg);
+      if (entry.ended) this.let(key); // its final report is out (or was the same as the last)
+    }
+    return out;
+  }
+
+  private message(entry: Followed): Message | null {
     const now = this.options.now ?? (() => performance.now());
     const t0 = now();
     // A large run's report is expensive (0.3 s at 100,000 filesystems, and as much again to
     // check and serialize): skipped until due, except the final one.
-    if (!this.ended && !this.pacer.due(t0)) return [];
+    if (!entry.ended && !entry.pacer.due(t0)) return null;
     try {
-      const report = this.source.report();
-      const now = Date.now();
+      const report = entry.source.report();
+      const at = Date.now();
       const final = report.state !== 'attempting' && report.state !== 'waiting-reconnect';
-      if (final || now - this.lastValidated >= (this.options.validateEveryMs ?? 1000)) {
+      if (final || at - entry.lastValidated >= (this.options.validateEveryMs ?? 1000)) {
         ReportSchema.parse(report);
-        this.lastValidated = now;
+        entry.lastValidated = at;
         this.stats.validations++;
       }
       const text = JSON.stringify(report);
-      if (text === this.lastText) return [];
-      this.lastText = text;
+      if (text === entry.lastText) return null;
+      entry.lastText = text;
       this.stats.reports++;
-      return [
-        { type: '@xrepl.report', createdAt: String(now), report: JSON.parse(text) as ReportJson },
-      ];
+      return {
+        type: '@xrepl.report',
+        createdAt: String(at),
+        report: JSON.parse(text) as ReportJson,
+        ...(entry.job === undefined ? {} : { job: entry.job }),
+      };
     } catch (err) {
       this.stats.error = err instanceof Error ? err.message : String(err);
-      return [];
+      return null;
     } finally {
       const t1 = now();
       this.stats.ms += t1 - t0;
-      this.pacer.spent(t0, t1);
+      entry.pacer.spent(t0, t1);
     }
   }
 
-  /** Stops asking for frames. */
-  stop(): void {
+  /** Stops following `key`; stops asking for frames once nothing is followed. */
+  private let(key: string): void {
+    this.followed.delete(key);
+    if (![...this.followed.values()].some((f) => !f.ended)) this.clearTimer();
+  }
+
+  private clearTimer(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /** Stops asking for frames (what is pending still goes out with the last frame). */
+  stop(): void {
+    this.clearTimer();
   }
 }

@@ -22,10 +22,12 @@ import {
 } from './assets.js';
 import { Clients } from './clients.js';
 import { Coalescer } from './coalescer.js';
+import { DaemonFeed, type DaemonSource } from './daemon-feed.js';
 import { readRecording, Recorder } from './recording.js';
 import { ReportFeed, type ReportSource } from './report-feed.js';
 
 export type { ReportSource } from './report-feed.js';
+export type { DaemonJobSource, DaemonSource } from './daemon-feed.js';
 
 export interface VisualizerOptions {
   /** 0 picks a free port. */
@@ -76,6 +78,8 @@ export interface VisualizerStats {
   validations: number;
   /** Last error of report() or its validation, if any. */
   reportError: string | null;
+  /** Last error of the daemon's status() or its validation, if any. */
+  daemonError: string | null;
 }
 
 export interface Visualizer {
@@ -83,10 +87,20 @@ export interface Visualizer {
   url: string;
   /** XState inspection observer: `replicate(config, planner, { inspect: v.inspect })`. */
   inspect: (ev: unknown) => void;
+  /**
+   * An inspection observer for an actor system that an actor of another one started: its root
+   * actor is shown under the actor `parentSessionId` (a daemon job's run under the job).
+   */
+  inspectUnder(parentSessionId: string): (ev: unknown) => void;
   /** Appends every frame from now on (reports at most once a second, and the last) to a JSON Lines file. */
   record(file: string): void;
-  /** Pushes this replication's report with every frame (when it changed), checked with ReportSchema. */
-  attachReplication(replication: ReportSource): void;
+  /**
+   * Pushes this replication's report with every frame (when it changed), checked with
+   * ReportSchema. With `job`, it is that daemon job's current run, replacing its last one.
+   */
+  attachReplication(replication: ReportSource, job?: string): void;
+  /** Pushes the daemon's jobs (state, next tick, last results) with every frame when they change. */
+  attachDaemon(daemon: DaemonSource): void;
   stats(): VisualizerStats;
   /** Sends the last frame, closes the recording, every socket and the server. */
   close(): Promise<void>;
@@ -124,12 +138,13 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
     intervalMs: options.reportIntervalMs,
     validateEveryMs: options.validateEveryMs,
   });
+  const daemonFeed = new DaemonFeed({ requestFlush: () => coalescer.requestFlush() });
   const coalescer = new Coalescer({
     // Frames are built only for someone: a connected page or a recording.
     active: () => clients.size > 0 || recorder !== null,
     intervalMs: options.intervalMs,
     maxEventsPerFrame: options.maxEventsPerFrame,
-    extras: () => feed.messages(),
+    extras: () => [...daemonFeed.messages(), ...feed.messages()],
     onFrame: (frame) => {
       applyFrame(model, frame);
       recorder?.write(frame);
@@ -147,6 +162,7 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
     reports: feed.stats.reports,
     validations: feed.stats.validations,
     reportError: feed.stats.error,
+    daemonError: daemonFeed.stats.error,
   });
 
   const api = (path: string): { type: string; body: string } | null => {
@@ -204,6 +220,7 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
     inspect: coalescer.inspect,
+    inspectUnder: (parentSessionId) => coalescer.inspectUnder(parentSessionId),
     stats,
     record(file: string): void {
       if (recorder === null && clients.size === 0) coalescer.flush();
@@ -211,13 +228,17 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
       recorder = new Recorder(file);
       if (model.seq >= 0) recorder.write(modelToFrame(model, model.seq, model.time));
     },
-    attachReplication(replication: ReportSource): void {
-      if (!closed) feed.attach(replication);
+    attachReplication(replication: ReportSource, job?: string): void {
+      if (!closed) feed.attach(replication, job);
+    },
+    attachDaemon(daemon: DaemonSource): void {
+      if (!closed) daemonFeed.attach(daemon);
     },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
       feed.stop();
+      daemonFeed.stop();
       coalescer.close();
       recorder?.close();
       recorder = null;

@@ -6,7 +6,15 @@
 import { ChartView } from './chart.js';
 import { formatTime } from './format.js';
 import { eventLogHtml } from './event-log.js';
-import { actorLabel, contextOf, type ActorState, type ModelState } from './model.js';
+import { daemonHtml, daemonSummaryHtml, jobCardHtml } from './daemon-panel.js';
+import {
+  actorLabel,
+  contextOf,
+  jobNameOf,
+  jobOf,
+  type ActorState,
+  type ModelState,
+} from './model.js';
 import type { Frame } from './protocol.js';
 import { reportHtml } from './report-panel.js';
 import type { ConnectionStatus } from './source.js';
@@ -225,17 +233,32 @@ export class App {
 
   private renderReport(model: ModelState, actor: ActorState | undefined): void {
     const now = this.position === null && this.mode === 'live' ? Date.now() : model.time;
-    const html = reportHtml(model.report, reportSelection(model, actor), now);
+    let html: string;
+    let at = model.reportAt;
+    if (model.daemon === null) {
+      html = reportHtml(model.report, reportSelection(model, actor), now);
+    } else {
+      // A daemon: its jobs, or the selected job (or an actor of its run) with its run's report.
+      const name = jobNameOf(model, actor);
+      const job = model.daemon.find((j) => j.name === name);
+      const run = name !== null ? model.jobReports.get(name) : undefined;
+      if (job === undefined) html = daemonHtml(model.daemon, now);
+      else {
+        html = jobCardHtml(job, now);
+        if (run !== undefined) html += reportHtml(run.report, reportSelection(model, actor), now);
+      }
+      at = run?.at ?? model.daemonAt;
+    }
     if (html !== this.html.report) {
       this.html.report = html;
       $('report').innerHTML = html;
     }
-    $('report-time').textContent =
-      model.reportAt !== null ? `as of ${formatTime(model.reportAt)}` : '';
+    $('report-time').textContent = at !== null ? `as of ${formatTime(at)}` : '';
   }
 
   private renderSummary(model: ModelState): void {
-    const html = summaryHtml(model.report);
+    const html =
+      model.daemon !== null ? daemonSummaryHtml(model.daemon) : summaryHtml(model.report);
     if (html !== this.html.summary) {
       this.html.summary = html;
       $('run-summary').innerHTML = html;
@@ -303,12 +326,27 @@ export class App {
   private selectFs(attemptNo: number, index: number): void {
     const { model } = this.model();
     const children = childrenByParent(model);
+    // The report shown is the selected job's run's (a daemon), or the lone run's.
+    const scope = jobOf(
+      model,
+      this.selected !== null ? model.actors.get(this.selected) : undefined,
+    );
     for (const a of model.actors.values()) {
       if (a.machine !== 'attempt' || contextOf(a).number !== attemptNo) continue;
+      if (jobOf(model, a) !== scope) continue;
       const fs = (children.get(a.sessionId) ?? []).find((c) => contextOf(c).index === index);
       if (fs !== undefined) {
         this.select(fs.sessionId);
         this.tree.reveal(fs.sessionId);
+      }
+    }
+  }
+
+  private selectJob(name: string): void {
+    for (const a of this.model().model.actors.values()) {
+      if (a.machine === 'job' && contextOf(a).name === name && a.snapshot.status === 'active') {
+        this.select(a.sessionId);
+        this.tree.reveal(a.sessionId);
       }
     }
   }
@@ -347,6 +385,8 @@ export class App {
       if (id !== undefined && this.model().model.actors.get(id)?.machine != null) this.select(id);
     });
     $('report').addEventListener('click', (ev) => {
+      const job = (ev.target as HTMLElement).closest<HTMLElement>('[data-job]')?.dataset.job;
+      if (job !== undefined) this.selectJob(job);
       const li = (ev.target as HTMLElement).closest<HTMLElement>('[data-index]');
       if (li !== null) this.selectFs(Number(li.dataset.attempt), Number(li.dataset.index));
     });

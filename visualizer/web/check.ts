@@ -1,7 +1,8 @@
 /**
- * A light structural check of report JSON on the page. The server validates every report
- * with the zod `ReportSchema` before sending it; this only guards the page against a
- * mismatched server or a hand-edited recording. DOM-free.
+ * A light structural check of report and daemon JSON on the page. The server validates every
+ * report with the zod `ReportSchema` and every daemon status with `DaemonJobsSchema` before
+ * sending it; this only guards the page against a mismatched server or a hand-edited
+ * recording. DOM-free.
  */
 import type { ReportJson } from './protocol.js';
 
@@ -48,4 +49,25 @@ export function reportProblem(v: unknown): string | null {
 /** True if `v` has the shape of a report. */
 export function isReportJson(v: unknown): v is ReportJson {
   return reportProblem(v) === null;
+}
+
+const JOB_FIELDS = ['name', 'type', 'state'] as const;
+
+/** The first problem found in a daemon message's jobs, or null if they have its shape. */
+export function daemonProblem(v: unknown): string | null {
+  if (!Array.isArray(v)) return 'jobs is not an array';
+  for (const [i, job] of v.entries()) {
+    if (!isObj(job)) return `job ${i} is not an object`;
+    for (const key of JOB_FIELDS) {
+      if (typeof job[key] !== 'string') return `job ${i} has no ${key}`;
+    }
+    if (typeof job.cycles !== 'number') return `job ${String(job.name)}: cycles is not a number`;
+    if (!isDateOrNull(job.nextTick)) return `job ${String(job.name)}: nextTick is not a date`;
+    if (!isObj(job.lastPrune)) return `job ${String(job.name)}: lastPrune is not an object`;
+    if (job.run !== null && !(isObj(job.run) && typeof job.run.state === 'string'))
+      return `job ${String(job.name)}: run is malformed`;
+    if (job.lastError !== null && !(isObj(job.lastError) && typeof job.lastError.err === 'string'))
+      return `job ${String(job.name)}: lastError is malformed`;
+  }
+  return null;
 }

@@ -5,10 +5,12 @@
  * tests check a replay against it.
  *
  * Actor records are replaced, never mutated, so `cloneModel` is a cheap shallow copy.
- * Non-machine actors (promise actors, the step queue) are forgotten once they stop.
+ * Non-machine actors (promise actors, the step queue) are forgotten once they stop. A daemon
+ * job's new run replaces its last one: the old run's actors are forgotten when it arrives.
  */
 import type {
   ActorMessage,
+  DaemonJobJson,
   Frame,
   Json,
   MachineGraph,
@@ -37,8 +39,14 @@ export interface ActorState {
 export interface ModelState {
   actors: Map<string, ActorState>;
   graphs: Map<string, MachineGraph>;
+  /** The lone run's report (`xrepl replicate`); a daemon's are in `jobReports`. */
   report: ReportJson | null;
   reportAt: string | null;
+  /** By daemon job: its current (or last) run's report, and when it came. */
+  jobReports: Map<string, { report: ReportJson; at: string }>;
+  /** The daemon's jobs (null when this is not a daemon), and when they came. */
+  daemon: DaemonJobJson[] | null;
+  daemonAt: string | null;
   /** Seq and time of the last frame folded in. */
   seq: number;
   time: number;
@@ -46,16 +54,47 @@ export interface ModelState {
 
 /** A model with nothing in it. */
 export function emptyModel(): ModelState {
-  return { actors: new Map(), graphs: new Map(), report: null, reportAt: null, seq: -1, time: 0 };
+  return {
+    actors: new Map(),
+    graphs: new Map(),
+    report: null,
+    reportAt: null,
+    jobReports: new Map(),
+    daemon: null,
+    daemonAt: null,
+    seq: -1,
+    time: 0,
+  };
 }
 
 /** A copy that the original's later updates do not change (records are shared, immutable). */
 export function cloneModel(model: ModelState): ModelState {
-  return { ...model, actors: new Map(model.actors), graphs: new Map(model.graphs) };
+  return {
+    ...model,
+    actors: new Map(model.actors),
+    graphs: new Map(model.graphs),
+    jobReports: new Map(model.jobReports),
+  };
 }
 
 function keep(actor: ActorState): boolean {
   return actor.machine !== null || actor.snapshot.status === 'active';
+}
+
+/** Forgets the runs under `parentId` other than `except`, with every actor below them. */
+function forgetOtherRuns(model: ModelState, parentId: string, except: string): void {
+  const gone = new Set<string>();
+  for (const a of model.actors.values()) {
+    if (a.machine === 'run' && a.parentId === parentId && a.sessionId !== except) {
+      gone.add(a.sessionId);
+    }
+  }
+  if (gone.size === 0) return;
+  // Actors arrive parents first, so one pass in insertion order finds every descendant.
+  for (const a of model.actors.values()) {
+    if (a.parentId !== undefined && gone.has(a.parentId)) gone.add(a.sessionId);
+  }
+  for (const id of gone) model.actors.delete(id);
 }
 
 /** Folds one message into the model (mutates `model`). */
@@ -75,6 +114,10 @@ export function applyMessage(model: ModelState, msg: Message): void {
       };
       if (keep(actor)) model.actors.set(msg.sessionId, actor);
       else model.actors.delete(msg.sessionId);
+      // A daemon job's new run replaces its last one.
+      if (prev === undefined && msg.machine === 'run' && msg.parentId !== undefined) {
+        forgetOtherRuns(model, msg.parentId, msg.sessionId);
+      }
       break;
     }
     case '@xstate.snapshot': {
@@ -94,8 +137,16 @@ export function applyMessage(model: ModelState, msg: Message): void {
       model.graphs.set(msg.graph.id, msg.graph);
       break;
     case '@xrepl.report':
-      model.report = msg.report;
-      model.reportAt = msg.createdAt;
+      if (msg.job === undefined) {
+        model.report = msg.report;
+        model.reportAt = msg.createdAt;
+      } else {
+        model.jobReports.set(msg.job, { report: msg.report, at: msg.createdAt });
+      }
+      break;
+    case '@xrepl.daemon':
+      model.daemon = msg.jobs;
+      model.daemonAt = msg.createdAt;
       break;
     case '@xstate.event':
       break; // events go to the log, not the state
@@ -146,6 +197,16 @@ export function modelToFrame(model: ModelState, seq: number, time: number): Fram
       report: model.report,
     });
   }
+  for (const [job, { report, at }] of model.jobReports) {
+    messages.push({ type: '@xrepl.report', createdAt: at, report, job });
+  }
+  if (model.daemon !== null) {
+    messages.push({
+      type: '@xrepl.daemon',
+      createdAt: model.daemonAt ?? String(time),
+      jobs: model.daemon,
+    });
+  }
   return { seq, time, droppedEvents: 0, messages };
 }
 
@@ -155,13 +216,32 @@ export function contextOf(actor: ActorState | undefined): { [key: string]: Json 
   return typeof c === 'object' && c !== null && !Array.isArray(c) ? c : {};
 }
 
-/** The name a person knows an actor by: the dataset for a filesystem, `attempt 2`, `run`. */
+/**
+ * The name a person knows an actor by: the dataset for a filesystem, `attempt 2`, `run`, the
+ * job's name for a daemon's job.
+ */
 export function actorLabel(actor: ActorState | undefined): string {
   if (actor === undefined) return '';
   const c = contextOf(actor);
-  if (actor.machine === 'filesystem' && typeof c.name === 'string') return c.name;
+  if ((actor.machine === 'filesystem' || actor.machine === 'job') && typeof c.name === 'string')
+    return c.name;
   if (actor.machine === 'attempt' && typeof c.number === 'number') return `attempt ${c.number + 1}`;
   return actor.machine === 'run' ? 'run' : actor.name;
+}
+
+/** The daemon job an actor belongs to (the job itself, or the job whose run it is part of). */
+export function jobOf(model: ModelState, actor: ActorState | undefined): ActorState | undefined {
+  for (let a = actor; a !== undefined;) {
+    if (a.machine === 'job') return a;
+    a = a.parentId !== undefined ? model.actors.get(a.parentId) : undefined;
+  }
+  return undefined;
+}
+
+/** The name of the daemon job an actor belongs to, if any. */
+export function jobNameOf(model: ModelState, actor: ActorState | undefined): string | null {
+  const name = contextOf(jobOf(model, actor)).name;
+  return typeof name === 'string' ? name : null;
 }
 
 /** The top-level state name of a state value: `'done'` or `{ stepping: 'running' }` -> `stepping`. */

@@ -81,9 +81,54 @@ export interface ReportMessage {
   type: '@xrepl.report';
   createdAt: string;
   report: ReportJson;
+  /** The daemon job whose current (or last) run this is; absent for a lone run. */
+  job?: string;
 }
 
-export type Message = InspectMessage | GraphMessage | ReportMessage;
+/** The daemon's jobs as `xrepl status` knows them, summarised (`@xrepl.daemon`). */
+export interface DaemonMessage {
+  type: '@xrepl.daemon';
+  createdAt: string;
+  jobs: DaemonJobJson[];
+}
+
+export type Message = InspectMessage | GraphMessage | ReportMessage | DaemonMessage;
+
+/** What the daemon panel shows of one job: its state, next tick and last results. */
+export interface DaemonJobJson {
+  name: string;
+  /** The job's type: push, pull, snap, sink, source. */
+  type: string;
+  /** The job chart's state, e.g. `idle`, `replicating`, `replicating-error`. */
+  state: string;
+  cycles: number;
+  /** When the schedule ticks next (ISO); null without a schedule (manual, sink). */
+  nextTick: string | null;
+  lastError: { during: string; err: string; time: string } | null;
+  lastSnapshot: { name: string; datasets: number; time: string } | null;
+  /** The current run, else the last one, in numbers (the report itself comes with `@xrepl.report`). */
+  run: RunSummaryJson | null;
+  lastPrune: { sender: PruneSummaryJson | null; receiver: PruneSummaryJson | null };
+  /** A sink's or source's server: where it listens, or why it does not. */
+  serving: { url: string | null; error: string | null } | null;
+}
+
+export interface RunSummaryJson {
+  state: string;
+  startAt: string;
+  finishAt: string | null;
+  attempts: number;
+  /** Filesystems of the last attempt: all of them, done, failed. */
+  filesystems: number;
+  done: number;
+  failed: number;
+  bytes: number;
+}
+
+export interface PruneSummaryJson {
+  datasets: number;
+  destroyed: number;
+}
 
 /**
  * One batch of messages, sent at most ~10 times a second. Within a frame an actor has at

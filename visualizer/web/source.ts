@@ -1,10 +1,10 @@
 /**
  * Where the page's frames come from: the live WebSocket (reconnecting with back-off) or a
- * recording fetched once. Report messages failing the structural check are dropped and
- * reported through `onProblem`.
+ * recording fetched once. Report and daemon messages failing the structural check are dropped
+ * and reported through `onProblem`.
  */
-import { reportProblem } from './check.js';
-import type { Frame, ServerMessage, SessionInfo } from './protocol.js';
+import { daemonProblem, reportProblem } from './check.js';
+import type { Frame, Message, ServerMessage, SessionInfo } from './protocol.js';
 
 export type ConnectionStatus = 'connecting' | 'live' | 'disconnected' | 'replay' | 'error';
 
@@ -18,17 +18,26 @@ export interface SourceHandlers {
   onBytes?(bytes: number): void;
 }
 
-/** Drops report messages that do not have the report's shape. */
+/** The problem of a report or daemon message, or null (other messages have none). */
+function messageProblem(m: Message): string | null {
+  if (m.type === '@xrepl.report') {
+    const p = reportProblem(m.report);
+    return p === null ? null : `report dropped: ${p}`;
+  }
+  if (m.type === '@xrepl.daemon') {
+    const p = daemonProblem(m.jobs);
+    return p === null ? null : `daemon status dropped: ${p}`;
+  }
+  return null;
+}
+
+/** Drops report and daemon messages that do not have their shape. */
 export function checkFrames(frames: Frame[], onProblem: (p: string) => void): Frame[] {
   for (const f of frames) {
-    const bad = f.messages.findIndex(
-      (m) => m.type === '@xrepl.report' && reportProblem(m.report) !== null,
-    );
-    if (bad < 0) continue;
+    if (!f.messages.some((m) => messageProblem(m) !== null)) continue;
     f.messages = f.messages.filter((m) => {
-      if (m.type !== '@xrepl.report') return true;
-      const p = reportProblem(m.report);
-      if (p !== null) onProblem(`frame ${f.seq}: report dropped: ${p}`);
+      const p = messageProblem(m);
+      if (p !== null) onProblem(`frame ${f.seq}: ${p}`);
       return p === null;
     });
   }

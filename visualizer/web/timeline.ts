@@ -5,7 +5,7 @@
  * `head` is the model after the last frame, updated in place. Going back rebuilds from the
  * nearest checkpoint (a shallow model copy every `checkpointEvery` frames), so a seek costs
  * at most that many frames. A live timeline keeps at most `maxFrames` frames, forgetting the
- * oldest; and, as reports are big, it keeps a report in its history at most once per
+ * oldest; and, as reports are big, it keeps a run's report in its history at most once per
  * `reportEveryMs` (the head always has the latest).
  */
 import { applyFrame, cloneModel, emptyModel, type ModelState } from './model.js';
@@ -35,7 +35,8 @@ export class Timeline {
   private readonly checkpointEvery: number;
   private readonly maxFrames: number;
   private readonly reportEveryMs: number;
-  private lastKeptReport = -Infinity;
+  /** By job ('' for a lone run): when its report was last kept in the history. */
+  private readonly lastKeptReport = new Map<string, number>();
 
   constructor(options: TimelineOptions = {}) {
     this.checkpointEvery = options.checkpointEvery ?? 50;
@@ -102,15 +103,18 @@ export class Timeline {
 
   private thinned(frame: Frame): Frame {
     if (this.reportEveryMs <= 0) return frame;
-    const report = frame.messages.find((m) => m.type === '@xrepl.report');
-    if (report === undefined) return frame;
-    const state = report.type === '@xrepl.report' ? report.report.state : '';
-    const final = state === 'done' || state === 'failed' || state === 'cancelled';
-    if (final || frame.time - this.lastKeptReport >= this.reportEveryMs) {
-      this.lastKeptReport = frame.time;
-      return frame;
-    }
-    return { ...frame, messages: frame.messages.filter((m) => m.type !== '@xrepl.report') };
+    if (!frame.messages.some((m) => m.type === '@xrepl.report')) return frame;
+    const messages = frame.messages.filter((m) => {
+      if (m.type !== '@xrepl.report') return true;
+      const key = m.job ?? '';
+      const state = m.report.state;
+      const final = state === 'done' || state === 'failed' || state === 'cancelled';
+      if (!final && frame.time - (this.lastKeptReport.get(key) ?? -Infinity) < this.reportEveryMs)
+        return false;
+      this.lastKeptReport.set(key, frame.time);
+      return true;
+    });
+    return messages.length === frame.messages.length ? frame : { ...frame, messages };
   }
 
   private forget(count: number): void {

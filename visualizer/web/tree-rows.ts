@@ -1,7 +1,8 @@
 /**
- * The actor tree as flat rows: run -> attempts -> filesystems (any other machine actors
- * nest under their parent the same way), with each row's state, blockedOn, step i/n, bytes
- * and error, filtered by name and state. DOM-free, so it is tested in Node.
+ * The actor tree as flat rows: run -> attempts -> filesystems, or daemon -> jobs -> each
+ * job's current run -> ... (any other machine actors nest under their parent the same way),
+ * with each row's state, blockedOn, step i/n, bytes, error and, for a job, its type and next
+ * tick, filtered by name and state. DOM-free, so it is tested in Node.
  */
 import {
   actorLabel,
@@ -11,7 +12,7 @@ import {
   type ActorState,
   type ModelState,
 } from './model.js';
-import type { FilesystemReportJson, Json, ReportJson } from './protocol.js';
+import type { DaemonJobJson, FilesystemReportJson, Json, ReportJson } from './protocol.js';
 import { valueText } from './format.js';
 
 export type StateFilter =
@@ -23,7 +24,7 @@ export interface TreeFilter {
 }
 
 export interface TreeRow {
-  kind: 'run' | 'attempt' | 'fs' | 'actor';
+  kind: 'daemon' | 'job' | 'run' | 'attempt' | 'fs' | 'actor';
   sessionId: string;
   depth: number;
   label: string;
@@ -36,6 +37,8 @@ export interface TreeRow {
   step: { current: number; total: number } | null;
   bytes: { done: number; total: number } | null;
   error: { err: string; time: string } | null;
+  /** A daemon job: its type (push, snap, ...) and next tick (ISO, null without a schedule). */
+  job: { type: string; nextTick: string | null } | null;
   childCount: number;
   collapsed: boolean;
 }
@@ -126,12 +129,18 @@ export function treeRows(
   collapsed: ReadonlySet<string>,
 ): TreeRows {
   const children = childrenByParent(model);
+  const jobs = new Map<string, DaemonJobJson>((model.daemon ?? []).map((j) => [j.name, j]));
   const text = filter.text.trim().toLowerCase();
   const rows: TreeRow[] = [];
   let shown = 0;
   let total = 0;
 
-  const rowOf = (a: ActorState, depth: number, attemptNo: number): TreeRow => {
+  const rowOf = (
+    a: ActorState,
+    depth: number,
+    attemptNo: number,
+    report: ReportJson | null,
+  ): TreeRow => {
     const c = contextOf(a);
     const kids = children.get(a.sessionId) ?? [];
     const base: TreeRow = {
@@ -146,10 +155,26 @@ export function treeRows(
       step: null,
       bytes: null,
       error: null,
+      job: null,
       childCount: kids.length,
       collapsed: collapsed.has(a.sessionId),
     };
     switch (a.machine) {
+      case 'daemon':
+        return { ...base, kind: 'daemon' };
+      case 'job': {
+        const status = typeof c.name === 'string' ? jobs.get(c.name) : undefined;
+        return {
+          ...base,
+          kind: 'job',
+          label: actorLabel(a),
+          error: timedError(c.lastError),
+          job: {
+            type: status?.type ?? (typeof c.kind === 'string' ? c.kind : ''),
+            nextTick: status?.nextTick ?? null,
+          },
+        };
+      }
       case 'run':
         return {
           ...base,
@@ -160,7 +185,7 @@ export function treeRows(
       case 'attempt':
         return { ...base, kind: 'attempt', label: actorLabel(a), error: timedError(c.planError) };
       case 'filesystem': {
-        const fs = fsReportOf(model.report, attemptNo, num(c.index, -1));
+        const fs = fsReportOf(report, attemptNo, num(c.index, -1));
         const steps = Array.isArray(c.steps) ? c.steps.length : null;
         return {
           ...base,
@@ -180,8 +205,13 @@ export function treeRows(
     }
   };
 
-  const visit = (a: ActorState, depth: number, attemptNo: number): void => {
-    const row = rowOf(a, depth, attemptNo);
+  const visit = (
+    a: ActorState,
+    depth: number,
+    attemptNo: number,
+    report: ReportJson | null,
+  ): void => {
+    const row = rowOf(a, depth, attemptNo, report);
     if (row.kind === 'fs') {
       total++;
       if (!matches(row, filter, text)) return;
@@ -190,12 +220,18 @@ export function treeRows(
     rows.push(row);
     const kids = children.get(a.sessionId) ?? [];
     const nextAttempt = a.machine === 'attempt' ? num(contextOf(a).number, attemptNo) : attemptNo;
+    // Below a daemon's job, its run's filesystems read that job's report.
+    const name = contextOf(a).name;
+    const below =
+      a.machine === 'job'
+        ? ((typeof name === 'string' ? model.jobReports.get(name)?.report : undefined) ?? null)
+        : report;
     if (row.collapsed) {
       for (const k of kids) if (k.machine === 'filesystem') total++;
       return;
     }
-    for (const k of kids) visit(k, depth + 1, nextAttempt);
+    for (const k of kids) visit(k, depth + 1, nextAttempt, below);
   };
-  for (const root of children.get(undefined) ?? []) visit(root, 0, 0);
+  for (const root of children.get(undefined) ?? []) visit(root, 0, 0, model.report);
   return { rows, shown, total };
 }

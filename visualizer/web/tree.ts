@@ -41,14 +41,20 @@ export function rowHtml(row: TreeRow, selected: boolean): string {
       ? `<span class="err-dot" title="${esc(`${formatTime(row.error.time)} ${row.error.err}`)}">!</span>`
       : '';
   const count =
-    row.kind === 'attempt' || row.kind === 'run'
+    row.kind === 'attempt' || row.kind === 'run' || row.kind === 'daemon'
       ? `<span class="count">${row.childCount}</span>`
       : '';
+  let job = '';
+  if (row.job !== null) {
+    job = `<span class="tag job-type">${esc(row.job.type)}</span>`;
+    if (row.job.nextTick !== null)
+      job += `<span class="next" title="next tick ${esc(row.job.nextTick)}">next ${formatTime(row.job.nextTick)}</span>`;
+  }
   return (
     `<div class="row-main${selected ? ' selected' : ''}" style="padding-left:${8 + row.depth * 16}px">` +
     `${caret}<span class="dot s-${esc(row.state)}"></span>` +
     `<span class="name" title="${esc(row.label)}">${esc(row.label)}</span>${count}${err}` +
-    `<span class="grow"></span>${blocked}${step}${bar}` +
+    `<span class="grow"></span>${job}${blocked}${step}${bar}` +
     `<span class="chip s-${esc(row.state)}" title="${esc(row.value)}">${esc(row.state)}</span></div>`
   );
 }
