@@ -6,7 +6,13 @@
  * the connection is known lost, calls fail at once until it is back (liveness.ts), and a
  * TLS certificate problem fails as a permanent error that names it.
  */
-import { Client, Metadata, type ChannelOptions, type ClientReadableStream } from '@grpc/grpc-js';
+import {
+  Client,
+  connectivityState,
+  Metadata,
+  type ChannelOptions,
+  type ClientReadableStream,
+} from '@grpc/grpc-js';
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import { classifyError } from '../errors/classify.js';
@@ -145,7 +151,11 @@ class GrpcClientEndpoint {
         dial: (signal) => dialData(dialOptions, signal),
         callTimeoutMs: this.callTimeoutMs,
         idleMs: this.streamIdleTimeoutMs,
-        failed: (err) => this.liveness.failed(err),
+        failed: (err) =>
+          this.liveness.failed(
+            err,
+            this.client?.getChannel().getConnectivityState(false) === connectivityState.READY,
+          ),
         answered: () => this.liveness.answered(),
         // One connection per stream: the handshake is small beside a stream.
         keepIdle: 0,

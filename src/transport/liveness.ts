@@ -15,10 +15,22 @@ import { GrpcEndpointError, isConnectionFailure } from './errors.js';
 export class Liveness {
   /** The failure that showed the connection lost; undefined while it is not known lost. */
   private lost: unknown;
+  /**
+   * Whether the channel was seen not READY since the loss. A data connection (data/) can find
+   * the server dead before gRPC's own keepalive does: until then the channel still says READY,
+   * which is no sign that the server answers again.
+   */
+  private reconnecting = false;
 
-  /** Notes a failed call: a failure of the connection marks it lost. */
-  failed(err: unknown): void {
-    if (isConnectionFailure(err)) this.lost = err;
+  /**
+   * Notes a failed call: a failure of the connection marks it lost. `channelReady`: the gRPC
+   * channel still says READY (a data connection's failure, which gRPC has not noticed yet).
+   */
+  failed(err: unknown, channelReady = false): void {
+    if (isConnectionFailure(err)) {
+      this.lost = err;
+      this.reconnecting = !channelReady;
+    }
   }
 
   /** The server answered: the connection works. */
@@ -28,13 +40,19 @@ export class Liveness {
 
   /**
    * Throws the error of a call that is not even tried, while the connection is known lost and
-   * `client`'s channel has not become READY again (asking it to reconnect meanwhile).
+   * `client`'s channel has not become READY again (asking it to reconnect meanwhile). READY
+   * counts once the channel was seen otherwise since the loss; before that, only an answer
+   * (`answered`, e.g. the ping of the driver's reconnect wait) clears the loss.
    */
   check(client: Client, where: string): void {
     if (this.lost === undefined) return;
     if (client.getChannel().getConnectivityState(true) === connectivityState.READY) {
-      this.lost = undefined;
-      return;
+      if (this.reconnecting) {
+        this.lost = undefined;
+        return;
+      }
+    } else {
+      this.reconnecting = true;
     }
     const details = `not started: the connection was lost and is not back yet (${errorMessage(this.lost)})`;
     throw new GrpcEndpointError(`${where}: ${details}`, status.UNAVAILABLE, details, {
