@@ -10,6 +10,7 @@ import {
 } from '../planner/index.js';
 import { limitSender, parseBandwidth, TokenBucket } from '../transport/bandwidth.js';
 import { ReportSchema, type Report } from '../report/schema.js';
+import { datasetOf } from '../endpoints/paths.js';
 import { selectionOf } from '../jobs/selection.js';
 import type { CommandContext } from './context.js';
 import { endpointHelp, openEndpoint, type OpenedEndpoint } from './endpoints.js';
@@ -59,7 +60,8 @@ export interface ReplicateFlags extends ZfsCliOptions {
 
 /**
  * `--filesystems` as the planner's filter over root-relative paths: the patterns name full
- * datasets below the root of `--from` (`zfs:tank/data` with `tank/data/home<`).
+ * datasets of `--from` (`zfs:tank/data` with `tank/data/home<`); `tank/data<` or `tank/data`
+ * selects the root of `--from` itself (the path `""`), received into the root of `--to`.
  */
 export function selectionFilter(
   from: string,
@@ -72,16 +74,7 @@ export function selectionFilter(
     // Other schemes have no dataset name of their root: the patterns are root-relative.
     return (path) => selection.selects(path);
   }
-  if (selection.selects(root)) {
-    const parent = root.includes('/') ? root.slice(0, root.lastIndexOf('/')) : undefined;
-    throw new UsageError(
-      `--filesystems selects ${root}, the root of --from itself, which is never sent: ` +
-        (parent === undefined
-          ? 'the root dataset of a pool cannot be replicated'
-          : `root the sender one level up (--from zfs:${parent}) and select it there`),
-    );
-  }
-  return (path) => selection.selects(`${root}/${path}`);
+  return (path) => selection.selects(datasetOf(root, path));
 }
 
 /** The report as JSON, checked against ReportSchema (a report that does not parse is a bug). */

@@ -1,11 +1,12 @@
 /**
  * Where a job's snapshots live. A push job's sender is rooted at the pool of its selection,
  * so a selected subtree's own root has a path (`tank/home` is `home`) and lands at
- * `<connect root>/home`. A pull job replicates everything its `connect` serves into
- * `root_fs`. A sender is pruned on this host (a `zfs:` endpoint); a receiver elsewhere
+ * `<connect root>/home`; the pool itself, when selected, is the path `""` and lands in the
+ * connect root itself. A pull job replicates everything its `connect` serves below its root
+ * into `root_fs` (not the served root: as `replicate` without `--filesystems`). A sender is pruned on this host (a `zfs:` endpoint); a receiver elsewhere
  * through its endpoint (operations.ts).
  */
-import { relativePathProblem } from '../endpoints/paths.js';
+import { datasetOf, relativePathProblem } from '../endpoints/paths.js';
 import type { JobConfig, PullJob, PushJob, SnapJob, SourceJob } from './config.js';
 import { zfsOnlyKeys } from './replication-config.js';
 import { poolOfSelection, selectionOf } from './selection.js';
@@ -18,8 +19,8 @@ export interface ReplicationPair {
   senderRoot: string | undefined;
   /** The receiver's root dataset when it is on this host; else it is pruned through its endpoint. */
   receiverRoot: string | undefined;
-  /** Which of the sender's root-relative paths to replicate (push: the selection). */
-  filter: ((path: string) => boolean) | undefined;
+  /** Which of the sender's root-relative paths to replicate (`""`: the sender's root). */
+  filter: (path: string) => boolean;
   /** The dataset name that status and metrics show for a path (push: the sender's). */
   datasetName(path: string): string;
 }
@@ -66,8 +67,8 @@ export function pairOf(job: PushJob | PullJob): ReplicationPair {
       receiverSpec: job.connect,
       senderRoot: pool,
       receiverRoot,
-      filter: (path) => selection.selects(`${pool}/${path}`),
-      datasetName: (path) => `${pool}/${path}`,
+      filter: (path) => selection.selects(datasetOf(pool, path)),
+      datasetName: (path) => datasetOf(pool, path),
     };
   }
   const senderRoot = zfsRoot(job.connect);
@@ -77,8 +78,9 @@ export function pairOf(job: PushJob | PullJob): ReplicationPair {
     receiverSpec: `zfs:${job.root_fs}`,
     senderRoot,
     receiverRoot: job.root_fs,
-    filter: undefined,
-    datasetName: (path) => `${job.root_fs}/${path}`,
+    // As `replicate` without --filesystems: what connect serves below its root.
+    filter: (path) => path !== '',
+    datasetName: (path) => datasetOf(job.root_fs, path),
   };
 }
 
@@ -116,7 +118,7 @@ export function checkJob(job: JobConfig): void {
 export function sourceSide(job: SourceJob): { root: string; filter: (path: string) => boolean } {
   const root = poolOf(job);
   const selection = selectionOf(job.filesystems);
-  return { root, filter: (path) => selection.selects(`${root}/${path}`) };
+  return { root, filter: (path) => selection.selects(datasetOf(root, path)) };
 }
 
 /** Whether `job` has keep rules to prune by (push, pull and snap; not sink or source). */

@@ -19,12 +19,16 @@ export interface PlannerOptions {
    */
   onStaleResumeToken?: StaleResumeTokenPolicy;
   /**
-   * Which of the sender's filesystems to replicate, by root-relative path (default: every
-   * one). A filesystem left out whose children are selected becomes a placeholder on the
-   * receiver.
+   * Which of the sender's filesystems to replicate, by root-relative path, `""` being the
+   * sender's root dataset itself, received into the receiver's root (default: every one below
+   * the root, not the root). A filesystem left out whose children are selected becomes a
+   * placeholder on the receiver.
    */
   filesystems?: (path: string) => boolean;
 }
+
+/** The default selection: everything below the sender's root, not the root (`""`) itself. */
+const belowRoot = (path: string): boolean => path !== '';
 
 const POLICIES: readonly InitialPolicy[] = ['most-recent', 'all', 'fail'];
 const STALE_POLICIES: readonly StaleResumeTokenPolicy[] = ['fail', 'clear'];
@@ -42,10 +46,10 @@ class EndpointPlanner implements Planner {
       this.ctx.receiver.listFilesystems(signal),
     ]);
     const onReceiver = new Map(receiverFSs.map((fs) => [fs.path, fs]));
-    const selected = this.filesystems;
-    return (selected === undefined ? senderFSs : senderFSs.filter((fs) => selected(fs.path))).map(
-      (fs) => new ReplicationFS(this.ctx, fs, onReceiver.get(fs.path)),
-    );
+    const selected = this.filesystems ?? belowRoot;
+    return senderFSs
+      .filter((fs) => selected(fs.path))
+      .map((fs) => new ReplicationFS(this.ctx, fs, onReceiver.get(fs.path)));
   }
 
   /** Both endpoints in parallel; rejects with an EndpointUnreachableError naming the side. */
@@ -55,7 +59,8 @@ class EndpointPlanner implements Planner {
 }
 
 /**
- * The planner that replicates every filesystem of `sender` to `receiver`.
+ * The planner that replicates every filesystem below the root of `sender` to `receiver` (or
+ * those `options.filesystems` selects, the root `""` among them).
  *
  * @example
  * const planner = createPlanner(memorySender(src, 'tank'), memoryReceiver(dst, 'backup'), { initial: 'all' });

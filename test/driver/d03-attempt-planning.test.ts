@@ -110,7 +110,6 @@ describe('D3 attempt planning', () => {
   });
 
   test.each([
-    ['', 'empty name'],
     ['/pool', 'leading "/"'],
     ['pool/', 'trailing "/"'],
     ['pool//a', 'empty component'],

@@ -10,6 +10,7 @@ import type {
   Report,
   RunState,
 } from '../../report/schema.js';
+import { filesystemLabel } from '../../report/names.js';
 
 export interface FilesystemRow {
   name: string;
@@ -74,7 +75,7 @@ function rowOf(fs: FilesystemReport): FilesystemRow {
     if (info.bytesExpected === 0) unknown = true;
   }
   return {
-    name: fs.info.name,
+    name: filesystemLabel(fs.info.name),
     state: fs.state,
     blockedOn: fs.blockedOn,
     step: !planned ? 0 : fs.currentStep >= steps ? steps : fs.currentStep + 1,
