@@ -1,6 +1,7 @@
 /**
  * The pure part of attempt planning (D3): correspondence with the previous attempt, name
- * validation and ancestry (the root `""` is every other filesystem's ancestor). Runs inside the `plan` actor, after Planner.plan resolved.
+ * validation and ancestry (the root `""` is every other filesystem's ancestor). Runs inside
+ * the `plan` actor, after Planner.plan resolved.
  *
  * Costs are linear: correspondence by `correspondenceKey()` when every fs has one (else the
  * O(n*m) `equalToPreviousAttempt`), ancestry by a walk up each name's prefixes (O(n*depth)).
