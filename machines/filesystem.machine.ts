@@ -30,9 +30,6 @@ import type { Clock, PlannedFilesystem, PreviousPlan, TimedError } from './types
 import { NO_HEALING, retryDelay, type Healed, type Healing } from './healing.js';
 
 /** The tags of the waiting states: what a filesystem waits for, in the report's words (D11). */
-/** A name in a message: the root `""` reads `(root)`, as in src/report/names.ts (imports point down). */
-const shown = (name: string): string => (name === '' ? '(root)' : name);
-
 export type BlockedTag = 'plan-queue' | 'parent-initial-repl' | 'repl-queue' | 'retry-backoff';
 
 export interface FilesystemInput {
@@ -264,7 +261,7 @@ export const filesystemMachine = setup({
       stepError: ({ context }) =>
         timed(
           new Error(
-            `parent(s) failed during initial replication: ${context.failedParents.map(shown).join(', ')}`,
+            `parent(s) failed during initial replication: ${context.failedParents.join(', ')}`,
             { cause: context.parentFailure },
           ),
           context.now,

@@ -77,6 +77,17 @@ export function selectionFilter(
   return (path) => selection.selects(datasetOf(root, path));
 }
 
+/**
+ * The planner's `rootName` for `--from`: the last component of a `zfs:` dataset (`tank/data`
+ * is `data`, a pool `tank` is `tank`), so with its root selected the report names `data` and
+ * `data/home`. Other schemes cannot select their root (root-relative patterns are never `""`).
+ */
+export function rootNameOf(from: string): { rootName?: string } {
+  if (!from.startsWith('zfs:')) return {};
+  const root = from.slice('zfs:'.length);
+  return root === '' ? {} : { rootName: root.slice(root.lastIndexOf('/') + 1) };
+}
+
 /** The report as JSON, checked against ReportSchema (a report that does not parse is a bug). */
 export function reportJson(report: Report): string {
   const json = JSON.stringify(report, null, 2);
@@ -111,6 +122,7 @@ async function replicateCommand(options: ReplicateFlags, ctx: CommandContext): P
       ...(options.filesystems === undefined
         ? {}
         : { filesystems: selectionFilter(options.from, options.filesystems) }),
+      ...rootNameOf(options.from),
     });
     const logger = createLogger(options.logLevel, io.stderr, {
       readable: io.isTTY,

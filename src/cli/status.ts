@@ -10,7 +10,6 @@ import type { DaemonStatus, JobStatus } from '../jobs/runtime.js';
 import type { CommandContext } from './context.js';
 import { controlSocketOf } from './daemon.js';
 import { clockOf, EXIT } from './io.js';
-import { filesystemLabel } from '../report/names.js';
 import { formatBytes } from './progress/format.js';
 import { untilInterrupted } from './run.js';
 
@@ -64,7 +63,7 @@ export function statusText(status: DaemonStatus, now: number): string {
       for (const fs of fss) {
         const err = fs.planError ?? fs.stepError;
         lines.push(
-          `    ${filesystemLabel(fs.info.name)}: ${fs.state} ${fs.currentStep}/${fs.steps.length}${err ? ` ${err.err}` : ''}`,
+          `    ${fs.info.name}: ${fs.state} ${fs.currentStep}/${fs.steps.length}${err ? ` ${err.err}` : ''}`,
         );
       }
     }

@@ -1,7 +1,6 @@
 /**
  * The pure part of attempt planning (D3): correspondence with the previous attempt, name
- * validation and ancestry (the root `""` is every other filesystem's ancestor). Runs inside
- * the `plan` actor, after Planner.plan resolved.
+ * validation and ancestry. Runs inside the `plan` actor, after Planner.plan resolved.
  *
  * Costs are linear: correspondence by `correspondenceKey()` when every fs has one (else the
  * O(n*m) `equalToPreviousAttempt`), ancestry by a walk up each name's prefixes (O(n*depth)).
@@ -23,12 +22,6 @@ export interface PreviousFilesystem {
 }
 
 export const CHUNK = 2000;
-
-/**
- * The name `""`: the endpoint's root dataset itself (a planner replicates it when selected).
- * Valid beside the dataset paths of D3, and an ancestor of every other filesystem (D6).
- */
-export const ROOT = '';
 
 /** Yields to the event loop between chunks of synchronous work; honours the signal. */
 export async function yieldEvery(i: number, signal: AbortSignal): Promise<void> {
@@ -134,7 +127,7 @@ export async function preparePlan(
   for (let i = 0; i < names.length; i++) {
     await yieldEvery(i, signal);
     const name = names[i] as string;
-    const problem = name === ROOT ? undefined : datasetNameProblem(name);
+    const problem = datasetNameProblem(name);
     if (problem !== undefined)
       throw new Error(`invalid filesystem name ${JSON.stringify(name)}: ${problem}`);
     if (indexByName.has(name)) throw new Error(`duplicate filesystem name ${JSON.stringify(name)}`);
@@ -143,15 +136,10 @@ export async function preparePlan(
 
   const filesystems: PlannedFilesystem[] = [];
   const descendants: number[][] = names.map(() => []);
-  const root = indexByName.get(ROOT);
   for (let i = 0; i < names.length; i++) {
     await yieldEvery(i, signal);
     const name = names[i] as string;
     let ancestors = 0;
-    if (root !== undefined && name !== ROOT) {
-      ancestors++;
-      (descendants[root] as number[]).push(i);
-    }
     for (let cut = name.lastIndexOf('/'); cut > 0; cut = name.lastIndexOf('/', cut - 1)) {
       const parent = indexByName.get(name.slice(0, cut));
       if (parent !== undefined) {

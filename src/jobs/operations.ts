@@ -122,6 +122,7 @@ export async function replicateJob(
         initial: job.replication.initial,
         onStaleResumeToken: job.replication.on_stale_resume_token,
         filesystems: pair.filter,
+        ...(pair.rootName === undefined ? {} : { rootName: pair.rootName }),
       });
       const replication = replicate(driverConfigOf(job.replication), planner, {
         signal,

@@ -4,6 +4,7 @@ import type { Receiver, Sender } from '../endpoints/types.js';
 import { waitForBoth } from './connectivity.js';
 import { ReplicationFS, type PlannerContext } from './fs.js';
 import type { InitialPolicy } from './incremental.js';
+import { filesystemNaming, type FilesystemNaming } from './names.js';
 import type { StaleResumeTokenPolicy } from './resume.js';
 
 /** Options of `createPlanner`. */
@@ -25,6 +26,14 @@ export interface PlannerOptions {
    * placeholder on the receiver.
    */
   filesystems?: (path: string) => boolean;
+  /**
+   * The root's label, required when `filesystems` selects the root (`""`): then every
+   * filesystem's name starts with it (the root is `data`, `home` is `data/home`), since the
+   * driver's names are dataset paths (D3) and the children must wait for the root (D6).
+   * `replicate` passes the last component of `--from`'s dataset, a push job its pool. Without
+   * the root selected, a name is the root-relative path. `filesystemNaming` maps names back.
+   */
+  rootName?: string;
 }
 
 /** The default selection: everything below the sender's root, not the root (`""`) itself. */
@@ -37,6 +46,7 @@ class EndpointPlanner implements Planner {
   constructor(
     private readonly ctx: PlannerContext,
     private readonly filesystems: ((path: string) => boolean) | undefined,
+    private readonly naming: FilesystemNaming,
   ) {}
 
   /** One FS per sender filesystem, in the sender's order, with the receiver's one at its path. */
@@ -49,7 +59,10 @@ class EndpointPlanner implements Planner {
     const selected = this.filesystems ?? belowRoot;
     return senderFSs
       .filter((fs) => selected(fs.path))
-      .map((fs) => new ReplicationFS(this.ctx, fs, onReceiver.get(fs.path)));
+      .map(
+        (fs) =>
+          new ReplicationFS(this.ctx, fs, onReceiver.get(fs.path), this.naming.nameOf(fs.path)),
+      );
   }
 
   /** Both endpoints in parallel; rejects with an EndpointUnreachableError naming the side. */
@@ -60,7 +73,7 @@ class EndpointPlanner implements Planner {
 
 /**
  * The planner that replicates every filesystem below the root of `sender` to `receiver` (or
- * those `options.filesystems` selects, the root `""` among them).
+ * those `options.filesystems` selects, the root `""` among them, named by `options.rootName`).
  *
  * @example
  * const planner = createPlanner(memorySender(src, 'tank'), memoryReceiver(dst, 'backup'), { initial: 'all' });
@@ -89,6 +102,7 @@ export function createPlanner(
       `invalid onStaleResumeToken ${JSON.stringify(onStaleResumeToken)}: use fail or clear`,
     );
   }
+  const naming = filesystemNaming(options);
   return new EndpointPlanner(
     {
       sender,
@@ -98,5 +112,6 @@ export function createPlanner(
       onStaleResumeToken,
     },
     options.filesystems,
+    naming,
   );
 }

@@ -110,6 +110,7 @@ describe('D3 attempt planning', () => {
   });
 
   test.each([
+    ['', 'empty name'],
     ['/pool', 'leading "/"'],
     ['pool/', 'trailing "/"'],
     ['pool//a', 'empty component'],

@@ -99,7 +99,8 @@ jobs:
     const names = (JSON.parse(first.io.out) as Report).attempts[0]!.filesystems.map(
       (fs) => fs.info.name,
     );
-    expect(names).toEqual(['', 'a']);
+    // Named below the last component of --from (the driver's names are dataset paths, D3).
+    expect(names).toEqual(['home', 'home/a']);
     expect(datasetsBelow(`${dst}/whole`)).toEqual([`${dst}/whole`, `${dst}/whole/a`]);
     expect(snapshotsOf(`${dst}/whole`)).toEqual(['s1', 's2', 's3']);
     expect(snapshotsOf(`${dst}/whole/a`)).toEqual(['s1', 's2', 's3']);

@@ -128,14 +128,22 @@ jobs:
     await settled(runtime, 2, 'pool');
     const s = job(runtime, 'pool');
     expect(s.lastError).toBeNull();
-    // The root's second replication is incremental, and it is pruned like the others.
-    const root = s.run?.attempts.at(-1)?.filesystems.find((f) => f.info.name === '');
+    // Named by their datasets (the pool is the root's label); the root's second replication
+    // is incremental, and it is pruned like the others.
+    const fss = s.run?.attempts.at(-1)?.filesystems ?? [];
+    expect(fss.map((f) => f.info.name)).toEqual(['tank', 'tank/home', 'tank/home/a']);
+    const root = fss.find((f) => f.info.name === 'tank');
     expect(root?.steps.map((st) => `${st.info.from}->${st.info.to}`)).toEqual([
       'xrepl_20261203T100000Z->xrepl_20261203T110000Z',
     ]);
     expect(names(h.pool, 'backup/host')).toEqual(['xrepl_20261203T110000Z']);
     expect(names(h.pool, 'tank')).toEqual(['xrepl_20261203T110000Z']);
-    expect(s.datasets.map((d) => d.dataset)).toEqual(['tank', 'tank/home', 'tank/home/a']);
+    // Metrics and lag map the names to the same datasets (no `tank/tank`).
+    expect(s.datasets.map((d) => [d.dataset, d.lastSuccess !== null])).toEqual([
+      ['tank', true],
+      ['tank/home', true],
+      ['tank/home/a', true],
+    ]);
     await runtime.stop();
   });
 

@@ -1,11 +1,12 @@
 /**
  * The root itself selectable (issue 15): the path "" is the sender's root dataset, received
- * into the receiver's root; the planner replicates it only when selected, and the driver makes
+ * into the receiver's root; the planner replicates it only when selected, naming every
+ * filesystem below the root's label (`data`, `data/home`) so that the driver, by name, makes
  * it every other filesystem's parent (D6), on the simulated pool.
  */
 import type { Readable } from 'node:stream';
 import { replicate } from '../../src/driver/replicate.js';
-import { createPlanner } from '../../src/planner/index.js';
+import { createPlanner, filesystemNaming } from '../../src/planner/index.js';
 import { MemoryPool, memoryReceiver, memorySender } from '../../src/endpoints/memory/index.js';
 import type { Receiver, ReceiveReq } from '../../src/endpoints/types.js';
 import { deferred, until, type Deferred } from '../helpers/deferred.js';
@@ -55,32 +56,32 @@ describe('the root "" in the plan', () => {
     const planner = createPlanner(
       memorySender(src, 'tank/data'),
       memoryReceiver(dst, 'backup/host1'),
-      { initial: 'all', filesystems: (path) => path === '' },
+      { initial: 'all', filesystems: (path) => path === '', rootName: 'data' },
     );
-    expect(await replicateByHand(planner)).toEqual(new Map([['', ['->a', 'a->b']]]));
+    expect(await replicateByHand(planner)).toEqual(new Map([['data', ['->a', 'a->b']]]));
     expect(guids(dst, 'backup/host1')).toEqual(snapshotGuids(src, 'tank/data'));
     expect(dst.paths()).toEqual(['backup', 'backup/host1']);
 
     src.snapshot('tank/data', 'c', { creation: at(3) });
-    expect(await replicateByHand(planner)).toEqual(new Map([['', ['b->c']]]));
+    expect(await replicateByHand(planner)).toEqual(new Map([['data', ['b->c']]]));
     expect(guids(dst, 'backup/host1')).toEqual(snapshotGuids(src, 'tank/data'));
   });
 
-  test('the root and its children, through the driver: the report names the root ""', async () => {
+  test('the root and its children, through the driver: named below the root label', async () => {
     const src = source();
     const dst = target();
     const planner = createPlanner(
       memorySender(src, 'tank/data'),
       memoryReceiver(dst, 'backup/host1'),
-      { filesystems: () => true },
+      { filesystems: () => true, rootName: 'data' },
     );
     const report = await replicate(config({ stepQueueConcurrency: 4 }), planner).wait();
     expect(report.state).toBe('done');
     const fss = report.attempts[0]!.filesystems;
     expect(fss.map((fs) => [fs.info.name, fs.state])).toEqual([
-      ['', 'done'],
-      ['home', 'done'],
-      ['www', 'done'],
+      ['data', 'done'],
+      ['data/home', 'done'],
+      ['data/www', 'done'],
     ]);
     for (const [from, to] of [
       ['tank/data', 'backup/host1'],
@@ -126,10 +127,10 @@ describe('D6: children wait for the root', () => {
     );
     const run = replicate(
       config({ stepQueueConcurrency: 4 }),
-      createPlanner(memorySender(src, 'tank/data'), receiver, { filesystems: () => true }),
+      createPlanner(memorySender(src, 'tank/data'), receiver, { filesystems: () => true, rootName: 'data' }),
     );
     const children = () =>
-      run.report().attempts[0]?.filesystems.filter((fs) => fs.info.name !== '') ?? [];
+      run.report().attempts[0]?.filesystems.filter((fs) => fs.info.name !== 'data') ?? [];
     await until(() => started.includes('') && children().length === 2);
     await until(() => children().every((fs) => fs.blockedOn === 'parent-initial-repl'));
     expect(started).toEqual(['']);
@@ -148,16 +149,16 @@ describe('D6: children wait for the root', () => {
     const { receiver, started } = gatedReceiver(memoryReceiver(dst, 'backup/host1'), '', gate);
     const run = replicate(
       config({ stepQueueConcurrency: 4 }),
-      createPlanner(memorySender(src, 'tank/data'), receiver, { filesystems: () => true }),
+      createPlanner(memorySender(src, 'tank/data'), receiver, { filesystems: () => true, rootName: 'data' }),
     );
     await until(() => started.includes(''));
     gate.reject(new Error('disk full'));
     const report = await run.wait();
     const byName = new Map(report.attempts[0]!.filesystems.map((fs) => [fs.info.name, fs]));
-    expect(byName.get('')?.stepError?.err).toContain('disk full');
-    for (const child of ['home', 'www']) {
+    expect(byName.get('data')?.stepError?.err).toContain('disk full');
+    for (const child of ['data/home', 'data/www']) {
       expect(byName.get(child)?.stepError?.err).toBe(
-        'parent(s) failed during initial replication: (root)',
+        'parent(s) failed during initial replication: data',
       );
     }
     expect(started).toEqual(['']);
@@ -169,6 +170,7 @@ describe('D6: children wait for the root', () => {
     await replicateByHand(
       createPlanner(memorySender(src, 'tank/data'), memoryReceiver(dst, 'backup/host1'), {
         filesystems: (path) => path === '',
+        rootName: 'data',
       }),
     );
     src.snapshot('tank/data', 'c', { creation: at(3) });
@@ -176,7 +178,7 @@ describe('D6: children wait for the root', () => {
     const { receiver, started } = gatedReceiver(memoryReceiver(dst, 'backup/host1'), '', gate);
     const run = replicate(
       config({ stepQueueConcurrency: 4 }),
-      createPlanner(memorySender(src, 'tank/data'), receiver, { filesystems: () => true }),
+      createPlanner(memorySender(src, 'tank/data'), receiver, { filesystems: () => true, rootName: 'data' }),
     );
     // The root's incremental b->c is held, yet the children receive: the root is present (D6).
     await until(() => started.length === 3);
@@ -184,4 +186,54 @@ describe('D6: children wait for the root', () => {
     gate.resolve();
     expect((await run.wait()).state).toBe('done');
   });
+});
+
+describe('the names of a plan with the root (D3: every name a dataset path)', () => {
+  test('a selection with the root needs a rootName: a clear error, before any listing', () => {
+    const sender = memorySender(source(), 'tank/data');
+    const receiver = memoryReceiver(target(), 'backup/host1');
+    expect(() => createPlanner(sender, receiver, { filesystems: () => true })).toThrow(
+      'the selection includes the sender\'s root (the path ""): set rootName',
+    );
+  });
+
+  test.each([
+    ['', 'empty name'],
+    ['/data', 'leading "/"'],
+    ['data@a', 'contains "@"'],
+  ])('an invalid rootName %j is refused (%s)', (rootName, problem) => {
+    const sender = memorySender(source(), 'tank/data');
+    const receiver = memoryReceiver(target(), 'backup/host1');
+    expect(() =>
+      createPlanner(sender, receiver, { filesystems: () => true, rootName }),
+    ).toThrow(`invalid rootName ${JSON.stringify(rootName)}: ${problem}`);
+  });
+
+  test('without the root selected, names are the paths, whatever the rootName', async () => {
+    const planner = createPlanner(
+      memorySender(source(), 'tank/data'),
+      memoryReceiver(target(), 'backup/host1'),
+      { filesystems: (path) => path !== '', rootName: 'data' },
+    );
+    const fss = await planner.plan(AbortSignal.timeout(5000));
+    expect(fss.map((fs) => fs.reportInfo().name)).toEqual(['home', 'www']);
+  });
+
+  test('names map back to paths, the inverse of the planner\'s naming', () => {
+    const withRoot = filesystemNaming({ filesystems: () => true, rootName: 'tank' });
+    expect(['', 'home', 'home/a'].map((p) => withRoot.nameOf(p))).toEqual([
+      'tank',
+      'tank/home',
+      'tank/home/a',
+    ]);
+    expect(['tank', 'tank/home', 'tank/home/a'].map((n) => withRoot.pathOf(n))).toEqual([
+      '',
+      'home',
+      'home/a',
+    ]);
+    expect(() => withRoot.pathOf('tanks/home')).toThrow('is not below tank');
+    const without = filesystemNaming({ rootName: 'tank' });
+    expect([without.nameOf('home'), without.pathOf('home')]).toEqual(['home', 'home']);
+  });
+
 });

@@ -202,10 +202,13 @@ describe('mutual TLS', () => {
     const src = sourceTree({ snapshots: 2 });
     const report = await replicate(
       config(),
-      createPlanner(memorySender(src, 'tank/data'), alice, { filesystems: (path) => path === '' }),
+      createPlanner(memorySender(src, 'tank/data'), alice, {
+        filesystems: (path) => path === '',
+        rootName: 'data',
+      }),
     ).wait();
     expect(report.state).toBe('done');
-    expect(report.attempts[0]!.filesystems.map((fs) => fs.info.name)).toEqual(['']);
+    expect(report.attempts[0]!.filesystems.map((fs) => fs.info.name)).toEqual(['data']);
     const sent = src.get('tank/data')!.snapshots.map((s) => s.guid);
     expect(dst.get('backup/alice')!.snapshots.map((s) => s.guid)).toEqual([sent.at(-1)]);
     expect(dst.get('backup')!.snapshots).toEqual([]);

@@ -10,7 +10,6 @@ import type {
   Report,
   RunState,
 } from '../../report/schema.js';
-import { filesystemLabel } from '../../report/names.js';
 
 export interface FilesystemRow {
   name: string;
@@ -75,7 +74,7 @@ function rowOf(fs: FilesystemReport): FilesystemRow {
     if (info.bytesExpected === 0) unknown = true;
   }
   return {
-    name: filesystemLabel(fs.info.name),
+    name: fs.info.name,
     state: fs.state,
     blockedOn: fs.blockedOn,
     step: !planned ? 0 : fs.currentStep >= steps ? steps : fs.currentStep + 1,
