@@ -127,7 +127,10 @@ describe('D6: children wait for the root', () => {
     );
     const run = replicate(
       config({ stepQueueConcurrency: 4 }),
-      createPlanner(memorySender(src, 'tank/data'), receiver, { filesystems: () => true, rootName: 'data' }),
+      createPlanner(memorySender(src, 'tank/data'), receiver, {
+        filesystems: () => true,
+        rootName: 'data',
+      }),
     );
     const children = () =>
       run.report().attempts[0]?.filesystems.filter((fs) => fs.info.name !== 'data') ?? [];
@@ -149,7 +152,10 @@ describe('D6: children wait for the root', () => {
     const { receiver, started } = gatedReceiver(memoryReceiver(dst, 'backup/host1'), '', gate);
     const run = replicate(
       config({ stepQueueConcurrency: 4 }),
-      createPlanner(memorySender(src, 'tank/data'), receiver, { filesystems: () => true, rootName: 'data' }),
+      createPlanner(memorySender(src, 'tank/data'), receiver, {
+        filesystems: () => true,
+        rootName: 'data',
+      }),
     );
     await until(() => started.includes(''));
     gate.reject(new Error('disk full'));
@@ -178,7 +184,10 @@ describe('D6: children wait for the root', () => {
     const { receiver, started } = gatedReceiver(memoryReceiver(dst, 'backup/host1'), '', gate);
     const run = replicate(
       config({ stepQueueConcurrency: 4 }),
-      createPlanner(memorySender(src, 'tank/data'), receiver, { filesystems: () => true, rootName: 'data' }),
+      createPlanner(memorySender(src, 'tank/data'), receiver, {
+        filesystems: () => true,
+        rootName: 'data',
+      }),
     );
     // The root's incremental b->c is held, yet the children receive: the root is present (D6).
     await until(() => started.length === 3);
@@ -204,9 +213,9 @@ describe('the names of a plan with the root (D3: every name a dataset path)', ()
   ])('an invalid rootName %j is refused (%s)', (rootName, problem) => {
     const sender = memorySender(source(), 'tank/data');
     const receiver = memoryReceiver(target(), 'backup/host1');
-    expect(() =>
-      createPlanner(sender, receiver, { filesystems: () => true, rootName }),
-    ).toThrow(`invalid rootName ${JSON.stringify(rootName)}: ${problem}`);
+    expect(() => createPlanner(sender, receiver, { filesystems: () => true, rootName })).toThrow(
+      `invalid rootName ${JSON.stringify(rootName)}: ${problem}`,
+    );
   });
 
   test('without the root selected, names are the paths, whatever the rootName', async () => {
@@ -219,7 +228,7 @@ describe('the names of a plan with the root (D3: every name a dataset path)', ()
     expect(fss.map((fs) => fs.reportInfo().name)).toEqual(['home', 'www']);
   });
 
-  test('names map back to paths, the inverse of the planner\'s naming', () => {
+  test("names map back to paths, the inverse of the planner's naming", () => {
     const withRoot = filesystemNaming({ filesystems: () => true, rootName: 'tank' });
     expect(['', 'home', 'home/a'].map((p) => withRoot.nameOf(p))).toEqual([
       'tank',
@@ -235,5 +244,4 @@ describe('the names of a plan with the root (D3: every name a dataset path)', ()
     const without = filesystemNaming({ rootName: 'tank' });
     expect([without.nameOf('home'), without.pathOf('home')]).toEqual(['home', 'home']);
   });
-
 });
