@@ -10,6 +10,7 @@ import {
 } from '../planner/index.js';
 import { limitSender, parseBandwidth, TokenBucket } from '../transport/bandwidth.js';
 import { ReportSchema, type Report } from '../report/schema.js';
+import { datasetOf } from '../endpoints/paths.js';
 import { selectionOf } from '../jobs/selection.js';
 import type { CommandContext } from './context.js';
 import { endpointHelp, openEndpoint, type OpenedEndpoint } from './endpoints.js';
@@ -59,7 +60,8 @@ export interface ReplicateFlags extends ZfsCliOptions {
 
 /**
  * `--filesystems` as the planner's filter over root-relative paths: the patterns name full
- * datasets below the root of `--from` (`zfs:tank/data` with `tank/data/home<`).
+ * datasets of `--from` (`zfs:tank/data` with `tank/data/home<`); `tank/data<` or `tank/data`
+ * selects the root of `--from` itself (the path `""`), received into the root of `--to`.
  */
 export function selectionFilter(
   from: string,
@@ -72,16 +74,18 @@ export function selectionFilter(
     // Other schemes have no dataset name of their root: the patterns are root-relative.
     return (path) => selection.selects(path);
   }
-  if (selection.selects(root)) {
-    const parent = root.includes('/') ? root.slice(0, root.lastIndexOf('/')) : undefined;
-    throw new UsageError(
-      `--filesystems selects ${root}, the root of --from itself, which is never sent: ` +
-        (parent === undefined
-          ? 'the root dataset of a pool cannot be replicated'
-          : `root the sender one level up (--from zfs:${parent}) and select it there`),
-    );
-  }
-  return (path) => selection.selects(`${root}/${path}`);
+  return (path) => selection.selects(datasetOf(root, path));
+}
+
+/**
+ * The planner's `rootName` for `--from`: the last component of a `zfs:` dataset (`tank/data`
+ * is `data`, a pool `tank` is `tank`), so with its root selected the report names `data` and
+ * `data/home`. Other schemes cannot select their root (root-relative patterns are never `""`).
+ */
+export function rootNameOf(from: string): { rootName?: string } {
+  if (!from.startsWith('zfs:')) return {};
+  const root = from.slice('zfs:'.length);
+  return root === '' ? {} : { rootName: root.slice(root.lastIndexOf('/') + 1) };
 }
 
 /** The report as JSON, checked against ReportSchema (a report that does not parse is a bug). */
@@ -118,6 +122,7 @@ async function replicateCommand(options: ReplicateFlags, ctx: CommandContext): P
       ...(options.filesystems === undefined
         ? {}
         : { filesystems: selectionFilter(options.from, options.filesystems) }),
+      ...rootNameOf(options.from),
     });
     const logger = createLogger(options.logLevel, io.stderr, {
       readable: io.isTTY,

@@ -29,11 +29,37 @@ export function assertRelativePath(path: string, what = 'filesystem path'): void
   }
 }
 
+/**
+ * Why `path` is not a valid filesystem path of an endpoint, or undefined: a relative dataset
+ * path, or `""`, the endpoint's root dataset itself (never anything above it).
+ */
+export function filesystemPathProblem(path: string): string | undefined {
+  return path === '' ? undefined : relativePathProblem(path);
+}
+
+/** Throws a clear error unless `path` is `""` (the root) or a valid relative dataset path. */
+export function assertFilesystemPath(path: string, what = 'filesystem path'): void {
+  const problem = filesystemPathProblem(path);
+  if (problem !== undefined) {
+    throw new Error(`refusing ${what} ${JSON.stringify(path)}: ${problem}`);
+  }
+}
+
 /** `root` joined with the validated relative `path` ("" means the root itself). */
 export function joinRoot(root: string, path: string): string {
   if (path === '') return root;
   assertRelativePath(path);
   return `${root}/${path}`;
+}
+
+/**
+ * The full dataset name of the root-relative `path` below `root`, unchecked (for selections,
+ * status and messages): `""` is `root` itself.
+ *
+ * @example datasetOf('tank', '') // 'tank'; datasetOf('tank', 'home') // 'tank/home'
+ */
+export function datasetOf(root: string, path: string): string {
+  return path === '' ? root : `${root}/${path}`;
 }
 
 /** The part of `full` below `root`, or undefined when `full` is not `root` or below it. */

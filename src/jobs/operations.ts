@@ -11,6 +11,7 @@ import {
   type Receiver,
   type Sender,
 } from '../endpoints/types.js';
+import { datasetOf } from '../endpoints/paths.js';
 import { createPlanner } from '../planner/index.js';
 import type { Report } from '../report/schema.js';
 import { limitSender, TokenBucket } from '../transport/bandwidth.js';
@@ -120,7 +121,8 @@ export async function replicateJob(
       const planner = createPlanner(from, receiver.endpoint, {
         initial: job.replication.initial,
         onStaleResumeToken: job.replication.on_stale_resume_token,
-        ...(pair.filter === undefined ? {} : { filesystems: pair.filter }),
+        filesystems: pair.filter,
+        ...(pair.rootName === undefined ? {} : { rootName: pair.rootName }),
       });
       const replication = replicate(driverConfigOf(job.replication), planner, {
         signal,
@@ -200,7 +202,7 @@ async function replicatedPaths(
   signal: AbortSignal,
 ): Promise<string[]> {
   const all = (await sender.listFilesystems(signal)).map((fs) => fs.path);
-  return pair.filter === undefined ? all : all.filter(pair.filter);
+  return all.filter(pair.filter);
 }
 
 /**
@@ -241,7 +243,7 @@ export async function pruneJob(
     const other = side === 'sender' ? receiver : sender;
     const byDataset = new Map<string, Set<string>>();
     for (const path of await replicatedPaths(pair, sender, signal)) {
-      byDataset.set(`${root}/${path}`, guids(await snapshotsOn(other, path, signal)));
+      byDataset.set(datasetOf(root, path), guids(await snapshotsOn(other, path, signal)));
     }
     return pruneSide({
       side,
@@ -309,7 +311,7 @@ async function pruneRemoteReceiver(
         }
         if (!run.dryRun) destroyed += result.destroyed.length;
       }
-      datasets.push({ dataset: `${pair.receiverSpec}/${path}`, verdicts });
+      datasets.push({ dataset: datasetOf(pair.receiverSpec, path), verdicts });
     }
     return { side: 'receiver', datasets, destroyed };
   });

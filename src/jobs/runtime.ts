@@ -261,8 +261,8 @@ export class JobRuntime {
       });
       const done = deps.now();
       metrics?.runDuration(name, (done.getTime() - started.getTime()) / 1000);
-      for (const [path, { bytes, steps }] of transferred(report)) {
-        const dataset = pair.datasetName(path);
+      for (const [fsName, { bytes, steps }] of transferred(report)) {
+        const dataset = pair.datasetOfName(fsName);
         metrics?.replicated(name, dataset, bytes, steps, done);
         this.dataset(name, dataset).lastSuccess = done;
       }

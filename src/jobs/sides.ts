@@ -1,11 +1,15 @@
 /**
  * Where a job's snapshots live. A push job's sender is rooted at the pool of its selection,
  * so a selected subtree's own root has a path (`tank/home` is `home`) and lands at
- * `<connect root>/home`. A pull job replicates everything its `connect` serves into
- * `root_fs`. A sender is pruned on this host (a `zfs:` endpoint); a receiver elsewhere
- * through its endpoint (operations.ts).
+ * `<connect root>/home`; the pool itself, when selected, is the path `""` and lands in the
+ * connect root itself; then the report names are the full dataset names (`tank`, `tank/home`:
+ * the planner's `rootName` is the pool). A pull job replicates everything its `connect` serves
+ * below its root into `root_fs` (not the served root: as `replicate` without `--filesystems`).
+ * A sender is pruned on this host (a `zfs:` endpoint); a receiver elsewhere through its
+ * endpoint (operations.ts).
  */
-import { relativePathProblem } from '../endpoints/paths.js';
+import { datasetOf, relativePathProblem } from '../endpoints/paths.js';
+import { filesystemNaming } from '../planner/names.js';
 import type { JobConfig, PullJob, PushJob, SnapJob, SourceJob } from './config.js';
 import { zfsOnlyKeys } from './replication-config.js';
 import { poolOfSelection, selectionOf } from './selection.js';
@@ -18,10 +22,20 @@ export interface ReplicationPair {
   senderRoot: string | undefined;
   /** The receiver's root dataset when it is on this host; else it is pruned through its endpoint. */
   receiverRoot: string | undefined;
-  /** Which of the sender's root-relative paths to replicate (push: the selection). */
-  filter: ((path: string) => boolean) | undefined;
+  /** Which of the sender's root-relative paths to replicate (`""`: the sender's root). */
+  filter: (path: string) => boolean;
+  /** The planner's `rootName`, the label of the sender's root when `filter` selects it (push: the pool). */
+  rootName: string | undefined;
   /** The dataset name that status and metrics show for a path (push: the sender's). */
   datasetName(path: string): string;
+  /** The same for a filesystem's name in a report (the planner's naming, names.ts). */
+  datasetOfName(name: string): string;
+}
+
+/** A pair with `datasetOfName` derived from the planner's naming of its filter and rootName. */
+function withNames(pair: Omit<ReplicationPair, 'datasetOfName'>): ReplicationPair {
+  const naming = filesystemNaming({ filesystems: pair.filter, rootName: pair.rootName });
+  return { ...pair, datasetOfName: (name) => pair.datasetName(naming.pathOf(name)) };
 }
 
 /** A job that cannot run as configured (a ConfigError-like problem found past the schema). */
@@ -61,25 +75,28 @@ export function pairOf(job: PushJob | PullJob): ReplicationPair {
     const selection = selectionOf(job.filesystems);
     // A receiver elsewhere is pruned through its endpoint (operations.ts).
     const receiverRoot = zfsRoot(job.connect);
-    return {
+    return withNames({
       senderSpec: `zfs:${pool}`,
       receiverSpec: job.connect,
       senderRoot: pool,
       receiverRoot,
-      filter: (path) => selection.selects(`${pool}/${path}`),
-      datasetName: (path) => `${pool}/${path}`,
-    };
+      filter: (path) => selection.selects(datasetOf(pool, path)),
+      rootName: pool,
+      datasetName: (path) => datasetOf(pool, path),
+    });
   }
   const senderRoot = zfsRoot(job.connect);
   needsLocal(job.pruning.keep_sender, senderRoot, 'keep_sender');
-  return {
+  return withNames({
     senderSpec: job.connect,
     receiverSpec: `zfs:${job.root_fs}`,
     senderRoot,
     receiverRoot: job.root_fs,
-    filter: undefined,
-    datasetName: (path) => `${job.root_fs}/${path}`,
-  };
+    // As `replicate` without --filesystems: what connect serves below its root.
+    filter: (path) => path !== '',
+    rootName: undefined,
+    datasetName: (path) => datasetOf(job.root_fs, path),
+  });
 }
 
 /** Checks what the schema cannot: one pool per job, zfs options only for zfs: sides. */
@@ -116,7 +133,7 @@ export function checkJob(job: JobConfig): void {
 export function sourceSide(job: SourceJob): { root: string; filter: (path: string) => boolean } {
   const root = poolOf(job);
   const selection = selectionOf(job.filesystems);
-  return { root, filter: (path) => selection.selects(`${root}/${path}`) };
+  return { root, filter: (path) => selection.selects(datasetOf(root, path)) };
 }
 
 /** Whether `job` has keep rules to prune by (push, pull and snap; not sink or source). */

@@ -27,6 +27,8 @@ export class ReplicationFS implements FS {
     private readonly ctx: PlannerContext,
     readonly senderFS: EndpointFilesystem,
     readonly receiverFS: EndpointFilesystem | undefined,
+    /** The name the driver sees (names.ts): the path, or it below the root's label. */
+    readonly name: string = senderFS.path,
   ) {}
 
   get path(): string {
@@ -43,7 +45,7 @@ export class ReplicationFS implements FS {
   }
 
   reportInfo(): FilesystemInfo {
-    return { name: this.path };
+    return { name: this.name };
   }
 
   /**

@@ -5,6 +5,8 @@
  */
 export { createPlanner } from './planner.js';
 export type { PlannerOptions } from './planner.js';
+export { filesystemNaming } from './names.js';
+export type { FilesystemNaming, NamingOptions } from './names.js';
 export { ReplicationFS } from './fs.js';
 export { ReplicationStep } from './step.js';
 export { PlanningError } from './errors.js';

@@ -4,6 +4,7 @@ import type { Receiver, Sender } from '../endpoints/types.js';
 import { waitForBoth } from './connectivity.js';
 import { ReplicationFS, type PlannerContext } from './fs.js';
 import type { InitialPolicy } from './incremental.js';
+import { filesystemNaming, type FilesystemNaming } from './names.js';
 import type { StaleResumeTokenPolicy } from './resume.js';
 
 /** Options of `createPlanner`. */
@@ -19,12 +20,24 @@ export interface PlannerOptions {
    */
   onStaleResumeToken?: StaleResumeTokenPolicy;
   /**
-   * Which of the sender's filesystems to replicate, by root-relative path (default: every
-   * one). A filesystem left out whose children are selected becomes a placeholder on the
-   * receiver.
+   * Which of the sender's filesystems to replicate, by root-relative path, `""` being the
+   * sender's root dataset itself, received into the receiver's root (default: every one below
+   * the root, not the root). A filesystem left out whose children are selected becomes a
+   * placeholder on the receiver.
    */
   filesystems?: (path: string) => boolean;
+  /**
+   * The root's label, required when `filesystems` selects the root (`""`): then every
+   * filesystem's name starts with it (the root is `data`, `home` is `data/home`), since the
+   * driver's names are dataset paths (D3) and the children must wait for the root (D6).
+   * `replicate` passes the last component of `--from`'s dataset, a push job its pool. Without
+   * the root selected, a name is the root-relative path. `filesystemNaming` maps names back.
+   */
+  rootName?: string;
 }
+
+/** The default selection: everything below the sender's root, not the root (`""`) itself. */
+const belowRoot = (path: string): boolean => path !== '';
 
 const POLICIES: readonly InitialPolicy[] = ['most-recent', 'all', 'fail'];
 const STALE_POLICIES: readonly StaleResumeTokenPolicy[] = ['fail', 'clear'];
@@ -33,6 +46,7 @@ class EndpointPlanner implements Planner {
   constructor(
     private readonly ctx: PlannerContext,
     private readonly filesystems: ((path: string) => boolean) | undefined,
+    private readonly naming: FilesystemNaming,
   ) {}
 
   /** One FS per sender filesystem, in the sender's order, with the receiver's one at its path. */
@@ -42,10 +56,13 @@ class EndpointPlanner implements Planner {
       this.ctx.receiver.listFilesystems(signal),
     ]);
     const onReceiver = new Map(receiverFSs.map((fs) => [fs.path, fs]));
-    const selected = this.filesystems;
-    return (selected === undefined ? senderFSs : senderFSs.filter((fs) => selected(fs.path))).map(
-      (fs) => new ReplicationFS(this.ctx, fs, onReceiver.get(fs.path)),
-    );
+    const selected = this.filesystems ?? belowRoot;
+    return senderFSs
+      .filter((fs) => selected(fs.path))
+      .map(
+        (fs) =>
+          new ReplicationFS(this.ctx, fs, onReceiver.get(fs.path), this.naming.nameOf(fs.path)),
+      );
   }
 
   /** Both endpoints in parallel; rejects with an EndpointUnreachableError naming the side. */
@@ -55,7 +72,8 @@ class EndpointPlanner implements Planner {
 }
 
 /**
- * The planner that replicates every filesystem of `sender` to `receiver`.
+ * The planner that replicates every filesystem below the root of `sender` to `receiver` (or
+ * those `options.filesystems` selects, the root `""` among them, named by `options.rootName`).
  *
  * @example
  * const planner = createPlanner(memorySender(src, 'tank'), memoryReceiver(dst, 'backup'), { initial: 'all' });
@@ -84,6 +102,7 @@ export function createPlanner(
       `invalid onStaleResumeToken ${JSON.stringify(onStaleResumeToken)}: use fail or clear`,
     );
   }
+  const naming = filesystemNaming(options);
   return new EndpointPlanner(
     {
       sender,
@@ -93,5 +112,6 @@ export function createPlanner(
       onStaleResumeToken,
     },
     options.filesystems,
+    naming,
   );
 }

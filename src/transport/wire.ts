@@ -6,7 +6,7 @@
  * of the set `oneof` field in `message`.
  */
 import { z } from 'zod';
-import { relativePathProblem } from '../endpoints/paths.js';
+import { filesystemPathProblem } from '../endpoints/paths.js';
 import type {
   DestroySnapshotsReq,
   DestroySnapshotsResult,
@@ -47,7 +47,7 @@ const datasetPath = z
   .string()
   .max(MAX_NAME)
   .superRefine((path, ctx) => {
-    const problem = relativePathProblem(path);
+    const problem = filesystemPathProblem(path);
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
   });
 

@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { SCHEMES, type EndpointScheme } from '../../src/cli/endpoints.js';
+import { rootNameOf } from '../../src/cli/replicate.js';
 import {
   MemoryPool,
   memoryReceiver,
@@ -228,5 +229,15 @@ describe('Ctrl-C', () => {
     // The process would be gone; here the step is released so the run can end.
     blocking.release();
     expect((await running).code).toBe(130);
+  });
+});
+
+describe("the root label of --from (the planner's rootName)", () => {
+  test.each([
+    ['zfs:tank/data', { rootName: 'data' }],
+    ['zfs:tank', { rootName: 'tank' }],
+    ['memory:src.json', {}],
+  ])('%s gives %j', (from, expected) => {
+    expect(rootNameOf(from)).toEqual(expected);
   });
 });

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Report } from '../../src/report/schema.js';
 import { run } from '../cli/helpers.js';
 import { datasetsBelow, snapshotsOf } from './zfs-names.js';
 import { createPools, describeZfs, destroyPools, zfs, type TestPools } from '../helpers/zfs.js';
@@ -77,19 +78,78 @@ jobs:
     expect(snapshotsOf(`${dst}/backup/home/a`)).toEqual(['s1', 's2', 's3']);
   }, 60_000);
 
-  test('replicate --filesystems selecting the root of --from says how to replicate it', async () => {
+  test('replicate --filesystems X< replicates X, the root of --from, into the root of --to', async () => {
+    // An empty root that was never mountable: the placeholder rule lets a full receive replace it.
+    zfs('create', '-o', 'canmount=off', `${dst}/whole`);
+    const args = [
+      'replicate',
+      '--from',
+      `zfs:${src}/home`,
+      '--to',
+      `zfs:${dst}/whole`,
+      '--initial',
+      'all',
+      '--filesystems',
+      `${src}/home<,!${src}/home/tmp`,
+      '--json',
+    ];
+    const first = await run(args);
+    expect(first.io.err).toContain('done: 2 filesystems, 6 snapshots received');
+    expect(first.code).toBe(0);
+    const names = (JSON.parse(first.io.out) as Report).attempts[0]!.filesystems.map(
+      (fs) => fs.info.name,
+    );
+    // Named below the last component of --from (the driver's names are dataset paths, D3).
+    expect(names).toEqual(['home', 'home/a']);
+    expect(datasetsBelow(`${dst}/whole`)).toEqual([`${dst}/whole`, `${dst}/whole/a`]);
+    expect(snapshotsOf(`${dst}/whole`)).toEqual(['s1', 's2', 's3']);
+    expect(snapshotsOf(`${dst}/whole/a`)).toEqual(['s1', 's2', 's3']);
+    expect(zfs('get', '-H', '-o', 'value', 'guid', `${dst}/whole@s3`)).toBe(
+      zfs('get', '-H', '-o', 'value', 'guid', `${src}/home@s3`),
+    );
+
+    // The next run is incremental into the root.
+    zfs('snapshot', `${src}/home@s4`);
+    const second = await run(args);
+    expect(second.code).toBe(0);
+    expect(snapshotsOf(`${dst}/whole`)).toEqual(['s1', 's2', 's3', 's4']);
+    zfs('destroy', `${src}/home@s4`);
+  }, 120_000);
+
+  test('without the root in --filesystems, the root of --from is not sent (as before)', async () => {
+    zfs('create', '-o', 'canmount=off', `${dst}/below`);
+    const { code } = await run([
+      'replicate',
+      '--from',
+      `zfs:${src}/home`,
+      '--to',
+      `zfs:${dst}/below`,
+      '--filesystems',
+      `${src}/home/a`,
+    ]);
+    expect(code).toBe(0);
+    expect(datasetsBelow(`${dst}/below`)).toEqual([`${dst}/below`, `${dst}/below/a`]);
+    expect(snapshotsOf(`${dst}/below`)).toEqual([]);
+  }, 120_000);
+
+  test('a root that may hold data of its own (mounted) is not replaced: a clear error, nothing changed', async () => {
+    zfs('create', `${dst}/mounted`);
     const { code, io } = await run([
       'replicate',
       '--from',
       `zfs:${src}/home`,
       '--to',
-      `zfs:${dst}/backup`,
+      `zfs:${dst}/mounted`,
       '--filesystems',
-      `${src}/home<`,
+      `${src}/home`,
     ]);
-    expect(code).toBe(2);
-    expect(io.err).toContain(`--from zfs:${src}`);
-  }, 60_000);
+    expect(code).not.toBe(0);
+    expect(io.err).toContain(
+      `refusing to replace the receiver's root ${dst}/mounted with a full receive`,
+    );
+    expect(io.err).toContain('it is mounted');
+    expect(snapshotsOf(`${dst}/mounted`)).toEqual([]);
+  }, 120_000);
 
   test('prune --dry-run shows each verdict and its reason and destroys nothing', async () => {
     const { code, io } = await run(['prune', '--config', configFile, '--dry-run', 'home']);

@@ -101,6 +101,52 @@ describe('the daemon runtime', () => {
     expect(h.clock.pending()).toBe(0);
   });
 
+  test('a push job selecting the pool root (tank<) replicates tank itself into the connect root', async () => {
+    const h = host();
+    const cfg = parseConfig(`
+jobs:
+  - name: pool
+    type: push
+    connect: zfs:backup/host
+    filesystems: { "tank<": true, "tank/home/tmp": false, "tank/other": false }
+    snapshotting: { type: periodic, interval: 1h, prefix: xrepl_ }
+    pruning:
+      keep_sender: [ { type: not_replicated }, { type: last_n, count: 1 } ]
+      keep_receiver: [ { type: last_n, count: 1 } ]
+`);
+    const { runtime } = start(h, cfg);
+    h.clock.advance(0);
+    await settled(runtime, 1, 'pool');
+    expect(job(runtime, 'pool').lastError).toBeNull();
+    expect(names(h.pool, 'backup/host')).toEqual(['xrepl_20261203T100000Z']);
+    expect(names(h.pool, 'backup/host/home/a')).toEqual(['xrepl_20261203T100000Z']);
+    expect(h.pool.get('backup/host/other')).toBeUndefined();
+    expect(h.pool.get('backup/host/home/tmp')).toBeUndefined();
+    expect(h.pool.get('backup/host/tank')).toBeUndefined();
+
+    h.clock.advance(3_600_000);
+    await settled(runtime, 2, 'pool');
+    const s = job(runtime, 'pool');
+    expect(s.lastError).toBeNull();
+    // Named by their datasets (the pool is the root's label); the root's second replication
+    // is incremental, and it is pruned like the others.
+    const fss = s.run?.attempts.at(-1)?.filesystems ?? [];
+    expect(fss.map((f) => f.info.name)).toEqual(['tank', 'tank/home', 'tank/home/a']);
+    const root = fss.find((f) => f.info.name === 'tank');
+    expect(root?.steps.map((st) => `${st.info.from}->${st.info.to}`)).toEqual([
+      'xrepl_20261203T100000Z->xrepl_20261203T110000Z',
+    ]);
+    expect(names(h.pool, 'backup/host')).toEqual(['xrepl_20261203T110000Z']);
+    expect(names(h.pool, 'tank')).toEqual(['xrepl_20261203T110000Z']);
+    // Metrics and lag map the names to the same datasets (no `tank/tank`).
+    expect(s.datasets.map((d) => [d.dataset, d.lastSuccess !== null])).toEqual([
+      ['tank', true],
+      ['tank/home', true],
+      ['tank/home/a', true],
+    ]);
+    await runtime.stop();
+  });
+
   test('a failed replication leaves replicating-error with its error; the next tick recovers', async () => {
     const h = host();
     let failures = 1;

@@ -199,7 +199,7 @@ describeSsh('an authorized_keys forced command', () => {
     const sender = sshSender(sshd.url('tank', { xrepl: 'anything' }));
     try {
       const listed = await sender.listFilesystems(never);
-      expect(listed.map((fs) => fs.path).sort()).toEqual(['db', 'db/logs']);
+      expect(listed.map((fs) => fs.path).sort()).toEqual(['', 'db', 'db/logs']);
       const report = await replicate(
         config({ maxAttempts: 1 }),
         createPlanner(sender, memoryReceiver(dst, 'backup'), { initial: 'all' }),

@@ -160,7 +160,7 @@ describe('mutual TLS', () => {
     expect(mismatches(fromBob, 'tank', dst, 'backup/bob')).toEqual([]);
 
     // Bob lists his own data only; alice's `data` is not his `data`.
-    expect((await bob.listFilesystems(never)).map((fs) => fs.path)).toEqual(['data']);
+    expect((await bob.listFilesystems(never)).map((fs) => fs.path)).toEqual(['', 'data']);
     const bobsVersions = await bob.listFilesystemVersions('data', never);
     expect(bobsVersions.map((v) => v.name)).toEqual(['b1']);
     // No log line carries key material.
@@ -191,6 +191,37 @@ describe('mutual TLS', () => {
     );
     expect(write.code).toBe(status.INVALID_ARGUMENT);
     expect(dst.toFixture()).toEqual(before);
+  });
+
+  test('the root "" of a client is <root>/<identity> itself, never above: selected, it lands there', async () => {
+    const dst = new MemoryPool({ seed: 'dst' });
+    dst.createDataset('backup/bob/data');
+    dst.snapshot('backup/bob/data', 's1');
+    const server = await mutualTlsServer(dst);
+    const alice = client(server.url, 'alice');
+    const src = sourceTree({ snapshots: 2 });
+    const report = await replicate(
+      config(),
+      createPlanner(memorySender(src, 'tank/data'), alice, {
+        filesystems: (path) => path === '',
+        rootName: 'data',
+      }),
+    ).wait();
+    expect(report.state).toBe('done');
+    expect(report.attempts[0]!.filesystems.map((fs) => fs.info.name)).toEqual(['data']);
+    const sent = src.get('tank/data')!.snapshots.map((s) => s.guid);
+    expect(dst.get('backup/alice')!.snapshots.map((s) => s.guid)).toEqual([sent.at(-1)]);
+    expect(dst.get('backup')!.snapshots).toEqual([]);
+    expect(dst.get('backup/bob')!.snapshots).toEqual([]);
+    expect(dst.get('backup/bob/data')!.snapshots.map((s) => s.name)).toEqual(['s1']);
+    // Alice's "" is her root: its versions are hers, never backup's or bob's.
+    expect((await alice.listFilesystemVersions('', never)).map((v) => v.guid)).toEqual([
+      sent.at(-1),
+    ]);
+    for (const hostile of ['..', '../bob', '/backup', '.']) {
+      const err = await rejection(alice.listFilesystemVersions(hostile, never));
+      expect(err.code).toBe(status.INVALID_ARGUMENT);
+    }
   });
 
   test('a client without a certificate is refused', async () => {

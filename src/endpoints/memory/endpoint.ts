@@ -3,7 +3,7 @@
  * fault gate every call passes, listing, and waiting for connectivity.
  */
 import type { Endpoint, EndpointFilesystem, FilesystemVersion } from '../types.js';
-import { assertRelativePath, joinRoot, relativeTo } from '../paths.js';
+import { assertFilesystemPath, assertRelativePath, joinRoot, relativeTo } from '../paths.js';
 import { Faults } from './faults.js';
 import type { DatasetRecord, MemoryPool } from './pool.js';
 import { toVersion } from './pool.js';
@@ -29,13 +29,16 @@ export abstract class MemoryEndpoint implements Endpoint {
     this.faults = options.faults ?? new Faults();
   }
 
-  /** Datasets below the root (not the root itself), parents before children. */
+  /**
+   * The root (as `""`, when it exists) and the datasets below it, parents before children. With
+   * no root (the whole pool) paths are full dataset names.
+   */
   async listFilesystems(signal: AbortSignal): Promise<EndpointFilesystem[]> {
     await this.faults.enter('listFilesystems', signal);
     const result: EndpointFilesystem[] = [];
     for (const full of this.pool.paths()) {
       const path = this.root === undefined ? full : relativeTo(this.root, full);
-      if (path === undefined || path === '') continue;
+      if (path === undefined) continue;
       const ds = this.pool.record(full) as DatasetRecord;
       const fs: EndpointFilesystem = { path, isPlaceholder: ds.placeholder };
       if (ds.partial) {
@@ -76,8 +79,12 @@ export abstract class MemoryEndpoint implements Endpoint {
 
   /** The pool path of the root-relative `fs`; throws on hostile paths before anything runs. */
   protected fullPath(fs: string): string {
-    assertRelativePath(fs);
-    return this.root === undefined ? fs : joinRoot(this.root, fs);
+    if (this.root === undefined) {
+      assertRelativePath(fs);
+      return fs;
+    }
+    assertFilesystemPath(fs);
+    return joinRoot(this.root, fs);
   }
 
   protected dataset(full: string): DatasetRecord {

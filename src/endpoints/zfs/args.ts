@@ -3,7 +3,7 @@
  * so the tests can read which command each request becomes.
  */
 import type { FilesystemVersion, SendReq } from '../types.js';
-import { assertRelativePath, joinRoot } from '../paths.js';
+import { assertFilesystemPath, joinRoot } from '../paths.js';
 import type { ZfsCapabilities } from './capabilities.js';
 
 /** Why `name` is not a usable snapshot or bookmark name, or undefined when it is. */
@@ -50,7 +50,7 @@ interface SendSource {
  * incremental source, resume token. Needs no zfs, so it runs before any command.
  */
 export function assertSendReq(req: SendReq): void {
-  assertRelativePath(req.filesystem);
+  assertFilesystemPath(req.filesystem);
   if (req.to?.type !== 'snapshot') {
     throw new Error(`refusing to send ${req.filesystem}: the target must be a snapshot`);
   }

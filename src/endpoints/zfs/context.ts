@@ -3,19 +3,13 @@
  * the Endpoint listing methods.
  */
 import type { EndpointFilesystem, FilesystemVersion } from '../types.js';
-import { assertRelativePath, joinRoot } from '../paths.js';
+import { assertFilesystemPath, assertRelativePath, joinRoot } from '../paths.js';
 import { capabilityCache, poolOf, type ZfsCapabilities } from './capabilities.js';
 import { isDatasetMissing } from './errors.js';
 import { DEFAULT_JOB, jobNameProblem } from './holds.js';
 import type { ZfsSendOptions } from './send-options.js';
 import { createZfsExec, type ZfsExec } from './exec.js';
-import {
-  filesystemsBelow,
-  listArgs,
-  parseListing,
-  versionsOf,
-  type DatasetRecord,
-} from './list.js';
+import { filesystemsAt, listArgs, parseListing, versionsOf, type DatasetRecord } from './list.js';
 
 /** Options of `zfsSender` and `zfsReceiver`. */
 export interface ZfsEndpointOptions {
@@ -101,10 +95,10 @@ export function zfsContext(options: ZfsEndpointOptions): ZfsContext {
       if (records === undefined) {
         throw new Error(`root dataset ${root} does not exist; create it (zfs create -p ${root})`);
       }
-      return filesystemsBelow(root, records, { includePlaceholders });
+      return filesystemsAt(root, records, { includePlaceholders });
     },
     async listFilesystemVersions(fs, signal) {
-      assertRelativePath(fs);
+      assertFilesystemPath(fs);
       const full = joinRoot(root, fs);
       const records = await list(full, signal, 1);
       if (records === undefined) {

@@ -4,7 +4,7 @@
  * zfs receiver that lets clients prune it; both decide what may go before calling this.
  */
 import { guardDestroy } from '../prune-guard.js';
-import { assertRelativePath, joinRoot } from '../paths.js';
+import { assertFilesystemPath, joinRoot } from '../paths.js';
 import type { DestroySnapshotsReq, DestroySnapshotsResult } from '../types.js';
 import type { ZfsContext } from './context.js';
 import type { ZfsExec } from './exec.js';
@@ -41,7 +41,7 @@ export async function destroyForClient(
   signal: AbortSignal,
   legacy: { destroy: boolean },
 ): Promise<DestroySnapshotsResult> {
-  assertRelativePath(req.filesystem);
+  assertFilesystemPath(req.filesystem);
   const target = joinRoot(ctx.root, req.filesystem);
   const records = await ctx.list(target, signal, 1);
   if (records === undefined) {

@@ -141,8 +141,11 @@ export function parseListing(stdout: string): DatasetRecord[] {
   return datasetRecords(parsePropertyRows(stdout));
 }
 
-/** Filesystems and volumes strictly below `root`, root-relative, parents before children. */
-export function filesystemsBelow(
+/**
+ * Filesystems and volumes of `root` and below, root-relative, parents before children: the
+ * root itself first, as `""` (the planner replicates it only when selected).
+ */
+export function filesystemsAt(
   root: string,
   records: readonly DatasetRecord[],
   options: { includePlaceholders: boolean },
@@ -151,7 +154,7 @@ export function filesystemsBelow(
   for (const record of records) {
     if (record.type !== 'filesystem' && record.type !== 'volume') continue;
     const path = relativeTo(root, record.name);
-    if (path === undefined || path === '') continue;
+    if (path === undefined) continue;
     if (record.placeholder && !options.includePlaceholders) continue;
     result.push({
       path,

@@ -94,15 +94,11 @@ export function placeholderDataProblem(values: ReadonlyMap<string, string>): str
   return undefined;
 }
 
-/**
- * Throws a clear error naming `dataset` unless the placeholder still holds no data of its own:
- * never mounted (canmount still off, not mounted) and no larger than when it was created.
- */
-export async function assertPlaceholderEmpty(
+async function dataProblem(
   ctx: ZfsContext,
   dataset: string,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<string | undefined> {
   const properties = ['mounted', 'canmount', 'referenced', PLACEHOLDER_SIZE_PROPERTY];
   const { stdout } = await ctx.exec.run(
     'zfs',
@@ -114,12 +110,41 @@ export async function assertPlaceholderEmpty(
     const tab = line.indexOf('\t');
     if (tab > 0) values.set(line.slice(0, tab), line.slice(tab + 1));
   }
-  const problem = placeholderDataProblem(values);
+  return placeholderDataProblem(values);
+}
+
+/**
+ * Throws a clear error naming `dataset` unless the placeholder still holds no data of its own:
+ * never mounted (canmount still off, not mounted) and no larger than when it was created.
+ */
+export async function assertPlaceholderEmpty(
+  ctx: ZfsContext,
+  dataset: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const problem = await dataProblem(ctx, dataset, signal);
   if (problem === undefined) return;
   throw new Error(
     `refusing to replace placeholder ${dataset} with a full receive: it may hold data of its ` +
       `own (${problem}), which zfs recv -F would destroy; copy what you need, then destroy ` +
       `it or make it an empty placeholder again`,
+  );
+}
+
+/**
+ * The placeholder rule for the receiver's root (which the user created, so xrepl never recorded
+ * its empty size): a full receive replaces it only when it has no snapshots (the caller checks)
+ * and could not have been written to: not mounted and `canmount=off`. Else a clear error.
+ */
+export async function assertRootReplaceable(ctx: ZfsContext, signal: AbortSignal): Promise<void> {
+  const problem = await dataProblem(ctx, ctx.root, signal);
+  if (problem === undefined) return;
+  throw new Error(
+    `refusing to replace the receiver's root ${ctx.root} with a full receive of the sender's ` +
+      `root: it may hold data of its own (${problem}), which zfs recv -F would destroy. If it ` +
+      `holds nothing, unmount it and set canmount=off (zfs unmount ${ctx.root}; zfs set ` +
+      `canmount=off ${ctx.root}); else receive into a new, empty root (zfs create -o ` +
+      `canmount=off DATASET) or leave the sender's root out of the selection`,
   );
 }
 

@@ -5,13 +5,18 @@
  */
 import type { Readable } from 'node:stream';
 import type { PrunableReceiver, ReceiveReq } from '../types.js';
-import { assertRelativePath, joinRoot } from '../paths.js';
+import { assertFilesystemPath, joinRoot } from '../paths.js';
 import { assertVersionName, recvArgs } from './args.js';
 import { destroyForClient } from './destroy.js';
 import { zfsContext, type ZfsContext, type ZfsEndpointOptions } from './context.js';
 import type { DatasetRecord } from './list.js';
 import { hold, lastReceivedHoldTag, release } from './holds.js';
-import { assertPlaceholderEmpty, clearPlaceholder, ensureParents } from './placeholders.js';
+import {
+  assertPlaceholderEmpty,
+  assertRootReplaceable,
+  clearPlaceholder,
+  ensureParents,
+} from './placeholders.js';
 import { pollUntil } from './poll.js';
 import {
   assertNoStreamProperties,
@@ -96,7 +101,7 @@ async function receiveInto(
   policy: ReceivePolicy,
 ): Promise<void> {
   const { trusted } = policy;
-  assertRelativePath(req.filesystem);
+  assertFilesystemPath(req.filesystem);
   assertVersionName(req.to, 'snapshot name');
   signal.throwIfAborted();
   const target = joinRoot(ctx.root, req.filesystem);
@@ -121,9 +126,13 @@ async function receiveInto(
   }
   const existing = before.find((r) => r.name === target);
   // -F only into a placeholder without snapshots or data of its own: only -F may replace it.
+  // The root (path "") always exists, so its first receive needs -F too, under the same rule.
   // Anywhere else zfs must refuse a modified or diverged destination.
-  const force = existing?.placeholder === true && !hasSnapshots(before, target);
-  if (force) await assertPlaceholderEmpty(ctx, target, signal);
+  const root = req.filesystem === '';
+  const force =
+    existing !== undefined && (existing.placeholder || root) && !hasSnapshots(before, target);
+  if (force && existing.placeholder) await assertPlaceholderEmpty(ctx, target, signal);
+  else if (force) await assertRootReplaceable(ctx, signal);
   if (existing === undefined) await ensureParents(ctx, req.filesystem, signal);
   // A full receive creates the filesystem (or replaces a placeholder): it gets the policy's
   // properties, by the receive itself where zfs recv has -o, else right after it.
@@ -174,8 +183,9 @@ async function receiveInto(
 
 /**
  * A Receiver over the local `zfs` command: stores the root-relative filesystem `a/b` as
- * `<root>/a/b`, never outside the root (hostile paths are refused before any command runs),
- * and refuses streams carrying properties unless `options.trustStreamProperties`.
+ * `<root>/a/b` and `""` as the root itself, never outside the root (hostile paths are refused
+ * before any command runs), and refuses streams carrying properties unless
+ * `options.trustStreamProperties`.
  *
  * @example
  * const receiver = zfsReceiver({ root: 'backup/host1' });

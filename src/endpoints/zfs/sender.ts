@@ -82,7 +82,7 @@ async function moveCursor(
  *
  * @example
  * const sender = zfsSender({ root: 'tank/data', job: 'offsite', send: { compressed: true } });
- * const fss = await sender.listFilesystems(signal); // [{ path: 'home', isPlaceholder: false }, ...]
+ * const fss = await sender.listFilesystems(signal); // [{ path: '' }, { path: 'home' }, ...]: '' is tank/data
  * const { stream } = await sender.send({ filesystem: 'home', to: snapshot }, signal);
  */
 export function zfsSender(options: ZfsEndpointOptions): Sender {

@@ -3,12 +3,13 @@ import { MemoryPool, memoryReceiver, memorySender } from '../../../src/endpoints
 import { at, collect, signal, sourcePool, streamOf, transfer } from './helpers.js';
 
 describe('listing, relative to the root', () => {
-  test('a sender rooted at tank lists the datasets below it, placeholders flagged', async () => {
+  test('a sender rooted at tank lists its root as "" and the datasets below it, placeholders flagged', async () => {
     const pool = new MemoryPool({ seed: 1 });
     pool.createDataset('tank/data/home');
     pool.createDataset('tank/ph', { placeholder: true });
     pool.createDataset('tankx/other');
     expect(await memorySender(pool, 'tank').listFilesystems(signal())).toEqual([
+      { path: '', isPlaceholder: false },
       { path: 'data', isPlaceholder: false },
       { path: 'data/home', isPlaceholder: false },
       { path: 'ph', isPlaceholder: true },
@@ -49,6 +50,7 @@ describe('listing, relative to the root', () => {
     ]);
     expect(dst.paths().map((p) => dst.get(p)?.placeholder)).toEqual([true, true, true, false]);
     expect(await receiver.listFilesystems(signal())).toEqual([
+      { path: '', isPlaceholder: true },
       { path: 'data', isPlaceholder: true },
       { path: 'data/home', isPlaceholder: false },
     ]);
@@ -67,7 +69,6 @@ describe('a receiver never writes outside its root', () => {
     '/abs',
     'a//b',
     'a/',
-    '',
     'a@b',
     'a#b',
     'a\nb',
@@ -95,6 +96,26 @@ describe('a receiver never writes outside its root', () => {
       /^refusing filesystem path/,
     );
     expect(JSON.stringify(dst.toFixture())).toBe(before);
+  });
+
+  test('"" is the root itself: a receive lands in backup/host1, nothing above it changes', async () => {
+    const { pool: src, a } = sourcePool();
+    const dst = new MemoryPool({ seed: 'dst' });
+    dst.createDataset('backup/host1');
+    const receiver = memoryReceiver(dst, 'backup/host1');
+    await transfer(memorySender(src, 'tank/data'), receiver, { filesystem: '', to: a });
+    expect(dst.get('backup/host1')?.snapshots.map((s) => s.guid)).toEqual([a.guid]);
+    expect(dst.get('backup')?.snapshots).toEqual([]);
+    expect((await receiver.listFilesystemVersions('', signal())).map((v) => v.guid)).toEqual([
+      a.guid,
+    ]);
+  });
+
+  test('without a root (the whole pool) "" names nothing and is refused', async () => {
+    const { pool, a } = sourcePool();
+    await expect(memorySender(pool).sendDry({ filesystem: '', to: a }, signal())).rejects.toThrow(
+      /^refusing filesystem path "": empty path/,
+    );
   });
 
   test('the root itself must be a valid dataset name', () => {

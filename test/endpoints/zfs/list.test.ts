@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import {
   compareVersions,
   datasetRecords,
-  filesystemsBelow,
+  filesystemsAt,
   listArgs,
   parseListing,
   parsePropertyRows,
@@ -65,7 +65,8 @@ describe('zfs-fuse sample (captured on pool version 23)', () => {
   });
 
   test('a placeholder is one with the property set locally; children inheriting it are not', () => {
-    expect(filesystemsBelow('xplore_c', records, { includePlaceholders: true })).toEqual([
+    expect(filesystemsAt('xplore_c', records, { includePlaceholders: true })).toEqual([
+      { path: '', isPlaceholder: false },
       { path: 'home', isPlaceholder: false },
       { path: 'ph', isPlaceholder: true },
       { path: 'ph/child', isPlaceholder: false },
@@ -74,12 +75,13 @@ describe('zfs-fuse sample (captured on pool version 23)', () => {
 
   test('the sender view leaves placeholders out', () => {
     expect(
-      filesystemsBelow('xplore_c', records, { includePlaceholders: false }).map((f) => f.path),
-    ).toEqual(['home', 'ph/child']);
+      filesystemsAt('xplore_c', records, { includePlaceholders: false }).map((f) => f.path),
+    ).toEqual(['', 'home', 'ph/child']);
   });
 
-  test('paths are relative to the root; the root itself is not listed', () => {
-    expect(filesystemsBelow('xplore_c/ph', records, { includePlaceholders: true })).toEqual([
+  test('paths are relative to the root; the root itself is listed first as ""', () => {
+    expect(filesystemsAt('xplore_c/ph', records, { includePlaceholders: true })).toEqual([
+      { path: '', isPlaceholder: true },
       { path: 'child', isPlaceholder: false },
     ]);
   });
@@ -97,7 +99,8 @@ describe('OpenZFS sample (written after the documented format)', () => {
   const records = parseListing(sample('openzfs-get.txt'));
 
   test('volumes are filesystems to replicate; a resume token is kept (unreadable: no resume), "-" is none', () => {
-    expect(filesystemsBelow('tank/data', records, { includePlaceholders: true })).toEqual([
+    expect(filesystemsAt('tank/data', records, { includePlaceholders: true })).toEqual([
+      { path: '', isPlaceholder: false },
       { path: 'home', isPlaceholder: false, resumeToken: '1-e604ea4bf-e0-789c63a2c06294' },
       { path: 'vol', isPlaceholder: true },
     ]);
@@ -108,7 +111,9 @@ describe('OpenZFS sample (written after the documented format)', () => {
     const token =
       '1-ea45c25d6-e0-789c636064000310a501c49c50360710a715e5e7a69766a63040c1dc84d5778f31cc605200b2d991d4e52765a5269730303043d561c8a7a515a796806458e0f26c48f2499525a9c5407a022f1b56fd25f910574c89389c72fb6447a306923c27583e2f31379581a1b828593f25b124d1a1d808e66406006d591e0c';
     const rows = sample('openzfs-get.txt').replace('1-e604ea4bf-e0-789c63a2c06294', token);
-    const [home] = filesystemsBelow('tank/data', parseListing(rows), { includePlaceholders: true });
+    const home = filesystemsAt('tank/data', parseListing(rows), {
+      includePlaceholders: true,
+    }).find((fs) => fs.path === 'home');
     expect(home).toEqual({
       path: 'home',
       isPlaceholder: false,

@@ -187,6 +187,7 @@ describe('step holds and the replication cursor (OpenZFS)', () => {
     );
     const sender = zfsSender({ root: 'tank', exec, capabilities: OPENZFS });
     await expect(sender.listFilesystems(never)).resolves.toEqual([
+      { path: '', isPlaceholder: false },
       { path: 'a', isPlaceholder: false },
     ]);
     await sender.listFilesystems(never);

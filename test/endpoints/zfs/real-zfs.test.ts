@@ -174,9 +174,9 @@ describeZfs('zfs backend on real ZFS', () => {
     ).rejects.toThrow(/dataset does not exist/);
   });
 
-  test('the sender lists its tree relative to the root, without its placeholder', async () => {
+  test('the sender lists its tree relative to the root (itself ""), without its placeholder', async () => {
     expect(await sender.listFilesystems(never)).toEqual(
-      ['db', 'home', 'home/alice', 'ph/child', 'www'].map((path) => ({
+      ['', 'db', 'home', 'home/alice', 'ph/child', 'www'].map((path) => ({
         path,
         isPlaceholder: false,
       })),
@@ -218,6 +218,7 @@ describeZfs('zfs backend on real ZFS', () => {
   test('a child received before its parent gets a placeholder parent', async () => {
     await transfer('home/alice', undefined, 's1');
     expect(await receiver.listFilesystems(never)).toEqual([
+      { path: '', isPlaceholder: false },
       { path: 'home', isPlaceholder: true },
       { path: 'home/alice', isPlaceholder: false },
     ]);
@@ -228,6 +229,7 @@ describeZfs('zfs backend on real ZFS', () => {
   test('a full receive replaces the placeholder and clears the mark; the child stays', async () => {
     await transfer('home', undefined, 's1');
     expect(await receiver.listFilesystems(never)).toEqual([
+      { path: '', isPlaceholder: false },
       { path: 'home', isPlaceholder: false },
       { path: 'home/alice', isPlaceholder: false },
     ]);
@@ -239,6 +241,7 @@ describeZfs('zfs backend on real ZFS', () => {
     for (const fs of ['db', 'www', 'ph/child']) await transfer(fs, undefined, 's1');
     const listed = await receiver.listFilesystems(never);
     expect(listed.map((f) => `${f.path}${f.isPlaceholder ? ' (placeholder)' : ''}`)).toEqual([
+      '',
       'db',
       'home',
       'home/alice',

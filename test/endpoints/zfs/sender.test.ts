@@ -179,6 +179,7 @@ describe('sender listing', () => {
     const exec = fakeExec(() => ({ stdout }));
     const sender = zfsSender({ root: 'tank/data', exec, capabilities: MINIMAL_CAPABILITIES });
     await expect(sender.listFilesystems(never)).resolves.toEqual([
+      { path: '', isPlaceholder: false },
       { path: 'ph/child', isPlaceholder: false },
     ]);
   });
