@@ -28,17 +28,12 @@ import {
 } from './options.js';
 import { interruptible } from './run.js';
 
-export interface ServeCommandOptions {
+export interface ServeCommandOptions extends ServedOptions {
   listen: string;
-  role: 'sender' | 'receiver';
-  zfs?: string;
-  memory?: string;
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
   insecureListenAnywhere?: boolean;
-  trustStreamProperties?: boolean;
-  allowPrune?: boolean;
   maxReceives: number;
   maxReceivesPerClient: number;
   maxSends: number;
@@ -144,28 +139,56 @@ export function perIdentity(
   };
 }
 
+/** What `serve` and `stdio` both take: the role and the one local endpoint they serve. */
+export interface ServedOptions {
+  role: 'sender' | 'receiver';
+  zfs?: string;
+  memory?: string;
+  trustStreamProperties?: boolean;
+  allowPrune?: boolean;
+}
+
+/** Registers `--role`, `--zfs ROOT` and `--memory FIXTURE` on `command` (`serve`, `stdio`). */
+export function addServedOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--role <role>', 'what to serve')
+        .choices(['sender', 'receiver'])
+        .makeOptionMandatory(),
+    )
+    .option('--zfs <root>', 'serve the datasets below ROOT through the local zfs command')
+    .option('--memory <fixture>', 'serve a simulated pool from FIXTURE.json[?root=DATASET]');
+}
+
+/**
+ * The backend `--zfs` or `--memory` names, after the checks `serve` and `stdio` share: exactly
+ * one of the two, `--allow-prune` and `--trust-stream-properties` for what they apply to.
+ */
+export function servedBackend(options: ServedOptions, commandName: string): Backend {
+  if ((options.zfs === undefined) === (options.memory === undefined)) {
+    throw new UsageError(`${commandName} needs exactly one of --zfs ROOT and --memory FIXTURE`);
+  }
+  if (options.allowPrune === true && options.role !== 'receiver') {
+    throw new UsageError('--allow-prune applies to --role receiver only');
+  }
+  const trustStreamProperties = options.trustStreamProperties === true;
+  if (trustStreamProperties && (options.zfs === undefined || options.role !== 'receiver')) {
+    throw new UsageError('--trust-stream-properties applies to --role receiver with --zfs only');
+  }
+  return options.zfs !== undefined
+    ? zfsBackend(options.zfs, trustStreamProperties)
+    : memoryBackend(options.memory as string, options.role);
+}
+
 async function serveCommand(options: ServeCommandOptions, ctx: CommandContext): Promise<number> {
   const { io } = ctx;
-  if ((options.zfs === undefined) === (options.memory === undefined)) {
-    throw new UsageError('serve needs exactly one of --zfs ROOT and --memory FIXTURE');
-  }
+  const backend = servedBackend(options, 'serve');
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together');
   }
   if (options.tlsCa !== undefined && options.tlsCert === undefined) {
     throw new UsageError('--tls-ca (client certificates) needs --tls-cert and --tls-key');
   }
-  const trustStreamProperties = options.trustStreamProperties === true;
-  if (options.allowPrune === true && options.role !== 'receiver') {
-    throw new UsageError('--allow-prune applies to --role receiver only');
-  }
-  if (trustStreamProperties && (options.zfs === undefined || options.role !== 'receiver')) {
-    throw new UsageError('--trust-stream-properties applies to --role receiver with --zfs only');
-  }
-  const backend =
-    options.zfs !== undefined
-      ? zfsBackend(options.zfs, trustStreamProperties)
-      : memoryBackend(options.memory as string, options.role);
   const tls =
     options.tlsCert !== undefined && options.tlsKey !== undefined
       ? await loadServerTls({
@@ -177,7 +200,7 @@ async function serveCommand(options: ServeCommandOptions, ctx: CommandContext): 
         })
       : undefined;
   const logger = createLogger(options.logLevel, io.stderr, { readable: io.isTTY });
-  if (trustStreamProperties) logger.warn({ root: options.zfs }, TRUST_WARNING);
+  if (options.trustStreamProperties === true) logger.warn({ root: options.zfs }, TRUST_WARNING);
   const common = {
     listen: options.listen,
     ...(tls !== undefined && { tls }),
@@ -233,17 +256,12 @@ function limit(flags: string, description: string, key: keyof typeof DEFAULT_LIM
 
 /** Registers `serve`. */
 export function registerServe(program: Command, ctx: CommandContext): void {
-  program
-    .command('serve')
-    .description('serve a local endpoint over gRPC, for `--from`/`--to grpc://HOST:PORT`')
-    .requiredOption('--listen <host:port>', 'where to listen, e.g. 127.0.0.1:7000')
-    .addOption(
-      new Option('--role <role>', 'what to serve')
-        .choices(['sender', 'receiver'])
-        .makeOptionMandatory(),
-    )
-    .option('--zfs <root>', 'serve the datasets below ROOT through the local zfs command')
-    .option('--memory <fixture>', 'serve a simulated pool from FIXTURE.json[?root=DATASET]')
+  addServedOptions(
+    program
+      .command('serve')
+      .description('serve a local endpoint over gRPC, for `--from`/`--to grpc://HOST:PORT`')
+      .requiredOption('--listen <host:port>', 'where to listen, e.g. 127.0.0.1:7000'),
+  )
     .option('--tls-cert <file>', 'server certificate (PEM)')
     .option('--tls-key <file>', 'server private key (PEM)')
     .option('--tls-ca <file>', 'CA of client certificates: requires them (mutual TLS)')

@@ -14,18 +14,7 @@ import {
   type ClientReadableStream,
 } from '@grpc/grpc-js';
 import type { Readable } from 'node:stream';
-import type { z } from 'zod';
-import { classifyError } from '../errors/classify.js';
-import type {
-  DestroySnapshotsReq,
-  DestroySnapshotsResult,
-  EndpointFilesystem,
-  FilesystemVersion,
-  PrunableReceiver,
-  ReceiveReq,
-  SendReq,
-  Sender,
-} from '../endpoints/types.js';
+import type { ReceiveReq, SendReq } from '../endpoints/types.js';
 import { parseServerAddress } from './address.js';
 import {
   fromCallError,
@@ -38,39 +27,36 @@ import { DataClient } from './data/client.js';
 import { dialData } from './data/dial.js';
 import { Liveness } from './liveness.js';
 import { METHODS } from './protocol.js';
+import {
+  invalidResponse,
+  reconnectOf,
+  RemoteReceiver,
+  RemoteSender,
+  type Reconnect,
+  type RemoteClientOptions,
+  type RemoteConnection,
+  type RequestOp,
+  type Role,
+} from './remote.js';
 import { asBuffer, InboundStream, writeChunks, writeMessage } from './streams.js';
 import { channelCredentials, type ClientTls } from './tls.js';
 import { probeCertificates } from './tls-probe.js';
 import {
-  describeIssues,
-  DestroySnapshotsResponseSchema,
-  EmptySchema,
-  ListFilesystemsResponseSchema,
-  ListFilesystemVersionsResponseSchema,
   MAX_REQUEST_MESSAGE_BYTES,
   MAX_RESPONSE_MESSAGE_BYTES,
-  PingResponseSchema,
   receiveHeaderToWire,
-  SendDryResponseSchema,
   SendMessageSchema,
   sendRequestToWire,
 } from './wire.js';
 
-/** Options of `grpcSender` and `grpcReceiver`; every duration in milliseconds. */
-export interface GrpcClientOptions {
+/**
+ * Options of `grpcSender` and `grpcReceiver`; every duration in milliseconds. Defaults: each
+ * unary call 30 s, a stream's idle timeout 60 s, keepalive pings every 20 s and lost after
+ * 10 s without an answer, reconnecting after 200 ms, doubling up to 5 s.
+ */
+export interface GrpcClientOptions extends RemoteClientOptions {
   /** TLS material; absent: plaintext (the server must be on loopback or allow it). */
   tls?: ClientTls;
-  /** Deadline of each unary call (default 30 s). */
-  callTimeoutMs?: number;
-  /** A stream with no progress for this long while we wait on the peer fails (default 60 s). */
-  streamIdleTimeoutMs?: number;
-  /** Keepalive ping interval (default 20 s) and how long to wait for its answer (default 10 s). */
-  keepaliveTimeMs?: number;
-  keepaliveTimeoutMs?: number;
-  /** `waitForConnectivity`: first retry delay (default 200 ms), doubling up to `maxDelayMs` (5 s). */
-  reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
-  /** Source of the reconnect jitter, in [0, 1) (default Math.random). */
-  random?: () => number;
   /**
    * How send and receive streams travel: `connection` (default), a data connection of their
    * own to the same port with light framing (data/), at about the raw pipe's speed; `grpc`,
@@ -79,36 +65,14 @@ export interface GrpcClientOptions {
   streams?: 'connection' | 'grpc';
 }
 
-type Role = 'sender' | 'receiver';
-
 /** The receive window of a connection (bytes in flight towards us). */
 const FLOW_CONTROL_WINDOW_BYTES = 4 * 1024 * 1024;
 
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** A protocol violation by the server: permanent, it would say the same again. */
-function invalidResponse(address: string, what: string, error: z.ZodError): Error {
-  return new Error(`${address}: invalid ${what} response: ${describeIssues(error)}`, {
-    cause: error,
-  });
-}
-
-/** What both client endpoints share: the channel, unary calls, and reconnecting. */
-class GrpcClientEndpoint {
+/** The channel to `xrepl serve`, its unary calls, and its streams (on data connections or gRPC). */
+class GrpcConnection implements RemoteConnection<void> {
   /** `grpc://host:port`, for messages. */
   readonly address: string;
+  readonly reconnect: Reconnect;
   private client: Client | undefined;
   private closed = false;
   private readonly host: string;
@@ -116,14 +80,13 @@ class GrpcClientEndpoint {
   private readonly target: string;
   private readonly liveness = new Liveness();
   private readonly channelOptions: ChannelOptions;
-  protected readonly callTimeoutMs: number;
-  protected readonly streamIdleTimeoutMs: number;
+  private readonly callTimeoutMs: number;
+  private readonly streamIdleTimeoutMs: number;
   /** Send and receive streams on data connections; undefined: over gRPC. */
-  protected readonly data: DataClient | undefined;
+  private readonly data: DataClient | undefined;
 
   constructor(
     address: string,
-    private readonly role: Role,
     private readonly options: GrpcClientOptions,
   ) {
     const { host, port, target } = parseServerAddress(
@@ -136,7 +99,8 @@ class GrpcClientEndpoint {
     this.address = `grpc://${this.target}`;
     this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
     this.streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? 60_000;
-    const maxDelay = options.reconnect?.maxDelayMs ?? 5_000;
+    this.reconnect = reconnectOf(options, { initialDelayMs: 200, maxDelayMs: 5_000 });
+    const maxDelay = this.reconnect.maxDelayMs;
     if (options.streams !== 'grpc') {
       const dialOptions = {
         host,
@@ -185,47 +149,13 @@ class GrpcClientEndpoint {
     };
   }
 
-  async listFilesystems(signal: AbortSignal): Promise<EndpointFilesystem[]> {
-    return this.unary('listFilesystems', {}, ListFilesystemsResponseSchema, signal);
+  /** A fresh channel for each retry of `waitForConnectivity`. */
+  retrying(): void {
+    this.resetChannel();
   }
 
-  async listFilesystemVersions(fs: string, signal: AbortSignal): Promise<FilesystemVersion[]> {
-    const res = await this.unary(
-      'listFilesystemVersions',
-      { filesystem: fs },
-      ListFilesystemVersionsResponseSchema,
-      signal,
-    );
-    return res.versions;
-  }
-
-  /**
-   * Resolves once the server answers a ping as the expected role. Connection failures are
-   * retried with exponential backoff (and a fresh channel each time) until `signal` aborts;
-   * anything else (wrong role, refused certificate) rejects at once.
-   */
-  async waitForConnectivity(signal: AbortSignal): Promise<void> {
-    const initial = this.options.reconnect?.initialDelayMs ?? 200;
-    const max = this.options.reconnect?.maxDelayMs ?? 5_000;
-    const random = this.options.random ?? Math.random;
-    for (let delay = initial; ; delay = Math.min(max, delay * 2)) {
-      signal.throwIfAborted();
-      try {
-        const { role } = await this.unary('ping', {}, PingResponseSchema, signal);
-        const served = role === 'SENDER' ? 'sender' : 'receiver';
-        if (served !== this.role) {
-          throw new Error(
-            `${this.address} serves a ${served}, not a ${this.role} (see \`xrepl serve --role\`)`,
-          );
-        }
-        return;
-      } catch (err) {
-        if (signal.aborted || classifyError(err) !== 'temporary-connectivity') throw err;
-      }
-      this.resetChannel();
-      // Jitter in [delay/2, delay): clients of one server do not reconnect in lockstep.
-      await abortableDelay(delay / 2 + (random() * delay) / 2, signal);
-    }
+  wrongRole(served: Role, expected: Role): string {
+    return `${this.address} serves a ${served}, not a ${expected} (see \`xrepl serve --role\`)`;
   }
 
   /** Closes the channel; calls after this reject. Running calls are cancelled. */
@@ -235,7 +165,7 @@ class GrpcClientEndpoint {
     this.resetChannel();
   }
 
-  protected channel(): Client {
+  private channel(): Client {
     if (this.closed) throw new Error(`${this.address}: the client endpoint was closed`);
     this.client ??= new Client(
       this.target,
@@ -250,12 +180,8 @@ class GrpcClientEndpoint {
     this.client = undefined;
   }
 
-  protected unary<S extends z.ZodType>(
-    method: keyof typeof METHODS,
-    request: unknown,
-    schema: S,
-    signal: AbortSignal,
-  ): Promise<z.output<S>> {
+  /** A unary call; async, so that a call refused before it starts rejects, never throws. */
+  async request(method: RequestOp, request: unknown, signal: AbortSignal): Promise<unknown> {
     signal.throwIfAborted();
     const m = METHODS[method];
     // A ping is how a lost connection is found back: it is always tried.
@@ -273,9 +199,7 @@ class GrpcClientEndpoint {
           if (signal.aborted) return reject(signal.reason);
           if (err) return void this.explained(err, method, signal).then(reject, reject);
           this.liveness.answered();
-          const parsed = schema.safeParse(value);
-          if (!parsed.success) return reject(invalidResponse(this.address, method, parsed.error));
-          resolve(parsed.data);
+          resolve(value);
         },
       );
       const onAbort = (): void => call.cancel();
@@ -284,7 +208,7 @@ class GrpcClientEndpoint {
   }
 
   /** The error of a stream that made no progress for the idle timeout. */
-  protected stalled(what: string): Error {
+  private stalled(what: string): Error {
     const error = new GrpcTimeoutError(
       `${this.address}: ${what}: no progress for ${this.streamIdleTimeoutMs} ms (the peer stalled)`,
     );
@@ -293,21 +217,21 @@ class GrpcClientEndpoint {
   }
 
   /** Throws at once if the connection is known lost and not back (liveness.ts). */
-  protected checkLiveness(what: string): Client {
+  private checkLiveness(what: string): Client {
     const client = this.channel();
     this.liveness.check(client, `${this.address}: ${what}`);
     return client;
   }
 
   /** A failed call's error (errors.ts), noted for liveness. */
-  protected failure(err: unknown, what: string): unknown {
+  private failure(err: unknown, what: string): unknown {
     const error = fromCallError(err, this.address, what);
     this.liveness.failed(error);
     return error;
   }
 
   /** The server answered a stream: the connection works. */
-  protected answered(): void {
+  private answered(): void {
     this.liveness.answered();
   }
 
@@ -326,21 +250,6 @@ class GrpcClientEndpoint {
     if (signal.aborted) return signal.reason;
     if (failure === undefined) return error;
     return new TlsCertificateError(`${this.address}: ${what}`, failure, { cause: error });
-  }
-}
-
-/** The Sender served by `xrepl serve --role sender` at `address`. */
-export class GrpcSender extends GrpcClientEndpoint implements Sender {
-  constructor(address: string, options: GrpcClientOptions = {}) {
-    super(address, 'sender', options);
-  }
-
-  sendDry(req: SendReq, signal: AbortSignal): Promise<{ expectedSize: number }> {
-    return this.unary('sendDry', sendRequestToWire(req), SendDryResponseSchema, signal);
-  }
-
-  async sendCompleted(req: SendReq, signal: AbortSignal): Promise<void> {
-    await this.unary('sendCompleted', sendRequestToWire(req), EmptySchema, signal);
   }
 
   /**
@@ -391,18 +300,6 @@ export class GrpcSender extends GrpcClientEndpoint implements Sender {
     const header = await stream.header;
     this.answered();
     return { usedResumeToken: header.usedResumeToken, stream };
-  }
-}
-
-/** The Receiver served by `xrepl serve --role receiver` at `address`. */
-export class GrpcReceiver extends GrpcClientEndpoint implements PrunableReceiver {
-  constructor(address: string, options: GrpcClientOptions = {}) {
-    super(address, 'receiver', options);
-  }
-
-  /** Asks the server to destroy snapshots below this client's root (refused unless allowed). */
-  destroySnapshots(req: DestroySnapshotsReq, signal: AbortSignal): Promise<DestroySnapshotsResult> {
-    return this.unary('destroySnapshots', req, DestroySnapshotsResponseSchema, signal);
   }
 
   /**
@@ -485,6 +382,20 @@ export class GrpcReceiver extends GrpcClientEndpoint implements PrunableReceiver
         options.signal.removeEventListener('abort', onAbort);
       });
     });
+  }
+}
+
+/** The Sender served by `xrepl serve --role sender` at `address`. */
+export class GrpcSender extends RemoteSender<void> {
+  constructor(address: string, options: GrpcClientOptions = {}) {
+    super(new GrpcConnection(address, options));
+  }
+}
+
+/** The Receiver served by `xrepl serve --role receiver` at `address`. */
+export class GrpcReceiver extends RemoteReceiver<void> {
+  constructor(address: string, options: GrpcClientOptions = {}) {
+    super(new GrpcConnection(address, options));
   }
 }
 
