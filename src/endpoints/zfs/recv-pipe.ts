@@ -1,5 +1,5 @@
 /**
- * Feeding a stream into a running `zfs recv`, with backpressure (pipeBatched), and
+ * Feeding a stream into a running `zfs recv`, with backpressure (stream.pipeline), and
  * stopping it cleanly: on an error or abort its stdin is closed first, so zfs sees a truncated
  * stream and discards the partial receive itself before it exits; only a recv that does not
  * exit then is killed. (Killing first is not enough on zfs-fuse: its daemon holds the pipe and
@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import { ZfsError, type ZfsExit } from './errors.js';
 import type { ZfsProcess } from './exec.js';
-import { pipeBatched } from './batched-pipe.js';
+import { pipeline } from 'node:stream/promises';
 
 /** How long a recv gets to exit after its stdin closed, before SIGTERM, then SIGKILL. */
 export const RECV_EXIT_GRACE_MS = 5_000;
@@ -95,7 +95,7 @@ export async function pipeIntoRecv(
   let pipeError: unknown;
   try {
     await proc.spawned;
-    await pipeBatched(stream, proc.stdin, signal);
+    await pipeline(stream, proc.stdin, { signal });
   } catch (err) {
     pipeError = err;
     stream.destroy();
