@@ -61,3 +61,15 @@ export function pageErrors(page: Page): string[] {
   });
   return errors;
 }
+
+/** How long the page tests wait for something to show. */
+export const WAIT = { timeout: 10_000 };
+
+/** Waits until the chart highlights state `path` (e.g. `stepping`) of the selected actor. */
+export function highlighted(page: Page, path: string): Promise<unknown> {
+  return page.waitForFunction(
+    (p) => document.querySelector(`#chart g.state.active[data-path="${p}"]`) !== null,
+    path,
+    WAIT,
+  );
+}

@@ -14,12 +14,19 @@ import { JobRuntime } from '../../src/jobs/runtime.js';
 import { startVisualizer, type Visualizer } from '../../visualizer/server/server.js';
 import { deferred } from '../helpers/deferred.js';
 import { fakeTimers, memoryDeps } from '../jobs/fakes.js';
-import { buildPage, haveChromium, launch, pageErrors, root, shot } from './browser.js';
+import {
+  buildPage,
+  haveChromium,
+  highlighted,
+  launch,
+  pageErrors,
+  root,
+  shot,
+  WAIT,
+} from './browser.js';
 import { until } from './until.js';
 
 const describeBrowser = haveChromium ? describe : describe['skip'];
-const WAIT = { timeout: 10_000 };
-
 const CONFIG = parseConfig(`
 jobs:
   - name: home
@@ -36,14 +43,6 @@ function text(page: Page, selector: string, wanted: string): Promise<unknown> {
   return page.waitForFunction(
     ([s, w]) => document.querySelector(s as string)?.textContent?.includes(w as string) === true,
     [selector, wanted],
-    WAIT,
-  );
-}
-
-function highlighted(page: Page, path: string): Promise<unknown> {
-  return page.waitForFunction(
-    (p) => document.querySelector(`#chart g.state.active[data-path="${p}"]`) !== null,
-    path,
     WAIT,
   );
 }

@@ -10,7 +10,16 @@ import { replicate, type Report } from '../../src/index.js';
 import { startVisualizer, type Visualizer } from '../../visualizer/server/server.js';
 import { flush } from '../helpers/deferred.js';
 import { Script, fsWith, type CallKind } from '../helpers/scripted.js';
-import { buildPage, haveChromium, launch, pageErrors, root, shot } from './browser.js';
+import {
+  buildPage,
+  haveChromium,
+  highlighted,
+  launch,
+  pageErrors,
+  root,
+  shot,
+  WAIT,
+} from './browser.js';
 
 if (!haveChromium) {
   console.log(
@@ -18,17 +27,6 @@ if (!haveChromium) {
   );
 }
 const describeBrowser = haveChromium ? describe : describe['skip'];
-
-const WAIT = { timeout: 10_000 };
-
-/** Waits until the chart highlights state `path` (e.g. `stepping`) of the selected actor. */
-function highlighted(page: Page, path: string): Promise<unknown> {
-  return page.waitForFunction(
-    (p) => document.querySelector(`#chart g.state.active[data-path="${p}"]`) !== null,
-    path,
-    WAIT,
-  );
-}
 
 function activeStates(page: Page): Promise<string[]> {
   return page.evaluate(() =>
