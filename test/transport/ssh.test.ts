@@ -24,6 +24,7 @@ import {
   zfs,
   zfsGet,
   writeRandomFile,
+  zfsTimeout,
   type TestPools,
 } from '../helpers/zfs.js';
 import { mismatches, partials, sourceTree, tap } from './helpers.js';
@@ -250,7 +251,7 @@ describeZfs('replication over ssh into a zfs pool', () => {
     zfs('snapshot', '-r', `${src}@s1`);
     writeRandomFile(join(zfsGet('mountpoint', `${src}/home`), 'b.bin'), 1 << 20);
     zfs('snapshot', '-r', `${src}@s2`);
-  }, 120_000);
+  }, zfsTimeout(120_000));
 
   afterAll(async () => {
     if (pools !== undefined) await destroyPools(pools);
@@ -286,6 +287,6 @@ describeZfs('replication over ssh into a zfs pool', () => {
         await receiver.close();
       }
     },
-    120_000,
+    zfsTimeout(120_000),
   );
 });

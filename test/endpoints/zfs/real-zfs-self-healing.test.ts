@@ -8,7 +8,14 @@ import { zfsReceiver, zfsSender } from '../../../src/endpoints/zfs/index.js';
 import { createPlanner } from '../../../src/planner/index.js';
 import { replicate, type FS, type Planner } from '../../../src/index.js';
 import { config } from '../../helpers/driver.js';
-import { createPools, describeZfs, destroyPools, zfs, type TestPools } from '../../helpers/zfs.js';
+import {
+  createPools,
+  describeZfs,
+  destroyPools,
+  zfs,
+  zfsTimeout,
+  type TestPools,
+} from '../../helpers/zfs.js';
 
 const never = new AbortController().signal;
 
@@ -53,34 +60,38 @@ describeZfs('D13 on real ZFS', () => {
     if (pools !== undefined) await destroyPools(pools);
   });
 
-  test('zfs destroy of the `to` snapshot after planning: the filesystem re-plans and finishes', async () => {
-    const sender = zfsSender({ root: src });
-    const receiver = zfsReceiver({ root: dst });
-    const planner = afterPlanning(createPlanner(sender, receiver, { initial: 'all' }), 'a', () =>
-      zfs('destroy', `${src}/a@s1`),
-    );
-    const report = await replicate(
-      config({ replanLimit: 3, stepQueueConcurrency: 2 }),
-      planner,
-    ).wait();
-    expect(report.state).toBe('done');
-    expect(report.attempts).toHaveLength(1);
-    const fss = Object.fromEntries(report.attempts[0]!.filesystems.map((f) => [f.info.name, f]));
-    expect(fss.a).toMatchObject({ state: 'done', replans: 1 });
-    expect(fss.a!.retryError!.err).toMatch(/a@s1.*does not exist/);
-    expect(fss.a!.steps.map((s) => s.info.to)).toEqual(['s2']);
-    for (const name of ['b', 'c']) {
-      expect(fss[name]).toMatchObject({ state: 'done', replans: 0 });
-      expect(fss[name]!.steps.map((s) => s.info.to)).toEqual(['s1', 's2']);
-    }
-    const guids = async (
-      endpoint: { listFilesystemVersions: typeof sender.listFilesystemVersions },
-      fs: string,
-    ) =>
-      (await endpoint.listFilesystemVersions(fs, never))
-        .filter((v) => v.type === 'snapshot') // OpenZFS: the sender also lists its cursor bookmark
-        .map((v) => [v.name, v.guid]);
-    for (const fs of ['a', 'b', 'c'])
-      expect(await guids(receiver, fs)).toEqual(await guids(sender, fs));
-  }, 120_000);
+  test(
+    'zfs destroy of the `to` snapshot after planning: the filesystem re-plans and finishes',
+    async () => {
+      const sender = zfsSender({ root: src });
+      const receiver = zfsReceiver({ root: dst });
+      const planner = afterPlanning(createPlanner(sender, receiver, { initial: 'all' }), 'a', () =>
+        zfs('destroy', `${src}/a@s1`),
+      );
+      const report = await replicate(
+        config({ replanLimit: 3, stepQueueConcurrency: 2 }),
+        planner,
+      ).wait();
+      expect(report.state).toBe('done');
+      expect(report.attempts).toHaveLength(1);
+      const fss = Object.fromEntries(report.attempts[0]!.filesystems.map((f) => [f.info.name, f]));
+      expect(fss.a).toMatchObject({ state: 'done', replans: 1 });
+      expect(fss.a!.retryError!.err).toMatch(/a@s1.*does not exist/);
+      expect(fss.a!.steps.map((s) => s.info.to)).toEqual(['s2']);
+      for (const name of ['b', 'c']) {
+        expect(fss[name]).toMatchObject({ state: 'done', replans: 0 });
+        expect(fss[name]!.steps.map((s) => s.info.to)).toEqual(['s1', 's2']);
+      }
+      const guids = async (
+        endpoint: { listFilesystemVersions: typeof sender.listFilesystemVersions },
+        fs: string,
+      ) =>
+        (await endpoint.listFilesystemVersions(fs, never))
+          .filter((v) => v.type === 'snapshot') // OpenZFS: the sender also lists its cursor bookmark
+          .map((v) => [v.name, v.guid]);
+      for (const fs of ['a', 'b', 'c'])
+        expect(await guids(receiver, fs)).toEqual(await guids(sender, fs));
+    },
+    zfsTimeout(120_000),
+  );
 });
