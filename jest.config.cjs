@@ -3,6 +3,11 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // Suites of OpenZFS-only scenarios (test/helpers/zfs.ts onlyOn) run on that backend only.
+  testPathIgnorePatterns:
+    process.env.XREPL_ZFS_BACKEND === 'openzfs'
+      ? ['/node_modules/']
+      : ['/node_modules/', '-openzfs\\.test\\.ts$'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }],
   },
