@@ -3,7 +3,7 @@
  * launch headless.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -72,4 +72,24 @@ export function highlighted(page: Page, path: string): Promise<unknown> {
     path,
     WAIT,
   );
+}
+
+/** Chromium and the built page of one describe block: launched before its tests, gone after. */
+export interface BrowserSession {
+  browser: Browser;
+  webDir: string;
+}
+
+/** Registers the hooks that launch Chromium and build the page for the enclosing describe. */
+export function browserSession(): BrowserSession {
+  const session = {} as BrowserSession;
+  beforeAll(async () => {
+    session.webDir = buildPage();
+    session.browser = await launch();
+  });
+  afterAll(async () => {
+    await session.browser?.close();
+    if (session.webDir !== undefined) rmSync(session.webDir, { recursive: true, force: true });
+  });
+  return session;
 }

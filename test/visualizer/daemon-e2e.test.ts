@@ -4,8 +4,7 @@
  * visualizer as `xrepl daemon --visualize` wires it. One receive waits for the test, so the
  * page is seen while the job replicates. Every wait polls the DOM with a deadline.
  */
-import { rmSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { visualizerWiring } from '../../src/cli/daemon.js';
 import { MemoryPool } from '../../src/endpoints/memory/index.js';
 import type { Receiver } from '../../src/endpoints/types.js';
@@ -15,10 +14,9 @@ import { startVisualizer, type Visualizer } from '../../visualizer/server/server
 import { deferred } from '../helpers/deferred.js';
 import { fakeTimers, memoryDeps } from '../jobs/fakes.js';
 import {
-  buildPage,
+  browserSession,
   haveChromium,
   highlighted,
-  launch,
   pageErrors,
   root,
   shot,
@@ -63,17 +61,7 @@ function treeShown(page: Page): Promise<string[]> {
 }
 
 describeBrowser('the visualizer page for a daemon, in Chromium', () => {
-  let browser: Browser;
-  let webDir: string;
-
-  beforeAll(async () => {
-    webDir = buildPage();
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    if (webDir !== undefined) rmSync(webDir, { recursive: true, force: true });
-  });
+  const session = browserSession();
 
   test('shows the daemon, its job, and the job run with its filesystems; a new run replaces the last', async () => {
     const clock = fakeTimers();
@@ -99,7 +87,7 @@ describeBrowser('the visualizer page for a daemon, in Chromium', () => {
       return { ...opened, endpoint };
     };
 
-    const vis: Visualizer = await startVisualizer({ port: 0, root, scriptDir: webDir });
+    const vis: Visualizer = await startVisualizer({ port: 0, root, scriptDir: session.webDir });
     const runtime = new JobRuntime({
       config: CONFIG,
       deps,
@@ -107,7 +95,7 @@ describeBrowser('the visualizer page for a daemon, in Chromium', () => {
       ...visualizerWiring(vis),
     });
     vis.attachDaemon(runtime);
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    const page = await session.browser.newPage({ viewport: { width: 1600, height: 1000 } });
     const errors = pageErrors(page);
     const job = () => runtime.status().jobs[0]!;
     try {

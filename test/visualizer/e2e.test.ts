@@ -5,16 +5,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { replicate, type Report } from '../../src/index.js';
 import { startVisualizer, type Visualizer } from '../../visualizer/server/server.js';
 import { flush } from '../helpers/deferred.js';
 import { Script, fsWith, type CallKind } from '../helpers/scripted.js';
 import {
-  buildPage,
+  browserSession,
   haveChromium,
   highlighted,
-  launch,
   pageErrors,
   root,
   shot,
@@ -49,26 +48,17 @@ async function pending(script: Script, kind: CallKind, fs: string, step?: string
 }
 
 describeBrowser('visualizer page in Chromium', () => {
-  let browser: Browser;
-  let webDir: string;
+  const session = browserSession();
   // In a directory of its own that does not exist yet: the recorder creates it.
   const recordings = mkdtempSync(join(tmpdir(), 'xrepl-e2e-'));
   const recording = join(recordings, 'new', 'e2e-recording.jsonl');
   let finalReport: Report;
 
-  beforeAll(async () => {
-    webDir = buildPage();
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    if (webDir !== undefined) rmSync(webDir, { recursive: true, force: true });
-    rmSync(recordings, { recursive: true, force: true });
-  });
+  afterAll(() => rmSync(recordings, { recursive: true, force: true }));
 
   test('follows a live replication: planning -> stepping -> done, and an injected error', async () => {
-    const vis: Visualizer = await startVisualizer({ port: 0, root, scriptDir: webDir });
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    const vis: Visualizer = await startVisualizer({ port: 0, root, scriptDir: session.webDir });
+    const page = await session.browser.newPage({ viewport: { width: 1600, height: 1000 } });
     const errors = pageErrors(page);
     try {
       vis.record(recording);
@@ -167,8 +157,13 @@ describeBrowser('visualizer page in Chromium', () => {
 
   test('replays the recording to the same end, and steps backwards and forwards', async () => {
     expect(finalReport).toBeDefined();
-    const vis = await startVisualizer({ port: 0, root, scriptDir: webDir, replay: recording });
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    const vis = await startVisualizer({
+      port: 0,
+      root,
+      scriptDir: session.webDir,
+      replay: recording,
+    });
+    const page = await session.browser.newPage({ viewport: { width: 1600, height: 1000 } });
     const errors = pageErrors(page);
     try {
       await page.goto(vis.url);

@@ -4,14 +4,12 @@
  * Chromium. Prints render time per frame and messages per second; checks the page stays
  * bounded (≤ ~10 renders a second, a virtualised tree) and ends with the run's final report.
  */
-import type { Browser } from 'playwright-core';
 import { replicate, type Report } from '../../src/index.js';
 import { startVisualizer } from '../../visualizer/server/server.js';
 import type { PageStats } from '../../visualizer/web/app.js';
 import { Script, type FsSpec } from '../helpers/scripted.js';
-import { buildPage, haveChromium, launch, pageErrors, root, shot } from './browser.js';
+import { browserSession, haveChromium, pageErrors, root, shot } from './browser.js';
 import { until } from './until.js';
-import { rmSync } from 'node:fs';
 
 if (!haveChromium) {
   console.log(
@@ -41,20 +39,11 @@ function quantile(xs: number[], q: number): number {
 }
 
 describeBrowser(`visualizer with ${FILESYSTEMS} filesystems`, () => {
-  let browser: Browser;
-  let webDir: string;
-  beforeAll(async () => {
-    webDir = buildPage();
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    if (webDir !== undefined) rmSync(webDir, { recursive: true, force: true });
-  });
+  const session = browserSession();
 
   test('renders at most ~10 times a second, keeps the DOM small, ends with the final report', async () => {
-    const vis = await startVisualizer({ port: 0, root, scriptDir: webDir });
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    const vis = await startVisualizer({ port: 0, root, scriptDir: session.webDir });
+    const page = await session.browser.newPage({ viewport: { width: 1600, height: 1000 } });
     const errors = pageErrors(page);
     const stats = (): Promise<PageStats> =>
       page.evaluate(() => (window as unknown as { __xrepl: { stats: PageStats } }).__xrepl.stats);
