@@ -1,6 +1,7 @@
 /**
- * The jest config of mutation testing (stryker.config.mjs): the suites that exercise machines/
- * and src/driver/, with the pinned fast-check seed of test/property/fc-parameters.ts.
+ * The jest config of mutation testing (stryker.config.mjs): the suites that state the rules of
+ * machines/ and src/driver/ (the rule tests of test/driver, the property and differential
+ * suites with the pinned fast-check seed, the model tests, the tests of the job runtime that runs the job and daemon charts).
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS config extends the other
 const base = require('./jest.config.cjs');
@@ -11,5 +12,8 @@ module.exports = {
     '<rootDir>/test/driver/**/*.test.ts',
     '<rootDir>/test/model/**/*.test.ts',
     '<rootDir>/test/property/**/*.test.ts',
+    '<rootDir>/test/jobs/{runtime,status,serving}.test.ts',
+    '<rootDir>/test/visualizer/daemon.test.ts',
   ],
+  testSequencer: '<rootDir>/test/setup/mutation-sequencer.cjs',
 };
