@@ -11,12 +11,9 @@ groups=("$@")
 if [ ${#groups[@]} -eq 0 ]; then
   groups=(
     'src/driver/*.ts'
-    'machines/step-heap.ts,machines/healing.ts,machines/shared.ts,machines/calls.logic.ts,machines/stepQueue.logic.ts,machines/timed.ts,machines/scheduler.ts,machines/contract.ts,machines/types.ts'
-    'machines/fan-out.ts'
     'machines/filesystem.machine.ts'
-    'machines/attempt.machine.ts'
-    'machines/run.machine.ts'
-    'machines/job.machine.ts,machines/daemon.machine.ts'
+    'machines/attempt.machine.ts,machines/fan-out.ts,machines/step-heap.ts,machines/healing.ts,machines/shared.ts,machines/calls.logic.ts,machines/stepQueue.logic.ts,machines/timed.ts,machines/scheduler.ts,machines/contract.ts,machines/types.ts'
+    'machines/run.machine.ts,machines/job.machine.ts,machines/daemon.machine.ts'
   )
 fi
 
