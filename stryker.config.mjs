@@ -9,11 +9,6 @@ const mutate = selection === '' ? ['machines/**/*.ts', 'src/driver/**/*.ts'] : s
 const slug =
   selection === '' ? 'all' : selection.replace(/\.ts/g, '').replace(/[^A-Za-z0-9]+/g, '-');
 
-// The property and differential suites run with a third of their runs under mutation (each
-// mutant runs every test that covers it, and Stryker cannot stop at the first failure):
-// fewer scenarios can only miss mutants, never kill more, so the score is a lower bound.
-process.env.FC_RUNS ??= '0.3';
-
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   mutate,
