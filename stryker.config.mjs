@@ -1,20 +1,33 @@
-// Mutation testing of the charts and the driver (docs/mutation.md): `npm run mutate`.
-// Slow (docs/mutation.md gives the duration), so not part of `npm test` or CI.
+// Mutation testing of the charts and the driver (docs/mutation.md): `npm run mutate`
+// (scripts/mutate.sh). Slow (docs/mutation.md gives the duration), so not part of `npm test`
+// or CI.
 //
-// MUTATE (comma-separated files or globs) narrows the run; each selection keeps its own
-// report and incremental file under reports/mutation/, so scripts/mutate.sh can run the
-// folders piece by piece and sum the scores (scripts/mutation-score.mjs).
+// MUTATE (comma-separated files, globs or `file:line-line` ranges) narrows the run;
+// MUTATION_TESTS picks the tests: `rules` (the quick rule tests, stryker.rules.jest.config.cjs)
+// or `all` (every suite that exercises these folders, stryker.jest.config.cjs, the default).
+// Each run keeps its report and incremental file under reports/mutation/<tests>/, named after
+// the selection or MUTATION_REPORT.
 const selection = process.env.MUTATE ?? '';
-const mutate = selection === '' ? ['machines/**/*.ts', 'src/driver/**/*.ts'] : selection.split(',');
-const slug =
-  selection === '' ? 'all' : selection.replace(/\.ts/g, '').replace(/[^A-Za-z0-9]+/g, '-');
+const tests = process.env.MUTATION_TESTS ?? 'all';
+if (tests !== 'rules' && tests !== 'all') {
+  throw new Error(`MUTATION_TESTS must be "rules" or "all", not ${JSON.stringify(tests)}`);
+}
+const mutate =
+  selection === '' ? ['machines/**/*.ts', 'src/driver/**/*.ts'] : selection.split(',');
+const name =
+  process.env.MUTATION_REPORT ??
+  (selection === '' ? 'all' : selection.replace(/\.ts/g, '').replace(/[^A-Za-z0-9]+/g, '-'));
+const reports = `reports/mutation/${tests}`;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   mutate,
   testRunner: 'jest',
-  jest: { configFile: 'stryker.jest.config.cjs', enableFindRelatedTests: false },
-  // Each mutant runs only the tests that cover it, and stops at the first that fails.
+  jest: {
+    configFile: tests === 'rules' ? 'stryker.rules.jest.config.cjs' : 'stryker.jest.config.cjs',
+    enableFindRelatedTests: false,
+  },
+  // Each mutant runs only the tests that cover it (jest cannot stop at the first failure).
   coverageAnalysis: 'perTest',
   checkers: ['typescript'],
   tsconfigFile: 'tsconfig.json',
@@ -22,14 +35,14 @@ export default {
   concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 3),
   // Only mutants whose code or tests changed run again; the rest come from this file.
   incremental: true,
-  incrementalFile: `reports/mutation/${slug}.incremental.json`,
+  incrementalFile: `${reports}/${name}.incremental.json`,
   tempDirName: '.stryker-tmp',
   ignorePatterns: ['dist', 'coverage', 'artifacts', 'reports', 'bench/results', '*.log'],
   reporters: ['clear-text', 'progress', 'html', 'json'],
-  htmlReporter: { fileName: `reports/mutation/${slug}.html` },
-  jsonReporter: { fileName: `reports/mutation/${slug}.json` },
+  htmlReporter: { fileName: `${reports}/${name}.html` },
+  jsonReporter: { fileName: `${reports}/${name}.json` },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
-  // A mutant that makes a loop run forever is detected by this timeout (on top of the test's
+  // A mutant that makes a loop run forever is detected by this timeout (on top of the tests'
   // own time times timeoutFactor).
   timeoutMS: 8000,
   thresholds: { high: 90, low: 85, break: null },

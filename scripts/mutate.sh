@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Mutation testing of machines/ and src/driver/ piece by piece (docs/mutation.md): one Stryker
-# run per group of files, each with its own report and incremental file under
-# reports/mutation/, then the score per file and over all (scripts/mutation-score.mjs).
-#   bash scripts/mutate.sh                 # every group
-#   bash scripts/mutate.sh machines/fan-out.ts machines/step-heap.ts   # these groups only
+# Mutation testing of machines/ and src/driver/ (docs/mutation.md), in two passes:
+#   1. every mutant against the quick rule tests (MUTATION_TESTS=rules), one Stryker run per
+#      group of files, each with its own report under reports/mutation/rules/;
+#   2. the lines where a mutant survived pass 1, against every suite (MUTATION_TESTS=all);
+# then the score per file and over all (scripts/mutation-score.mjs: a mutant's last verdict).
+#   bash scripts/mutate.sh                      # both passes over both folders
+#   bash scripts/mutate.sh --rules-only         # pass 1 only
+#   bash scripts/mutate.sh machines/fan-out.ts  # both passes over these files only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-groups=("$@")
+second_pass=1
+groups=()
+for arg in "$@"; do
+  if [ "$arg" = --rules-only ]; then second_pass=0; else groups+=("$arg"); fi
+done
 if [ ${#groups[@]} -eq 0 ]; then
   groups=(
     'src/driver/*.ts'
@@ -17,11 +24,28 @@ if [ ${#groups[@]} -eq 0 ]; then
   )
 fi
 
-mkdir -p reports/mutation
-for group in "${groups[@]}"; do
-  echo "== mutate ${group} ($(date -u +%H:%M:%S))"
+run() { # tests selection report-name
+  echo "== ${1}: ${2:0:120} ($(date -u +%H:%M:%S))"
+  local start
   start=$(date +%s)
-  MUTATE="$group" npx stryker run stryker.config.mjs
-  echo "== ${group}: $(( $(date +%s) - start )) s"
+  MUTATION_TESTS="$1" MUTATE="$2" MUTATION_REPORT="$3" npx stryker run stryker.config.mjs
+  echo "== ${1}: $(($(date +%s) - start)) s"
+}
+
+mkdir -p reports/mutation/rules reports/mutation/all
+rules_reports=()
+for group in "${groups[@]}"; do
+  report=$(echo "$group" | sed -e 's/\.ts//g' -e 's/[^A-Za-z0-9]\+/-/g')
+  run rules "$group" "$report"
+  rules_reports+=("reports/mutation/rules/${report}.json")
 done
-node scripts/mutation-score.mjs reports/mutation/*.json
+
+all_reports=()
+if [ "$second_pass" = 1 ]; then
+  ranges=$(node scripts/mutation-score.mjs --survivor-lines "${rules_reports[@]}")
+  if [ -n "$ranges" ]; then
+    run all "$ranges" survivors
+    all_reports+=(reports/mutation/all/survivors.json)
+  fi
+fi
+node scripts/mutation-score.mjs "${rules_reports[@]}" "${all_reports[@]}"
