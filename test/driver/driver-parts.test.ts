@@ -11,7 +11,7 @@ import { runReport, runReportInSlices, stepInfo } from '../../src/driver/report.
 import { eventLoopScheduler } from '../../src/driver/scheduler.js';
 import { runWatched } from '../../src/driver/stall.js';
 import { StepStalledError } from '../../src/errors/step-stalled.js';
-import { config } from '../helpers/driver.js';
+import { config, temporary } from '../helpers/driver.js';
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const signal = () => new AbortController().signal;
@@ -323,5 +323,38 @@ describe('replicate() and its logger and signal', () => {
     }).wait();
     expect(added).toHaveBeenCalledTimes(1);
     expect(removed).toHaveBeenCalledWith('abort', added.mock.calls[0]![1]);
+  });
+});
+
+describe('replicate() with a classifyError that throws', () => {
+  test('the built-in rules classify, and a warning says so', async () => {
+    const lines: [unknown, string | undefined][] = [];
+    const at = (obj: unknown, msg?: string) => void lines.push([obj, msg]);
+    const logger = { debug: at, info: at, warn: at, error: at };
+    const broken = new Error('classifier bug');
+    const failing = step('p@1', '', async () => {
+      throw temporary();
+    });
+    let waited = 0;
+    const report = await replicate(
+      config({ maxAttempts: 2 }),
+      {
+        plan: async () => [fs('p', [failing])],
+        waitForConnectivity: async () => void waited++,
+      },
+      {
+        logger,
+        classifyError: () => {
+          throw broken;
+        },
+      },
+    ).wait();
+    // ETIMEDOUT is temporary by the built-in rules: the run waited and tried again.
+    expect(waited).toBe(1);
+    expect(report.attempts).toHaveLength(2);
+    expect(lines).toContainEqual([
+      { err: broken },
+      'classifyError option threw; using the built-in rules',
+    ]);
   });
 });
