@@ -3,14 +3,15 @@
 // or CI.
 //
 // MUTATE (comma-separated files, globs or `file:line-line` ranges) narrows the run;
-// MUTATION_TESTS picks the tests: `rules` (the quick rule tests, stryker.rules.jest.config.cjs)
-// or `all` (every suite that exercises these folders, stryker.jest.config.cjs, the default).
+// MUTATION_TESTS picks the tests: `rules` or `jobs` (the quick rule tests of the driver or of
+// the jobs, stryker.rules.jest.config.cjs) or `all` (every suite that exercises these folders,
+// stryker.jest.config.cjs, the default).
 // Each run keeps its report and incremental file under reports/mutation/<tests>/, named after
 // the selection or MUTATION_REPORT.
 const selection = process.env.MUTATE ?? '';
 const tests = process.env.MUTATION_TESTS ?? 'all';
-if (tests !== 'rules' && tests !== 'all') {
-  throw new Error(`MUTATION_TESTS must be "rules" or "all", not ${JSON.stringify(tests)}`);
+if (!['rules', 'jobs', 'all'].includes(tests)) {
+  throw new Error(`MUTATION_TESTS must be "rules", "jobs" or "all", not ${JSON.stringify(tests)}`);
 }
 const mutate =
   selection === '' ? ['machines/**/*.ts', 'src/driver/**/*.ts'] : selection.split(',');
@@ -24,7 +25,7 @@ export default {
   mutate,
   testRunner: 'jest',
   jest: {
-    configFile: tests === 'rules' ? 'stryker.rules.jest.config.cjs' : 'stryker.jest.config.cjs',
+    configFile: tests === 'all' ? 'stryker.jest.config.cjs' : 'stryker.rules.jest.config.cjs',
     enableFindRelatedTests: false,
   },
   // Each mutant runs only the tests that cover it (jest cannot stop at the first failure).
