@@ -45,6 +45,7 @@ export default {
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
   // A mutant that makes a loop run forever is detected by this timeout (on top of the tests'
   // own time times timeoutFactor).
-  timeoutMS: 4000,
+  timeoutMS: 2500,
+  timeoutFactor: 1.25,
   thresholds: { high: 90, low: 85, break: null },
 };

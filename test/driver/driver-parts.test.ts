@@ -358,3 +358,50 @@ describe('replicate() with a classifyError that throws', () => {
     ]);
   });
 });
+
+describe('preparePlan on names it cannot read, and on long plans', () => {
+  test('a reportInfo() that throws, or a name that is not a string, is the attempt planning error', async () => {
+    const cause = new Error('gone');
+    const throwing = {
+      ...fs('a'),
+      reportInfo: () => {
+        throw cause;
+      },
+    };
+    const err = await preparePlan([fs('p'), throwing], [], signal()).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('filesystem #1: reportInfo() failed: gone');
+    expect((err as Error).cause).toBe(cause);
+    const numbered = { ...fs('a'), reportInfo: () => ({ name: 5 }) } as unknown as FS;
+    await expect(preparePlan([numbered], [], signal())).rejects.toThrow(
+      'filesystem #0: reportInfo().name is number, not a string',
+    );
+  });
+
+  test('a long plan yields to the event loop between chunks and stops there when aborted', async () => {
+    const names = Array.from({ length: 4001 }, (_, i) => `p/f${i}`);
+    const controller = new AbortController();
+    // Turns of the event loop while the plan is prepared: none if it never yields.
+    let turns = 0;
+    let preparing = true;
+    const tick = () => {
+      turns++;
+      if (preparing) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const plan = await preparePlan(
+      names.map((n) => fs(n)),
+      [],
+      controller.signal,
+    );
+    preparing = false;
+    expect(plan.filesystems).toHaveLength(4001);
+    expect(turns).toBeGreaterThan(0);
+    const aborted = preparePlan(
+      names.map((n) => fs(n)),
+      [],
+      controller.signal,
+    );
+    controller.abort(new Error('stop'));
+    await expect(aborted).rejects.toThrow('stop');
+  });
+});
