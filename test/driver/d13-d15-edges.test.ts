@@ -1,0 +1,83 @@
+/**
+ * D13, D14 at their edges: with healing allowed, an error of another class ends the filesystem
+ * as before; a filesystem cancelled while its call ran ends as D10 says whatever that call's
+ * error; a filesystem announced present before it planned again is never announced failed
+ * (its descendants already went on, D6).
+ */
+import { replicate, StalePlanError } from '../../src/index.js';
+import { Script, fsWith } from '../helpers/scripted.js';
+import { config, temporary } from '../helpers/driver.js';
+import { until } from '../helpers/deferred.js';
+
+const stale = () => new StalePlanError('snapshot @s1 is gone');
+const healing = { replanLimit: 3, filesystemRetries: 2, filesystemRetryBackoffMs: 1 };
+
+describe('D13, D14: only their own error classes heal', () => {
+  test.each([
+    ['planFS', 'planning-error', 'planError'],
+    ['step', 'step-error', 'stepError'],
+  ] as const)(
+    'a permanent error of %s ends the filesystem, no re-plan, no retry',
+    async (kind, state, field) => {
+      const script = new Script([fsWith('pool/a', [1])]);
+      script.failures.set(
+        kind === 'planFS' ? 'planFS:pool/a:' : 'step:pool/a:s1',
+        new Error('disk on fire'),
+      );
+      const report = await replicate(config(healing), script).wait();
+      const a = report.attempts[0]!.filesystems[0]!;
+      expect(a).toMatchObject({ state, replans: 0, retries: 0, retryError: null });
+      expect(a[field]!.err).toBe('disk on fire');
+      expect(script.log.filter((c) => c.kind === kind)).toHaveLength(1);
+    },
+  );
+});
+
+describe('D10 before D13, D14: a cancelled filesystem does not heal', () => {
+  test.each([
+    ['planFS', 'a stale plan', stale, 'planning-error'],
+    ['planFS', 'a temporary error', () => temporary(), 'planning-error'],
+    ['step', 'a stale plan', stale, 'step-error'],
+    ['step', 'a temporary error', () => temporary(), 'step-error'],
+  ] as const)('cancelled while %s ran, then %s: it ends', async (kind, _what, error, state) => {
+    const script = new Script([fsWith('pool/a', [1])], (k) => k !== kind);
+    const controller = new AbortController();
+    const r = replicate(config(healing), script, { signal: controller.signal });
+    await until(() => script.pending.some((c) => c.kind === kind));
+    controller.abort(new Error('stop'));
+    script.pending.find((c) => c.kind === kind)!.gate.reject(error());
+    const report = await r.wait();
+    const a = report.attempts[0]!.filesystems[0]!;
+    expect(a).toMatchObject({ state, replans: 0, retries: 0 });
+    expect(script.log.filter((c) => c.kind === kind)).toHaveLength(1);
+  });
+});
+
+describe('D6 with D13: present before a re-plan stays present', () => {
+  test('a parent whose incremental step goes stale and whose next planning fails does not fail its children', async () => {
+    // pool/p is present at once (incremental first step); its step finds its snapshot gone,
+    // it plans again and that planning fails for good. pool/p/c went on when pool/p became
+    // present and must not hear that its parent failed.
+    const script = new Script(
+      [fsWith('pool/p', [1], true), fsWith('pool/p/c', [2])],
+      (kind, fs) => !(kind === 'step' || (fs === 'pool/p' && kind === 'planFS')),
+    );
+    const r = replicate(config({ ...healing, stepQueueConcurrency: 2 }), script);
+    const next = async (kind: 'planFS' | 'step', fs: string) => {
+      await until(() => script.pending.some((c) => c.kind === kind && c.fs === fs));
+      return script.pending.find((c) => c.kind === kind && c.fs === fs)!;
+    };
+    (await next('planFS', 'pool/p')).gate.resolve(undefined);
+    const pStep = await next('step', 'pool/p');
+    // pool/c runs its first step while pool/p's fails.
+    const cStep = await next('step', 'pool/p/c');
+    pStep.gate.reject(stale());
+    (await next('planFS', 'pool/p')).gate.reject(new Error('dataset does not exist'));
+    await until(() => r.report().attempts[0]!.filesystems[0]!.state === 'planning-error');
+    cStep.gate.resolve(undefined);
+    const report = await r.wait();
+    const [p, c] = report.attempts[0]!.filesystems;
+    expect(p).toMatchObject({ state: 'planning-error', replans: 1 });
+    expect(c).toMatchObject({ state: 'done', stepError: null, planError: null });
+  });
+});
