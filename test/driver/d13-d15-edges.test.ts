@@ -81,3 +81,52 @@ describe('D6 with D13: present before a re-plan stays present', () => {
     expect(c).toMatchObject({ state: 'done', stepError: null, planError: null });
   });
 });
+
+describe('D6 with D13: a re-planned filesystem is announced present once', () => {
+  test('a grandchild still waits for its other ancestor after the first one planned again', async () => {
+    // pool/p is present at once (incremental first step) and plans again after a stale step;
+    // pool/p/a is present only when its full first step is done. pool/p/a/x waits for both:
+    // pool/p's second planning must not count as a second ancestor present.
+    let pSteps = 0;
+    const script = new Script(
+      [fsWith('pool/p', [1], true), fsWith('pool/p/a', [2]), fsWith('pool/p/a/x', [3])],
+      (kind, fs) =>
+        !(kind === 'step' && (fs === 'pool/p/a' || (fs === 'pool/p' && pSteps++ === 0))),
+    );
+    const r = replicate(config({ ...healing, stepQueueConcurrency: 3 }), script);
+    const next = async (fs: string) => {
+      await until(() => script.pending.some((c) => c.kind === 'step' && c.fs === fs));
+      return script.pending.find((c) => c.kind === 'step' && c.fs === fs)!;
+    };
+    const pStep = await next('pool/p');
+    const aStep = await next('pool/p/a');
+    pStep.gate.reject(stale());
+    await until(() => r.report().attempts[0]!.filesystems[0]!.state === 'done');
+    expect(r.report().attempts[0]!.filesystems[0]!.replans).toBe(1);
+    expect(r.report().attempts[0]!.filesystems[2]!.blockedOn).toBe('parent-initial-repl');
+    expect(script.log.some((c) => c.kind === 'step' && c.fs === 'pool/p/a/x')).toBe(false);
+    aStep.gate.resolve(undefined);
+    const report = await r.wait();
+    expect(report.attempts[0]!.filesystems.map((f) => f.state)).toEqual(['done', 'done', 'done']);
+  });
+});
+
+describe('D6: a filesystem is announced present once', () => {
+  test('a grandchild still waits for its other ancestor after the first one ran more steps', async () => {
+    // pool/p becomes present with its first (full) step and then runs a second one; pool/p/a
+    // is held in its first step. pool/p/a/x must wait for it whatever pool/p does next.
+    const script = new Script(
+      [fsWith('pool/p', [1, 2]), fsWith('pool/p/a', [3]), fsWith('pool/p/a/x', [4])],
+      (kind, fs) => !(kind === 'step' && fs === 'pool/p/a'),
+    );
+    const r = replicate(config({ stepQueueConcurrency: 3 }), script);
+    await until(() => script.pending.some((c) => c.kind === 'step' && c.fs === 'pool/p/a'));
+    await until(() => r.report().attempts[0]!.filesystems[0]!.state === 'done');
+    expect(script.log.filter((c) => c.kind === 'step' && c.fs === 'pool/p')).toHaveLength(2);
+    expect(r.report().attempts[0]!.filesystems[2]!.blockedOn).toBe('parent-initial-repl');
+    expect(script.log.some((c) => c.kind === 'step' && c.fs === 'pool/p/a/x')).toBe(false);
+    script.pending.find((c) => c.fs === 'pool/p/a')!.gate.resolve(undefined);
+    const report = await r.wait();
+    expect(report.attempts[0]!.filesystems.map((f) => f.state)).toEqual(['done', 'done', 'done']);
+  });
+});
