@@ -130,3 +130,48 @@ describe('D6: a filesystem is announced present once', () => {
     expect(report.attempts[0]!.filesystems.map((f) => f.state)).toEqual(['done', 'done', 'done']);
   });
 });
+
+describe('D6, D9, D10: what a filesystem records when its parents fail or it is cancelled', () => {
+  test('every failed ancestor is named, and the first one is the cause', async () => {
+    const first = new Error('p is gone');
+    const second = new Error('p/a is gone');
+    // pool/p and pool/p/a fail their planning in that order while pool/p/a/x still plans.
+    const script = new Script(
+      [fsWith('pool/p', [1]), fsWith('pool/p/a', [2]), fsWith('pool/p/a/x', [3])],
+      (kind) => kind !== 'planFS',
+    );
+    const seen: unknown[] = [];
+    const r = replicate(config({ stepQueueConcurrency: 3, maxAttempts: 2 }), script, {
+      classifyError: (err) => void seen.push(err),
+    });
+    await until(() => script.pending.filter((c) => c.kind === 'planFS').length === 3);
+    script.pending.find((c) => c.fs === 'pool/p')!.gate.reject(first);
+    script.pending.find((c) => c.fs === 'pool/p/a')!.gate.reject(second);
+    await until(() => r.report().attempts[0]!.filesystems[1]!.state === 'planning-error');
+    script.pending.find((c) => c.fs === 'pool/p/a/x')!.gate.resolve(undefined);
+    const report = await r.wait();
+    const x = report.attempts[0]!.filesystems[2]!;
+    expect(x.state).toBe('step-error');
+    expect(x.stepError!.err).toBe('parent(s) failed during initial replication: pool/p, pool/p/a');
+    // Asked of the attempt's most recent error (D2): pool/p/a/x's, recorded last.
+    const recorded = seen.find(
+      (e) => e instanceof Error && e.message.startsWith('parent(s) failed'),
+    );
+    expect((recorded as Error).cause).toBe(first);
+  });
+
+  test('a step that completes after cancellation still records the cancellation (D10)', async () => {
+    const script = new Script([fsWith('pool/a', [1, 2])], (kind) => kind !== 'step');
+    const controller = new AbortController();
+    const r = replicate(config(), script, { signal: controller.signal });
+    await until(() => script.pending.some((c) => c.kind === 'step'));
+    controller.abort(new Error('stop'));
+    // The step ignores its abort and completes.
+    script.pending.find((c) => c.kind === 'step')!.gate.resolve(undefined);
+    const report = await r.wait();
+    const a = report.attempts[0]!.filesystems[0]!;
+    expect(a).toMatchObject({ state: 'step-error', currentStep: 1 });
+    expect(a.stepError!.err).toBe('stop');
+    expect(script.log.filter((c) => c.kind === 'step')).toHaveLength(1);
+  });
+});
