@@ -80,7 +80,7 @@ describe('eventLoopScheduler', () => {
 
 describe('runReportInSlices', () => {
   test('builds the same report as runReport, one turn per slice of filesystems', async () => {
-    const names = ['p', 'p/a', 'p/b', 'p/c', 'p/d'];
+    const names = ['p', 'p/a', 'p/b', 'p/c', 'p/d', 'p/e'];
     const r = replicate(
       config({ maxAttempts: 1 }),
       planner(names.map((n) => fs(n, [step(`${n}@1`)]))),
@@ -94,10 +94,10 @@ describe('runReportInSlices', () => {
     };
     const sliced = await runReportInSlices(snapshot, counted, 2);
     expect(sliced).toEqual(runReport(snapshot));
-    // 5 filesystems in slices of 2: a turn before the second and the third slice.
+    // 6 filesystems in slices of 2: a turn before the second and the third slice, none after.
     expect(turns).toBe(2);
     turns = 0;
-    await runReportInSlices(snapshot, counted, 5);
+    await runReportInSlices(snapshot, counted, 6);
     expect(turns).toBe(0);
   });
 });
@@ -174,6 +174,12 @@ describe('preparePlan (D3)', () => {
     name,
     steps,
     currentStep,
+  });
+
+  test('an ancestor is a prefix up to a slash, not any prefix', async () => {
+    const plan = await preparePlan([fs('po'), fs('pool'), fs('pool/a')], [], signal());
+    expect(plan.filesystems.map((f) => f.ancestors)).toEqual([0, 0, 1]);
+    expect(plan.descendants).toEqual([[], [2], []]);
   });
 
   test('ambiguous correspondences are listed by name', async () => {
@@ -273,6 +279,36 @@ describe('runWatched (D15)', () => {
     // Rejected with the stall itself: it is not its own cause.
     expect(err2).toBe(full.signal().reason);
     expect((err2 as Error).cause).toBeUndefined();
+  });
+
+  test('a step whose bytes grew and then stopped growing stalls', async () => {
+    let bytes = 0;
+    let seen: AbortSignal | undefined;
+    const s: Step = {
+      ...step('p@1'),
+      reportInfo: () => ({
+        from: '',
+        to: 'p@1',
+        resumed: false,
+        bytesExpected: 0,
+        bytesReplicated: bytes,
+      }),
+      step: (sig) => {
+        seen = sig;
+        return new Promise<void>((_resolve, reject) =>
+          sig.addEventListener('abort', () => reject(sig.reason)),
+        );
+      },
+    };
+    const running = runWatched(s, signal(), 100);
+    for (let i = 0; i < 5; i++) {
+      bytes += 10;
+      jest.advanceTimersByTime(50);
+    }
+    expect(seen!.aborted).toBe(false);
+    jest.advanceTimersByTime(100);
+    expect(seen!.aborted).toBe(true);
+    await expect(running).rejects.toBeInstanceOf(StepStalledError);
   });
 
   test('a step that settles stops the watch and leaves the run signal without a listener', async () => {
