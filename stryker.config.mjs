@@ -13,8 +13,7 @@ const tests = process.env.MUTATION_TESTS ?? 'all';
 if (!['rules', 'jobs', 'all'].includes(tests)) {
   throw new Error(`MUTATION_TESTS must be "rules", "jobs" or "all", not ${JSON.stringify(tests)}`);
 }
-const mutate =
-  selection === '' ? ['machines/**/*.ts', 'src/driver/**/*.ts'] : selection.split(',');
+const mutate = selection === '' ? ['machines/**/*.ts', 'src/driver/**/*.ts'] : selection.split(',');
 const name =
   process.env.MUTATION_REPORT ??
   (selection === '' ? 'all' : selection.replace(/\.ts/g, '').replace(/[^A-Za-z0-9]+/g, '-'));

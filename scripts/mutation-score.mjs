@@ -13,7 +13,9 @@ const showSurvivors = args.includes('--survivors');
 const survivorLines = args.includes('--survivor-lines');
 const reports = args.filter((a) => a.endsWith('.json') && !a.endsWith('.incremental.json'));
 if (reports.length === 0) {
-  console.error('usage: mutation-score.mjs <stryker report.json>... [--survivors | --survivor-lines]');
+  console.error(
+    'usage: mutation-score.mjs <stryker report.json>... [--survivors | --survivor-lines]',
+  );
   process.exit(2);
 }
 
@@ -72,7 +74,9 @@ if (showSurvivors) {
     for (const m of mutants.values()) {
       if (!survived(m)) continue;
       const { line: l, column } = m.location.start;
-      console.log(`${name}:${l}:${column} ${m.status} ${m.mutatorName}: ${JSON.stringify(m.replacement ?? '')}`);
+      console.log(
+        `${name}:${l}:${column} ${m.status} ${m.mutatorName}: ${JSON.stringify(m.replacement ?? '')}`,
+      );
     }
   }
 }
