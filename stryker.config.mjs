@@ -6,17 +6,15 @@
 // MUTATION_TESTS picks the tests: `rules` or `jobs` (the quick rule tests of the driver or of
 // the jobs, stryker.rules.jest.config.cjs) or `all` (every suite that exercises these folders,
 // stryker.jest.config.cjs, the default).
-// Each run keeps its report and incremental file under reports/mutation/<tests>/, named after
-// the selection or MUTATION_REPORT.
+// Each run keeps its report and incremental file under reports/mutation/<tests>/, named
+// MUTATION_REPORT (scripts/mutate.sh names each group's), else `all`.
 const selection = process.env.MUTATE ?? '';
 const tests = process.env.MUTATION_TESTS ?? 'all';
 if (!['rules', 'jobs', 'all'].includes(tests)) {
   throw new Error(`MUTATION_TESTS must be "rules", "jobs" or "all", not ${JSON.stringify(tests)}`);
 }
 const mutate = selection === '' ? ['machines/**/*.ts', 'src/driver/**/*.ts'] : selection.split(',');
-const name =
-  process.env.MUTATION_REPORT ??
-  (selection === '' ? 'all' : selection.replace(/\.ts/g, '').replace(/[^A-Za-z0-9]+/g, '-'));
+const name = process.env.MUTATION_REPORT ?? 'all';
 const reports = `reports/mutation/${tests}`;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */

@@ -1,7 +1,8 @@
 /**
- * The jest config of mutation testing (stryker.config.mjs): the suites that state the rules of
- * machines/ and src/driver/ (the rule tests of test/driver, the property and differential
- * suites with the pinned fast-check seed, the model tests, the tests of the job runtime that runs the job and daemon charts).
+ * The jest config of mutation testing's second pass (stryker.config.mjs): every suite that
+ * states the rules of machines/ and src/driver/ (the rule tests of test/driver, the property
+ * and differential suites with the pinned fast-check seed, the model tests, and the tests of
+ * the job runtime that runs the job and daemon charts).
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS config extends the other
 const base = require('./jest.config.cjs');
@@ -15,5 +16,4 @@ module.exports = {
     '<rootDir>/test/jobs/{runtime,status,serving}.test.ts',
     '<rootDir>/test/visualizer/daemon.test.ts',
   ],
-  testSequencer: '<rootDir>/test/setup/mutation-sequencer.cjs',
 };

@@ -39,6 +39,13 @@ function fs(name: string, steps: unknown = [], key?: string): FS {
   };
 }
 
+/** A logger that keeps each line's object and message (recordingLogger keeps level and message). */
+function objectLogger() {
+  const lines: [unknown, string | undefined][] = [];
+  const at = (obj: unknown, msg?: string) => void lines.push([obj, msg]);
+  return { lines, logger: { debug: at, info: at, warn: at, error: at } };
+}
+
 const planner = (fss: FS[]): Planner => ({
   plan: async () => fss,
   waitForConnectivity: async () => {},
@@ -338,9 +345,7 @@ describe('runWatched (D15)', () => {
 
 describe('replicate() and its logger and signal', () => {
   test('every log line carries an object, the first one the parsed config', async () => {
-    const lines: [unknown, string | undefined][] = [];
-    const at = (obj: unknown, msg?: string) => void lines.push([obj, msg]);
-    const logger = { debug: at, info: at, warn: at, error: at };
+    const { lines, logger } = objectLogger();
     await replicate(config(), planner([]), { logger }).wait();
     expect(lines[0]).toEqual([
       { config: expect.objectContaining({ stepQueueConcurrency: 1 }) },
@@ -364,9 +369,7 @@ describe('replicate() and its logger and signal', () => {
 
 describe('replicate() with a classifyError that throws', () => {
   test('the built-in rules classify, and a warning says so', async () => {
-    const lines: [unknown, string | undefined][] = [];
-    const at = (obj: unknown, msg?: string) => void lines.push([obj, msg]);
-    const logger = { debug: at, info: at, warn: at, error: at };
+    const { lines, logger } = objectLogger();
     const broken = new Error('classifier bug');
     const failing = step('p@1', '', async () => {
       throw temporary();
